@@ -1,0 +1,142 @@
+/**
+ * The engine's JSON-RPC protocol: one file that both the engine and its clients import (style rule 5).
+ * Every message is parsed with these schemas on arrival, on both sides (style rule 6).
+ * Framing: one JSON object per line (NDJSON) over the engine's stdin/stdout.
+ */
+import { z } from 'zod';
+
+export const JSONRPC = '2.0';
+
+export const RequestMessage = z.object({
+  jsonrpc: z.literal(JSONRPC),
+  id: z.number().int().nonnegative(),
+  method: z.string(),
+  params: z.unknown().optional(),
+});
+export type RequestMessage = z.infer<typeof RequestMessage>;
+
+export const RpcErrorBody = z.object({
+  code: z.number().int(),
+  message: z.string(),
+  data: z.unknown().optional(),
+});
+export type RpcErrorBody = z.infer<typeof RpcErrorBody>;
+
+export const ResponseMessage = z.union([
+  z.object({ jsonrpc: z.literal(JSONRPC), id: z.number().int().nonnegative(), result: z.unknown() }),
+  z.object({ jsonrpc: z.literal(JSONRPC), id: z.number().int().nonnegative().nullable(), error: RpcErrorBody }),
+]);
+export type ResponseMessage = z.infer<typeof ResponseMessage>;
+
+export const NotificationMessage = z.object({
+  jsonrpc: z.literal(JSONRPC),
+  method: z.string(),
+  params: z.unknown().optional(),
+});
+export type NotificationMessage = z.infer<typeof NotificationMessage>;
+
+/** Error codes: JSON-RPC's own, plus Hearth's in the server range. */
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  NoModel: -32001,
+  ModelLoadFailed: -32002,
+  Cancelled: -32800,
+} as const;
+
+// ---- methods -------------------------------------------------------------------------------------------
+
+export const LoadModelParams = z.object({
+  path: z.string().min(1),
+  contextSize: z.number().int().min(128).max(1 << 20).optional(),
+  threads: z.number().int().min(0).max(1024).optional(),
+  gpuLayers: z.union([z.number().int().min(0), z.literal('auto')]).optional(),
+});
+export type LoadModelParams = z.infer<typeof LoadModelParams>;
+
+export const FimTokens = z.object({
+  prefix: z.string().nullable(),
+  suffix: z.string().nullable(),
+  middle: z.string().nullable(),
+});
+
+export const ModelInfo = z.object({
+  path: z.string(),
+  name: z.string(),
+  architecture: z.string(),
+  sizeBytes: z.number().int().nonnegative(),
+  trainContextSize: z.number().int().nonnegative(),
+  contextSize: z.number().int().nonnegative(),
+  threads: z.number().int().nonnegative(),
+  expertCount: z.number().int().nonnegative().nullable(),
+  expertUsedCount: z.number().int().nonnegative().nullable(),
+  fim: FimTokens,
+  infillSupported: z.boolean(),
+  loadMs: z.number().nonnegative(),
+});
+export type ModelInfo = z.infer<typeof ModelInfo>;
+
+export const InfillParams = z.object({
+  prefix: z.string(),
+  suffix: z.string(),
+  maxTokens: z.number().int().min(1).max(4096),
+  temperature: z.number().min(0).max(2).default(0),
+  seed: z.number().int().optional(),
+  /** Generation stops when any of these strings appears in the output (the stop string is not returned). */
+  stop: z.array(z.string().min(1)).max(16).optional(),
+  /** Upper bound on generation time; the engine returns what it has when it passes. */
+  timeLimitMs: z.number().int().positive().optional(),
+});
+export type InfillParams = z.input<typeof InfillParams>;
+
+export const StopReason = z.enum(['eos', 'maxTokens', 'stop', 'cancelled', 'timeLimit']);
+export type StopReason = z.infer<typeof StopReason>;
+
+export const InfillResult = z.object({
+  text: z.string(),
+  tokensIn: z.number().int().nonnegative(),
+  tokensOut: z.number().int().nonnegative(),
+  timeToFirstTokenMs: z.number().nonnegative().nullable(),
+  totalMs: z.number().nonnegative(),
+  stopReason: StopReason,
+});
+export type InfillResult = z.infer<typeof InfillResult>;
+
+export const CancelParams = z.object({ id: z.number().int().nonnegative() });
+
+export const EngineState = z.enum(['idle', 'loading', 'ready', 'busy']);
+export type EngineState = z.infer<typeof EngineState>;
+
+export const StatusResult = z.object({
+  pid: z.number().int(),
+  state: EngineState,
+  backend: z.string(),
+  model: ModelInfo.nullable(),
+  uptimeMs: z.number().nonnegative(),
+  rssBytes: z.number().int().nonnegative(),
+});
+export type StatusResult = z.infer<typeof StatusResult>;
+
+export const EmptyParams = z.object({}).strict().optional();
+
+/** Method table: params and result schema for each request the engine answers. */
+export const EngineMethods = {
+  loadModel: { params: LoadModelParams, result: ModelInfo },
+  infill: { params: InfillParams, result: InfillResult },
+  cancel: { params: CancelParams, result: z.object({ cancelled: z.boolean() }) },
+  status: { params: EmptyParams, result: StatusResult },
+  shutdown: { params: EmptyParams, result: z.object({ ok: z.literal(true) }) },
+} as const;
+export type EngineMethod = keyof typeof EngineMethods;
+export type MethodParams<M extends EngineMethod> = z.input<(typeof EngineMethods)[M]['params']>;
+export type MethodResult<M extends EngineMethod> = z.infer<(typeof EngineMethods)[M]['result']>;
+
+/** Notifications. `infill/text` streams generated text for request `id`; `log` carries engine log lines. */
+export const InfillTextNotification = z.object({ id: z.number().int().nonnegative(), text: z.string() });
+export const LogNotification = z.object({
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error']),
+  message: z.string(),
+});

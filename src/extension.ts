@@ -1,0 +1,58 @@
+/**
+ * Hearth's activation: builds the context and registers features, nothing else (style rule 1). The model is
+ * never loaded here; the engine starts on the first completion.
+ */
+import * as vscode from 'vscode';
+import { errorMessage } from './common/logger';
+import { engineRestartKeys } from './vscode/config';
+import { EngineHost } from './vscode/engineHost';
+import { InlineCompletionProvider } from './vscode/completions/inlineCompletionProvider';
+import { createLogger } from './vscode/logger';
+import { selectModel } from './vscode/models/selectModel';
+import { StatusBar } from './vscode/statusBar';
+
+/** What `activate` returns: used by the extension-host tests. */
+export interface HearthApi {
+  engineStatus(): ReturnType<EngineHost['client']['status']>;
+  lastCompletion(): { prefix: string; suffix: string; text: string } | undefined;
+}
+
+export function activate(context: vscode.ExtensionContext): HearthApi | undefined {
+  const channel = vscode.window.createOutputChannel('Hearth', { log: true });
+  context.subscriptions.push(channel);
+  const logger = createLogger(channel);
+  try {
+    const statusBar = new StatusBar();
+    const host = new EngineHost(context.asAbsolutePath('dist/engine.js'), logger, statusBar);
+    const provider = new InlineCompletionProvider(host);
+    context.subscriptions.push(
+      statusBar,
+      host,
+      vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
+      vscode.commands.registerCommand('hearth.showLog', () => channel.show()),
+      vscode.commands.registerCommand('hearth.selectModel', selectModel),
+      vscode.commands.registerCommand('hearth.restartEngine', () => host.restart()),
+      vscode.workspace.onDidChangeConfiguration(async (e) => {
+        if (!engineRestartKeys.some((k) => e.affectsConfiguration(k))) return;
+        await host.restart();
+        void host.ensureModel();
+      }),
+    );
+    logger.info(`Hearth activated (extension host: node ${process.versions.node})`);
+    return {
+      engineStatus: () => host.client.status(),
+      lastCompletion: () => {
+        const last = provider.lastCompletion;
+        return last?.suggestion ? { prefix: last.prefix, suffix: last.suffix, text: last.suggestion } : undefined;
+      },
+    };
+  } catch (err) {
+    logger.error(`Hearth failed to activate: ${errorMessage(err)}`);
+    void vscode.window.showErrorMessage(`Hearth failed to activate: ${errorMessage(err)}`, 'Show Log').then((c) => c && channel.show());
+    return undefined;
+  }
+}
+
+export function deactivate(): void {
+  // Disposables in context.subscriptions stop the engine.
+}

@@ -1,0 +1,185 @@
+/**
+ * The llama.cpp backend, through node-llama-cpp. node-llama-cpp is ESM-only and loads a native addon, so it is
+ * imported on first use, never at module load (style rule 2).
+ */
+import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import type { InfillParams, InfillResult, LoadModelParams, ModelInfo, StopReason } from '../../../common/protocol/engineProtocol';
+import type { Logger } from '../../../common/logger';
+import { chooseThreads } from '../threads';
+
+type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
+
+let modulePromise: Promise<NodeLlamaCpp> | undefined;
+function loadModule(): Promise<NodeLlamaCpp> {
+  // A plain `import()` here: esbuild keeps it, so Node resolves the ESM package at run time.
+  modulePromise ??= import('node-llama-cpp');
+  return modulePromise;
+}
+
+const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
+
+/**
+ * Checks that `path` is a readable GGUF file before llama.cpp sees it, so a wrong path or a non-GGUF file
+ * gets a message that names the file and says what to do.
+ */
+export function checkGgufFile(path: string): void {
+  if (!existsSync(path)) throw new Error(`Model file not found: ${path}. Set "hearth.model.path" to a GGUF file or run "Hearth: Select Local Model…".`);
+  const size = statSync(path).size;
+  if (size < 24) throw new Error(`Model file ${path} is ${size} bytes: too small to be a GGUF model (truncated download?). Download it again or choose another file.`);
+  const header = Buffer.alloc(4);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, header, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (header.readUInt32LE(0) !== GGUF_MAGIC) {
+    throw new Error(`Model file ${path} is not a GGUF file (its first bytes are not "GGUF"). Hearth runs GGUF models: choose a .gguf file.`);
+  }
+}
+
+export class LlamaCppBackend {
+  readonly name = 'llama.cpp';
+  private llama: Llama | undefined;
+  private model: LlamaModel | undefined;
+  private context: LlamaContext | undefined;
+  private sequence: LlamaContextSequence | undefined;
+  private info: ModelInfo | undefined;
+
+  constructor(private readonly logger: Logger) {}
+
+  get modelInfo(): ModelInfo | undefined {
+    return this.info;
+  }
+
+  async loadModel(params: LoadModelParams): Promise<ModelInfo> {
+    checkGgufFile(params.path);
+    const started = performance.now();
+    const mod = await loadModule();
+    this.llama ??= await mod.getLlama({
+      gpu: false,
+      build: 'never',
+      logLevel: mod.LlamaLogLevel.warn,
+      logger: (level, message) => {
+        const text = message.trim();
+        if (text) this.logger.debug(`llama.cpp [${level}] ${text}`);
+      },
+    });
+    await this.unload();
+    const threads = params.threads && params.threads > 0 ? params.threads : chooseThreads();
+    let model: LlamaModel;
+    try {
+      model = await this.llama.loadModel({ modelPath: params.path, gpuLayers: 0 });
+    } catch (err) {
+      throw new Error(`Could not load model ${params.path}: ${err instanceof Error ? err.message : String(err)}. The file may be truncated or corrupt: download it again or choose another model.`);
+    }
+    const trainContextSize = model.trainContextSize;
+    const contextSize = Math.min(params.contextSize ?? 2048, trainContextSize || 2048);
+    const context = await model.createContext({ contextSize, sequences: 1, threads });
+    this.model = model;
+    this.context = context;
+    this.sequence = context.getSequence();
+    const meta = model.fileInfo.metadata as unknown as Record<string, Record<string, unknown> | undefined>;
+    const archMeta = meta[model.fileInfo.metadata.general.architecture] ?? {};
+    const num = (v: unknown) => (typeof v === 'number' ? v : null);
+    const infill = model.tokens.infill;
+    this.info = {
+      path: params.path,
+      name: String(model.fileInfo.metadata.general.name ?? params.path.split(/[\\/]/).pop()),
+      architecture: String(model.fileInfo.metadata.general.architecture),
+      sizeBytes: statSync(params.path).size,
+      trainContextSize,
+      contextSize: context.contextSize,
+      threads,
+      expertCount: num(archMeta['expert_count']),
+      expertUsedCount: num(archMeta['expert_used_count']),
+      fim: { prefix: infill.prefixString, suffix: infill.suffixString, middle: infill.middleString },
+      infillSupported: infill.prefix != null && infill.suffix != null,
+      loadMs: performance.now() - started,
+    };
+    this.logger.info(`loaded ${this.info.name} (${this.info.architecture}, ${(this.info.sizeBytes / 1e6).toFixed(1)} MB) with ${threads} threads, context ${context.contextSize}, in ${this.info.loadMs.toFixed(0)} ms`);
+    return this.info;
+  }
+
+  /**
+   * Fill-in-the-middle generation. `onText` receives each piece of text as it is generated; `signal`
+   * stops generation before the next token and returns what was generated so far.
+   */
+  async infill(params: InfillParams, signal: AbortSignal, onText: (text: string) => void): Promise<InfillResult> {
+    const sequence = this.sequence;
+    if (!sequence || !this.model || !this.info) throw new Error('no model loaded');
+    if (!this.info.infillSupported) throw new Error(`model ${this.info.name} has no fill-in-the-middle tokens in its GGUF metadata; choose a code model with FIM support`);
+    const mod = await loadModule();
+    const started = performance.now();
+    let firstTokenAt: number | null = null;
+    let tokensOut = 0;
+    let text = '';
+    let stopReason: StopReason = 'eos';
+    let timedOut = false;
+    const stops = params.stop ?? [];
+    const local = new AbortController();
+    const onAbort = () => local.abort(signal.reason);
+    if (signal.aborted) local.abort(signal.reason);
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const timer = params.timeLimitMs
+      ? setTimeout(() => {
+          timedOut = true;
+          local.abort(new Error('time limit'));
+        }, params.timeLimitMs)
+      : undefined;
+    const tokensBefore = sequence.tokenMeter.usedInputTokens;
+    try {
+      const completion = new mod.LlamaCompletion({ contextSequence: sequence });
+      const res = await completion.generateInfillCompletionWithMeta(params.prefix, params.suffix, {
+        maxTokens: params.maxTokens,
+        temperature: params.temperature ?? 0,
+        seed: params.seed,
+        signal: local.signal,
+        stopOnAbortSignal: true,
+        customStopTriggers: stops.length ? stops : undefined,
+        onTextChunk: (chunk) => {
+          if (firstTokenAt === null) firstTokenAt = performance.now();
+          text += chunk;
+          onText(chunk);
+        },
+        onToken: () => {
+          tokensOut++;
+        },
+      });
+      if (timedOut) stopReason = 'timeLimit';
+      else if (local.signal.aborted) stopReason = 'cancelled';
+      else if (res.metadata.stopReason === 'maxTokens') stopReason = 'maxTokens';
+      else if (res.metadata.stopReason === 'customStopTrigger') stopReason = 'stop';
+      else stopReason = 'eos';
+      text = res.response;
+    } finally {
+      if (timer) clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+    return {
+      text,
+      tokensIn: Math.max(0, sequence.tokenMeter.usedInputTokens - tokensBefore),
+      tokensOut,
+      timeToFirstTokenMs: firstTokenAt === null ? null : firstTokenAt - started,
+      totalMs: performance.now() - started,
+      stopReason,
+    };
+  }
+
+  async unload(): Promise<void> {
+    this.sequence?.dispose();
+    await this.context?.dispose();
+    await this.model?.dispose();
+    this.sequence = undefined;
+    this.context = undefined;
+    this.model = undefined;
+    this.info = undefined;
+  }
+
+  async dispose(): Promise<void> {
+    await this.unload();
+    await this.llama?.dispose();
+    this.llama = undefined;
+  }
+}

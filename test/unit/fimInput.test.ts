@@ -1,0 +1,40 @@
+import * as assert from 'node:assert/strict';
+import { buildFimInput } from '../../src/common/completion/fimInput';
+
+describe('buildFimInput', () => {
+  it('splits at the cursor and reports the rest of the line', () => {
+    const text = 'function add(a, b) {\n  return \n}\n';
+    const offset = text.indexOf('return ') + 'return '.length;
+    const fim = buildFimInput(text, offset);
+    assert.equal(fim.prefix, 'function add(a, b) {\n  return ');
+    assert.equal(fim.suffix, '\n}\n');
+    assert.equal(fim.lineSuffix, '');
+  });
+
+  it('bounds the prefix window and starts it on a line boundary', () => {
+    const lines = Array.from({ length: 100 }, (_, i) => `const v${i} = ${i};`);
+    const text = lines.join('\n');
+    const fim = buildFimInput(text, text.length, { maxPrefixChars: 50, maxSuffixChars: 10 });
+    assert.ok(fim.prefix.length <= 50, `prefix has ${fim.prefix.length} chars`);
+    assert.ok(fim.prefix.startsWith('const v'), fim.prefix);
+    assert.ok(text.endsWith(fim.prefix));
+  });
+
+  it('bounds the suffix window and ends it on a line boundary', () => {
+    const text = 'x\n' + Array.from({ length: 50 }, (_, i) => `line ${i}`).join('\n');
+    const fim = buildFimInput(text, 1, { maxPrefixChars: 10, maxSuffixChars: 30 });
+    assert.ok(fim.suffix.length <= 30);
+    assert.ok(text.slice(1).startsWith(fim.suffix));
+    assert.ok(fim.suffix.endsWith('line 2') || fim.suffix.endsWith('line 3'), JSON.stringify(fim.suffix));
+  });
+
+  it('clamps an offset outside the text', () => {
+    assert.deepEqual(buildFimInput('abc', 99), { prefix: 'abc', suffix: '', lineSuffix: '' });
+    assert.deepEqual(buildFimInput('abc', -5), { prefix: '', suffix: 'abc', lineSuffix: 'abc' });
+  });
+
+  it('marks a mid-line cursor', () => {
+    const fim = buildFimInput('foo(bar)', 4);
+    assert.equal(fim.lineSuffix, 'bar)');
+  });
+});
