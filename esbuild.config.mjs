@@ -9,7 +9,7 @@ const watch = process.argv.includes('--watch');
 
 // Native addons and editor-provided modules are never bundled: node-llama-cpp ships per-platform binaries,
 // openvino-node is optional and may be absent, `vscode` is provided by the extension host.
-const external = ['vscode', 'node-llama-cpp', 'openvino-node', 'mocha', 'playwright-core', '@vscode/test-electron'];
+const external = ['vscode', 'node-llama-cpp', 'openvino-node', 'mocha', 'playwright-core', '@vscode/test-electron', 'eslint'];
 
 const common = {
   bundle: true,
