@@ -133,7 +133,7 @@ export class EngineClient {
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
     });
-    const connection = new RpcConnection(child.stdout!, child.stdin!, this.logger);
+    const connection = new RpcConnection(child.stdout!, child.stdin!, this.logger, false);
     this.process = child;
     this.connection = connection;
     this.recentLog.length = 0;

@@ -49,10 +49,15 @@ export class RpcConnection {
     input: Readable,
     private readonly output: Writable,
     private readonly logger: Logger,
+    /**
+     * Whether the end of `input` closes the connection. A process's client says no: its stdout ends a moment
+     * before the exit event that explains why, and pending requests should fail with that explanation.
+     */
+    closeOnInputEnd = true,
   ) {
     const lines = createInterface({ input, crlfDelay: Infinity });
     lines.on('line', (line) => this.onLine(line));
-    lines.on('close', () => this.close(new Error('connection closed')));
+    if (closeOnInputEnd) lines.on('close', () => this.close(new Error('connection closed')));
     output.on('error', (err) => this.close(err));
   }
 

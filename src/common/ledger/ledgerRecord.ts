@@ -1,0 +1,151 @@
+/**
+ * The ledger record: one schema-versioned JSON line per task (or per incident flag), hash-chained.
+ * Parsed with zod at the edge (style rule 6): every line read back from disk goes through {@link parseLedgerLine}.
+ */
+import { z } from 'zod';
+
+/** Bumped on any change a reader of version 1 could misread; readers reject versions they do not know. */
+export const LEDGER_SCHEMA_VERSION = 1;
+
+export const LANES = ['completion', 'chat', 'escalation', 'benchmark'] as const;
+export type Lane = (typeof LANES)[number];
+
+/** `accepted` is "accepted whole"; `blocked` means the policy stopped the task before anything ran. */
+export const OUTCOMES = ['accepted', 'partial', 'rejected', 'ignored', 'cancelled', 'error', 'blocked'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const INCIDENT_CATEGORIES = ['factual-error', 'policy-breach', 'tool-misuse', 'sensitive-data-mishandling'] as const;
+export type IncidentCategory = (typeof INCIDENT_CATEGORIES)[number];
+
+/** Where the task's payload went: the three model tiers of the architecture. */
+export const DESTINATIONS = ['local', 'team', 'frontier'] as const;
+export type Destination = (typeof DESTINATIONS)[number];
+
+const count = z.number().int().nonnegative();
+const ms = z.number().nonnegative();
+/** Short identifiers (model names, providers, categories): bounded so a line stays small. */
+const ident = z.string().min(1).max(200);
+
+/**
+ * Text is stored only when the workspace policy opts in; the writer drops this field otherwise.
+ * Never holds secrets: callers pass the redacted payload.
+ */
+export const ledgerTextSchema = z.strictObject({
+  prompt: z.string().optional(),
+  answer: z.string().optional(),
+  note: z.string().optional(),
+});
+
+/** Fields every record carries: identity, place in the chain, and who/what it is about. */
+const base = {
+  schemaVersion: z.literal(LEDGER_SCHEMA_VERSION),
+  /** Unique id (UUID), so an incident can point at the task it flags. */
+  id: z.string().min(1).max(64),
+  /** Position in the whole ledger, across segments: 0, 1, 2… A gap is a missing record. */
+  seq: count,
+  /** When the task started (ISO 8601, UTC). */
+  time: z.iso.datetime({ offset: true }),
+  /** Opaque workspace id (see {@link workspaceId}); never a path. */
+  workspace: z.string().min(1).max(128),
+  lane: z.enum(LANES),
+  model: ident,
+  /** Hash (hex) of the previous line exactly as stored; {@link GENESIS_HASH} for the first record. */
+  prevHash: z.string().regex(/^[0-9a-f]{16,128}$/),
+  text: ledgerTextSchema.optional(),
+};
+
+export const taskRecordSchema = z.strictObject({
+  ...base,
+  kind: z.literal('task'),
+  backend: ident.optional(),
+  quantization: z.string().max(40).optional(),
+  machineProfileId: z.string().max(128).optional(),
+  tokensIn: count,
+  tokensOut: count,
+  timeToFirstTokenMs: ms.nullable().optional(),
+  totalMs: ms,
+  outcome: z.enum(OUTCOMES),
+  /** Characters offered to the user (the denominator of acceptance by characters). */
+  charsSuggested: count.optional(),
+  charsAccepted: count.optional(),
+  linesAccepted: count.optional(),
+  destination: z.enum(DESTINATIONS).optional(),
+  /** Cloud or team provider for escalations, e.g. `openai`, `anthropic`, `team-vllm`. */
+  provider: ident.optional(),
+  /** Redactions applied to the payload, by detector category: counts only, never the values. */
+  redactions: z.record(z.string().min(1).max(64), count).optional(),
+  /** Estimated cost in the ledger's currency (settings; USD by default) at the time of the task. */
+  estimatedCost: z.number().nonnegative().optional(),
+  /** Set when an incident is known when the task is recorded (e.g. a policy breach caught on the way out). */
+  incident: z.enum(INCIDENT_CATEGORIES).optional(),
+});
+
+/**
+ * An incident flagged after the fact ("Flag Last Answer as Incident…"). The ledger is append-only, so a flag
+ * is its own record pointing at the task; it copies the task's lane and model so aggregates need no lookup.
+ */
+export const incidentRecordSchema = z.strictObject({
+  ...base,
+  kind: z.literal('incident'),
+  incident: z.enum(INCIDENT_CATEGORIES),
+  /** Id of the flagged task record. */
+  refersTo: z.string().min(1).max(64),
+});
+
+export const ledgerRecordSchema = z.discriminatedUnion('kind', [taskRecordSchema, incidentRecordSchema]);
+
+export type TaskRecord = z.infer<typeof taskRecordSchema>;
+export type IncidentRecord = z.infer<typeof incidentRecordSchema>;
+export type LedgerRecord = z.infer<typeof ledgerRecordSchema>;
+export type LedgerText = z.infer<typeof ledgerTextSchema>;
+
+/** Fields the writer fills in: version, place in the chain. */
+type Filled = 'schemaVersion' | 'seq' | 'prevHash';
+/** What callers hand to {@link LedgerSink.append}: `id` and `time` are filled in when absent. */
+export type TaskEntry = Omit<TaskRecord, Filled | 'id' | 'time'> & { id?: string; time?: string };
+export type IncidentEntry = Omit<IncidentRecord, Filled | 'id' | 'time'> & { id?: string; time?: string };
+export type LedgerEntry = TaskEntry | IncidentEntry;
+/** A record before the writer places it in the chain. */
+export type UnchainedRecord = Omit<TaskRecord, 'seq' | 'prevHash'> | Omit<IncidentRecord, 'seq' | 'prevHash'>;
+
+/** Where a line came from, for messages a reviewer can act on. */
+export interface LineLocation {
+  file: string;
+  line: number;
+}
+
+export type ParsedLine =
+  | { ok: true; record: LedgerRecord }
+  | { ok: false; kind: 'unparseable' | 'invalid' | 'newer-version'; message: string };
+
+/**
+ * Parses one stored line. Failure messages name the file and the 1-based line: `ledger.jsonl:12: …`.
+ * `unparseable` (not JSON: e.g. a torn write) is told apart from `invalid` (JSON that breaks the schema).
+ */
+export function parseLedgerLine(text: string, at: LineLocation): ParsedLine {
+  const where = `${at.file}:${at.line}`;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, kind: 'unparseable', message: `${where}: not a JSON line (${(err as Error).message})` };
+  }
+  if (json && typeof json === 'object' && typeof (json as { schemaVersion?: unknown }).schemaVersion === 'number' && (json as { schemaVersion: number }).schemaVersion > LEDGER_SCHEMA_VERSION) {
+    return { ok: false, kind: 'newer-version', message: `${where}: schemaVersion ${(json as { schemaVersion: number }).schemaVersion} was written by a newer Hearth (this one reads ${LEDGER_SCHEMA_VERSION})` };
+  }
+  const res = ledgerRecordSchema.safeParse(json);
+  if (!res.success) {
+    const issue = res.error.issues[0]!;
+    const path = issue.path.length ? issue.path.join('.') : '(record)';
+    return { ok: false, kind: 'invalid', message: `${where}: invalid ledger record: ${path}: ${issue.message}` };
+  }
+  return { ok: true, record: res.data };
+}
+
+/**
+ * A stable, opaque workspace id: a prefix of the hash of the folder URI. Paths carry user names and client
+ * names, and ledgers get mailed to finance, so the path itself is never stored.
+ */
+export function workspaceId(folderUri: string, hash: (text: string) => string): string {
+  return `ws-${hash(folderUri).slice(0, 16)}`;
+}

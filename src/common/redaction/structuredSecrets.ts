@@ -1,0 +1,199 @@
+/**
+ * Secrets recognised by their surroundings rather than a prefix: private key blocks, credentials inside URLs and
+ * connection strings, JWTs, AWS secret keys next to their key id, Azure connection strings, Kubernetes Secrets.
+ */
+import { charClasses, isDocumentedExample, isPlaceholder, isReference } from './valueChecks';
+import { PRIORITY, tokenBoundary, type Detector } from './detector';
+
+const BEGIN_PRIVATE = /-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP |SSH2 ENCRYPTED )?PRIVATE KEY(?: BLOCK)?)-----/g;
+
+const privateKeys: Detector = {
+  id: 'private-key',
+  categories: ['private-key', 'gcp-service-account-key'],
+  keywords: ['PRIVATE KEY'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    const re = new RegExp(BEGIN_PRIVATE.source, 'g');
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      const start = m.index;
+      const endMarker = `-----END ${m[1]}-----`;
+      let end = text.indexOf(endMarker, start + m[0].length);
+      if (end >= 0 && end - start < 64 * 1024) end += endMarker.length;
+      else {
+        // A truncated block: take the base64 body (raw or JSON-escaped newlines) that follows the header.
+        end = start + m[0].length;
+        const body = /^(?:\\n|\\r|[\r\n \t]|[A-Za-z0-9+/=:-])*/.exec(text.slice(end, end + 16 * 1024));
+        end += body ? body[0].length : 0;
+      }
+      const lineStart = text.lastIndexOf('\n', start) + 1;
+      const inServiceAccount = /"private_key"\s*:\s*"$/.test(text.slice(Math.max(lineStart, start - 40), start));
+      emit({ category: inServiceAccount ? 'gcp-service-account-key' : 'private-key', start, end, priority: PRIORITY.structure });
+      re.lastIndex = end;
+    }
+  },
+};
+
+const DB_SCHEMES = /^(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|oracle|cockroachdb|clickhouse|couchbase|cassandra|neo4j(?:\+s)?|bolt|nats|kafka|ldaps?|jdbc:[a-z0-9]+|r2dbc:[a-z0-9]+|sqlalchemy|mysql\+[a-z0-9]+|postgresql\+[a-z0-9]+)$/;
+
+/** `scheme://user:password@host` — redacts the password only; the scheme decides the category. */
+const urlCredentials: Detector = {
+  id: 'url-credentials',
+  categories: ['url-credentials', 'connection-string'],
+  keywords: ['://'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    for (let i = text.indexOf('://'); i >= 0; i = text.indexOf('://', i + 3)) {
+      let s = i;
+      while (s > 0 && /[A-Za-z0-9+.:-]/.test(text[s - 1]!)) s--;
+      const scheme = text.slice(s, i).toLowerCase();
+      if (!/^[a-z]/.test(scheme)) continue;
+      // userinfo ends at the last '@' before the host part: stop at characters a URL's authority cannot hold raw.
+      const limit = Math.min(text.length, i + 3 + 512);
+      let at = -1, colon = -1;
+      for (let j = i + 3; j < limit; j++) {
+        const c = text[j]!;
+        if (c === '@') { at = j; }
+        else if (c === ':' && colon < 0 && at < 0) colon = j;
+        else if (c === '/' || c === '?' || c === '#' || c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '"' || c === '\'' || c === '`' || c === '<' || c === '>') break;
+      }
+      if (at < 0 || colon < 0 || colon > at) continue;
+      const password = text.slice(colon + 1, at);
+      if (password.length === 0 || isPlaceholder(password) || isReference(password) || ctx.isAllowed(password)) continue;
+      if (/^(?:pass|pw|pwd|secret|password\d?)$/i.test(password)) continue;
+      const category = DB_SCHEMES.test(scheme) ? 'connection-string' : 'url-credentials';
+      emit({ category, start: colon + 1, end: at, priority: PRIORITY.structure });
+    }
+  },
+};
+
+const JWT = /eyJ[A-Za-z0-9_-]{8,4000}\.eyJ[A-Za-z0-9_-]{8,8000}\.[A-Za-z0-9_-]{8,2000}/g;
+
+const jwts: Detector = {
+  id: 'jwt',
+  categories: ['jwt'],
+  keywords: ['eyJ'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    const re = new RegExp(JWT.source, 'g');
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      const start = m.index, end = start + m[0].length;
+      if (!tokenBoundary(text, start, end, '-')) continue;
+      if (isDocumentedExample(m[0]) || ctx.isAllowed(m[0])) continue;
+      emit({ category: 'jwt', start, end, priority: PRIORITY.provider });
+    }
+  },
+};
+
+const AWS_ID = /(?:AKIA|ASIA)[A-Z2-7]{16}/g;
+const B64_40 = /[A-Za-z0-9/+]{40}/g;
+
+/** An AWS secret access key has no prefix: 40 base64 characters within a few lines of an access key id. */
+const awsSecretNearId: Detector = {
+  id: 'aws-secret-near-id',
+  categories: ['aws-secret-access-key'],
+  keywords: ['AKIA', 'ASIA'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    const ids = new RegExp(AWS_ID.source, 'g');
+    let scannedTo = 0;
+    for (let m = ids.exec(text); m; m = ids.exec(text)) {
+      const from = Math.max(scannedTo, m.index - 400);
+      const to = Math.min(text.length, m.index + 420);
+      const re = new RegExp(B64_40.source, 'g');
+      re.lastIndex = from;
+      for (let k = re.exec(text); k && k.index < to; k = re.exec(text)) {
+        const start = k.index, end = start + 40;
+        if (!tokenBoundary(text, start, end, '/+=')) continue;
+        const v = k[0];
+        // Git SHAs and hex digests are lower-case hex; a secret key mixes cases and digits.
+        if (charClasses(v) < 3 || isDocumentedExample(v) || ctx.isAllowed(v)) continue;
+        emit({ category: 'aws-secret-access-key', start, end, priority: PRIORITY.structure });
+      }
+      scannedTo = to;
+    }
+  },
+};
+
+const AZURE = /(AccountKey|SharedAccessKey|SharedAccessSignature)=([^;"'\s]{20,400})/g;
+
+const azureKeys: Detector = {
+  id: 'azure-keys',
+  categories: ['azure-storage-key', 'azure-sas-token'],
+  keywords: ['AccountKey=', 'SharedAccessKey=', 'SharedAccessSignature=', 'sig='],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    const re = new RegExp(AZURE.source, 'g');
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      const value = m[2]!;
+      if (isReference(value) || isPlaceholder(value) || ctx.isAllowed(value)) continue;
+      const start = m.index + m[1]!.length + 1;
+      emit({ category: 'azure-storage-key', start, end: start + value.length, priority: PRIORITY.structure });
+    }
+    // SAS URLs: ...?sv=2022-11-02&...&sig=<url-encoded base64>
+    const sig = /[?&]sig=([A-Za-z0-9%+/=]{30,200})/g;
+    for (let m = sig.exec(text); m; m = sig.exec(text)) {
+      const start = m.index + 5;
+      emit({ category: 'azure-sas-token', start, end: start + m[1]!.length, priority: PRIORITY.structure });
+    }
+  },
+};
+
+/**
+ * Values under `data:` / `stringData:` of a YAML document whose `kind` is `Secret`. A small line scanner rather
+ * than a YAML parser: it must run on fragments and on invalid YAML too.
+ */
+const k8sSecrets: Detector = {
+  id: 'k8s-secret',
+  categories: ['k8s-secret'],
+  keywords: ['kind: Secret', 'kind: "Secret"', "kind: 'Secret'"],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    const docs: Array<[number, number]> = [];
+    const sep = /^---[ \t]*$/gm;
+    let last = 0;
+    for (let m = sep.exec(text); m; m = sep.exec(text)) { docs.push([last, m.index]); last = m.index + m[0].length; }
+    docs.push([last, text.length]);
+    for (const [ds, de] of docs) {
+      const doc = text.slice(ds, de);
+      if (!/^kind:\s*["']?Secret["']?\s*$/m.test(doc)) continue;
+      const lines = /[^\n]*\n?/g;
+      let blockIndent = -1; // indent of the data:/stringData: key we are inside, -1 when outside
+      let scalarIndent = -1; // inside a `key: |` block scalar
+      let scalarStart = -1, scalarEnd = -1;
+      const flushScalar = () => {
+        if (scalarStart >= 0 && scalarEnd > scalarStart) emit({ category: 'k8s-secret', start: ds + scalarStart, end: ds + scalarEnd, priority: PRIORITY.structure });
+        scalarStart = scalarEnd = -1;
+      };
+      for (let m = lines.exec(doc); m && m[0].length > 0; m = lines.exec(doc)) {
+        const line = m[0].replace(/\r?\n$/, '');
+        const indent = line.length - line.trimStart().length;
+        const trimmed = line.trim();
+        if (scalarIndent >= 0) {
+          if (trimmed === '' || indent > scalarIndent) {
+            if (trimmed !== '') { if (scalarStart < 0) scalarStart = m.index + indent; scalarEnd = m.index + line.length; }
+            continue;
+          }
+          flushScalar();
+          scalarIndent = -1;
+        }
+        if (trimmed === '' || trimmed.startsWith('#')) continue;
+        if (blockIndent >= 0 && indent <= blockIndent) blockIndent = -1;
+        if (blockIndent < 0) {
+          if (/^(?:data|stringData):\s*$/.test(trimmed)) blockIndent = indent;
+          continue;
+        }
+        const kv = /^(["']?[\w.-]+["']?):[ \t]*(.*)$/.exec(trimmed);
+        if (!kv) continue;
+        let value = kv[2]!.replace(/\s+#.*$/, '');
+        if (/^[|>][-+]?\d*$/.test(value)) { scalarIndent = indent; continue; }
+        let vs = m.index + indent + (trimmed.length - kv[2]!.length);
+        if (/^(["']).*\1$/.test(value)) { value = value.slice(1, -1); vs += 1; }
+        if (value === '' || isReference(value) || isPlaceholder(value) || ctx.isAllowed(value)) continue;
+        emit({ category: 'k8s-secret', start: ds + vs, end: ds + vs + value.length, priority: PRIORITY.structure });
+      }
+      flushScalar();
+    }
+  },
+};
+
+export const structuredSecretDetectors: Detector[] = [privateKeys, urlCredentials, jwts, awsSecretNearId, azureKeys, k8sSecrets];

@@ -1,0 +1,138 @@
+/** Cheap checks on candidate values: checksums, entropy, placeholders, references and documented examples. */
+
+/** Shannon entropy in bits per character. */
+export function shannonEntropy(s: string): number {
+  if (s.length === 0) return 0;
+  const counts = new Map<number, number>();
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  let h = 0;
+  for (const n of counts.values()) {
+    const p = n / s.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+/** How many of lower case, upper case, digits and other characters the value uses. */
+export function charClasses(s: string): number {
+  let lower = 0, upper = 0, digit = 0, other = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 97 && c <= 122) lower = 1;
+    else if (c >= 65 && c <= 90) upper = 1;
+    else if (c >= 48 && c <= 57) digit = 1;
+    else other = 1;
+  }
+  return lower + upper + digit + other;
+}
+
+/** Luhn checksum over a string of digits. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+/** ISO 13616 mod-97 check on an IBAN without spaces. */
+export function ibanChecksumValid(iban: string): boolean {
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let rem = 0;
+  for (let i = 0; i < rearranged.length; i++) {
+    const c = rearranged.charCodeAt(i);
+    if (c >= 48 && c <= 57) rem = (rem * 10 + (c - 48)) % 97;
+    else if (c >= 65 && c <= 90) rem = (rem * 100 + (c - 55)) % 97;
+    else return false;
+  }
+  return rem === 1;
+}
+
+/** IBAN lengths by country (the common ones; an unknown country needs 15–34 characters and the checksum). */
+export const IBAN_LENGTHS: Record<string, number> = {
+  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, CH: 21, CR: 22, CY: 28, CZ: 24,
+  DE: 22, DK: 18, DO: 28, EE: 20, ES: 24, FI: 18, FO: 18, FR: 27, GB: 22, GE: 22, GI: 23, GL: 18, GR: 27, GT: 28,
+  HR: 21, HU: 28, IE: 22, IL: 23, IS: 26, IT: 27, JO: 30, KW: 30, KZ: 20, LB: 28, LI: 21, LT: 20, LU: 20, LV: 21,
+  MC: 27, MD: 24, ME: 22, MK: 19, MR: 27, MT: 31, MU: 30, NL: 18, NO: 15, PK: 24, PL: 28, PS: 29, PT: 25, QA: 29,
+  RO: 24, RS: 22, SA: 24, SE: 24, SI: 19, SK: 24, SM: 27, TN: 24, TR: 26, UA: 29, VG: 24, XK: 20,
+};
+
+const PLACEHOLDER_WORDS = new Set([
+  'changeme', 'change_me', 'change-me', 'changeit', 'placeholder', 'password', 'passwd', 'secret', 'token', 'apikey',
+  'api_key', 'api-key', 'redacted', 'todo', 'tbd', 'fixme', 'none', 'null', 'nil', 'undefined', 'true', 'false',
+  'required', 'optional', 'string', 'str', 'number', 'int', 'bool', 'boolean', 'any', 'unknown', 'value', 'empty',
+  'default', 'notset', 'not-set', 'not_set', 'mask', 'masked', 'hidden', 'secret_here', 'pass', 'pwd', '...', 'n/a',
+]);
+
+/** Placeholders and documentation stand-ins: `YOUR_API_KEY`, `<token>`, `xxx`, `changeme`, `***`, `your-key-here`. */
+export function isPlaceholder(value: string): boolean {
+  const v = value.trim();
+  if (v.length === 0) return true;
+  const lower = v.toLowerCase();
+  if (PLACEHOLDER_WORDS.has(lower)) return true;
+  if (/^(?:x+|\*+|\.+|-+|_+|#+|0+|•+|\?+)$/i.test(v)) return true;
+  if (/^<[^<>]*>$|^\[[^[\]]*\]$|^\{[^{}]*\}$|^%[A-Za-z_]+%$/.test(v)) return true;
+  if (/^(?:your|my|the|insert|enter|put|replace|add|set)[-_ ]?(?:own[-_ ]?)?[a-z0-9_-]*(?:key|token|secret|password|passwd|pass|here|value|id)s?$/i.test(v)) return true;
+  if (/(?:[-_ ]here|_?goes_?here)$/i.test(v)) return true;
+  if (/example|placeholder|dummy|xxxxx|changeme|replace[-_]?me|redacted/i.test(v)) return true;
+  return false;
+}
+
+/** References to a value kept elsewhere: `${VAR}`, `$VAR`, `process.env.X`, `{{ secrets.X }}`, `os.environ[...]`. */
+export function isReference(value: string): boolean {
+  const v = value.trim();
+  if (/^\$\{?\{?[A-Za-z_]/.test(v)) return true; // ${VAR}, $VAR, ${{ secrets.X }}
+  if (/^\{\{|^%\(|^#\{|^<%|^@\{/.test(v)) return true; // templating
+  if (/(?:process\.env|import\.meta\.env|os\.environ|os\.getenv|getenv\(|System\.getenv|Environment\.GetEnvironmentVariable|ENV\[|ENV\.fetch|Deno\.env|env\(|secrets\.|vault:|ref\+|arn:aws:secretsmanager|ssm:)/.test(v)) return true;
+  return false;
+}
+
+/** Values that look like code rather than a literal: identifiers, member access, calls, type names. */
+export function looksLikeCode(value: string): boolean {
+  const v = value.trim();
+  if (/^[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+(?:\(.*\))?;?$/.test(v)) return true; // a.b.c, a.b()
+  if (/^[A-Za-z_$][\w$]*\(.*\)?;?$/.test(v)) return true; // f(x)
+  if (/^(?:new|await|this|self|typeof|function|lambda|req|request|args|params|options|opts|config|cfg|settings|input|data|body)\b/.test(v)) return true;
+  return false;
+}
+
+/** Publicly documented example credentials (AWS, Stripe, jwt.io): harmless by design, so they survive. */
+const DOCUMENTED_EXAMPLES = new Set<string>([
+  // Built from parts so this file itself never looks like it carries a live key.
+  'AKIA' + 'IOSFODNN7' + 'EXAMPLE',
+  'wJalrXUtnFEMI/K7MDENG/' + 'bPxRfiCY' + 'EXAMPLEKEY',
+  'sk_' + 'test_' + '4eC39HqLyjWDarjtT1zdp7dc',
+  'sk_' + 'test_' + 'BQokikJOvBiI2HlWgH4olfQ2',
+  'sk_' + 'test_' + '26PHem9AhJZvU623DfE1x4sd',
+  'rk_' + 'test_' + '26PHem9AhJZvU623DfE1x4sd',
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.' + 'eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.' +
+    'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
+]);
+
+/** True for documented example keys and for token-shaped values that announce themselves as examples. */
+export function isDocumentedExample(value: string): boolean {
+  return DOCUMENTED_EXAMPLES.has(value) || /EXAMPLE|example/.test(value);
+}
+
+/** A value made of one repeated character or a trivial run (`aaaaaaaa`, `12345678`, `abcdefgh`). */
+export function isTrivialRun(value: string): boolean {
+  if (value.length < 2) return true;
+  let same = true, asc = true;
+  for (let i = 1; i < value.length; i++) {
+    const d = value.charCodeAt(i) - value.charCodeAt(i - 1);
+    if (d !== 0) same = false;
+    if (d !== 1) asc = false;
+  }
+  return same || (asc && value.length >= 6);
+}

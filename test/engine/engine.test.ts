@@ -1,0 +1,138 @@
+/**
+ * The engine process on a generated model, through the real node-llama-cpp: load, streamed infill, cancel,
+ * bad model files, and a killed engine.
+ */
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EngineClient, EngineExitedError } from '../../src/node/engine/engineClient';
+import { runCompletion } from '../../src/common/completion/completionPipeline';
+import { makeModel, tinyDense } from '../fixtures/gguf/makeModel';
+
+const enginePath = resolve(__dirname, '../../../dist/engine.js');
+
+describe('engine process (node-llama-cpp, generated model)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let modelPath: string;
+  let client: EngineClient;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'hearth-engine-'));
+    modelPath = join(dir, 'tiny.gguf');
+    await makeModel(modelPath, tinyDense);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => {
+    client = new EngineClient({ enginePath });
+  });
+  afterEach(async () => client.dispose());
+
+  /** Starts a long generation and resolves once its first text has arrived. */
+  async function startLongInfill(signal?: AbortSignal) {
+    let firstText!: () => void;
+    const first = new Promise<void>((r) => (firstText = r));
+    const chunks: string[] = [];
+    const done = client.infill(
+      { prefix: 'function main() {\n  const values = [', suffix: '];\n}\n', maxTokens: 4000 },
+      { signal, onText: (t) => { chunks.push(t); firstText(); } },
+    );
+    await Promise.race([first, done]);
+    return { done, chunks };
+  }
+
+  it('loads a model and reports its FIM tokens from the GGUF metadata', async () => {
+    const info = await client.loadModel({ path: modelPath, contextSize: 512 });
+    assert.equal(info.infillSupported, true);
+    assert.equal(info.fim.prefix, '<|fim_prefix|>');
+    assert.equal(info.fim.suffix, '<|fim_suffix|>');
+    assert.equal(info.fim.middle, '<|fim_middle|>');
+    assert.equal(info.architecture, 'llama');
+    const status = await client.status();
+    assert.equal(status.state, 'ready');
+    assert.equal(status.model?.path, modelPath);
+    assert.ok(status.pid > 0 && status.pid !== process.pid);
+  });
+
+  it('streams infill text token by token', async () => {
+    await client.loadModel({ path: modelPath, contextSize: 512 });
+    const chunks: string[] = [];
+    const res = await client.infill({ prefix: 'const x = ', suffix: ';\n', maxTokens: 8 }, { onText: (t) => chunks.push(t) });
+    assert.ok(res.tokensOut >= 1, `generated ${res.tokensOut} tokens`);
+    assert.ok(chunks.length >= 1, 'no streamed text');
+    assert.equal(chunks.join(''), res.text);
+    assert.ok(res.timeToFirstTokenMs !== null);
+  });
+
+  it('is deterministic at temperature 0, so a test can predict the editor', async () => {
+    await client.loadModel({ path: modelPath, contextSize: 512 });
+    const a = await client.infill({ prefix: 'let total = 0;\nfor (', suffix: '\n', maxTokens: 12 });
+    const b = await client.infill({ prefix: 'let total = 0;\nfor (', suffix: '\n', maxTokens: 12 });
+    assert.equal(a.text, b.text);
+  });
+
+  it('stops generating within 100 ms of a cancel', async () => {
+    await client.loadModel({ path: modelPath, contextSize: 2048 });
+    const abort = new AbortController();
+    const { done, chunks } = await startLongInfill(abort.signal);
+    assert.ok(chunks.length > 0, 'generation ended before it could be cancelled');
+    const t0 = performance.now();
+    abort.abort();
+    const res = await done;
+    const elapsed = performance.now() - t0;
+    assert.equal(res.stopReason, 'cancelled');
+    assert.ok(elapsed < 100, `cancel took ${elapsed.toFixed(1)} ms`);
+    assert.ok(res.tokensOut < 4000);
+  });
+
+  it('names the file when the model is truncated', async () => {
+    const truncated = join(dir, 'truncated.gguf');
+    const bytes = readFileSync(modelPath);
+    writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await assert.rejects(client.loadModel({ path: truncated }), (err: Error) => {
+      assert.ok(err.message.includes(truncated), err.message);
+      return true;
+    });
+    // The engine survives a bad model and still loads a good one.
+    const info = await client.loadModel({ path: modelPath, contextSize: 512 });
+    assert.equal(info.path, modelPath);
+  });
+
+  it('names the file when it is not GGUF', async () => {
+    const notGguf = join(dir, 'notes.gguf');
+    writeFileSync(notGguf, 'these are not the weights you are looking for\n'.repeat(10));
+    await assert.rejects(client.loadModel({ path: notGguf }), (err: Error) => {
+      assert.ok(err.message.includes(notGguf), err.message);
+      assert.match(err.message, /not a GGUF file/);
+      return true;
+    });
+    await assert.rejects(client.loadModel({ path: join(dir, 'missing.gguf') }), /Model file not found: .*missing\.gguf/);
+  });
+
+  it('fails a request clearly when the engine is killed, and the next request restarts it', async () => {
+    await client.loadModel({ path: modelPath, contextSize: 2048 });
+    const firstPid = client.pid!;
+    const { done } = await startLongInfill();
+    process.kill(firstPid, 'SIGKILL');
+    await assert.rejects(done, (err: Error) => {
+      assert.ok(err instanceof EngineExitedError, String(err));
+      assert.match(err.message, /killed by SIGKILL while handling infill/);
+      assert.match(err.message, /restart on the next request/);
+      return true;
+    });
+    const res = await client.infill({ prefix: 'x = ', suffix: '', maxTokens: 4 });
+    assert.ok(res.tokensOut >= 1);
+    assert.notEqual(client.pid, firstPid);
+  });
+
+  it('runs the completion pipeline end to end', async () => {
+    await client.loadModel({ path: modelPath, contextSize: 512 });
+    const text = 'function add(a, b) {\n  return \n}\n';
+    const offset = text.indexOf('return ') + 7;
+    const out = await runCompletion(client, { text, offset }, { maxTokens: 16 });
+    assert.equal(out.prefix, text.slice(0, offset));
+    assert.equal(out.suffix, text.slice(offset));
+    assert.ok(out.result.tokensOut >= 1);
+  });
+});
