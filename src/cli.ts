@@ -4,8 +4,9 @@
  */
 import { UsageError, type CliCommand } from './node/cli/args';
 import { completeCommand, statusCommand } from './node/cli/engineCommands';
+import { ledgerCommand } from './node/cli/ledgerCommand';
 
-const commands: CliCommand[] = [completeCommand, statusCommand];
+const commands: CliCommand[] = [completeCommand, statusCommand, ledgerCommand];
 
 function help(): string {
   return ['usage: hearth <command> [options]', '', ...commands.map((c) => `  ${c.usage}\n      ${c.summary}`)].join('\n') + '\n';

@@ -1,26 +1,50 @@
 /**
- * Engine process entry. Started by the extension with the editor's own runtime (`process.execPath`,
- * `ELECTRON_RUN_AS_NODE=1`); speaks JSON-RPC on stdin/stdout and logs to stderr.
+ * Engine process entry, started with the editor's own runtime (`process.execPath`, `ELECTRON_RUN_AS_NODE=1`).
+ *   engine.js --runtime-dir DIR [--idle-exit-ms N]   the shared per-user engine on a local socket (default)
+ *   engine.js --stdio                                a private engine speaking JSON-RPC on stdin/stdout
+ * Logs go to stderr (the daemon's stderr is the runtime directory's engine.log).
  */
-import { EngineServer } from './node/engine/engineServer';
+import { EngineDaemon } from './node/engine/engineDaemon';
+import { EngineCore, EngineSession } from './node/engine/engineServer';
+import { defaultRuntimeDir } from './node/engine/runtimeDir';
 import { stderrLogger } from './node/stderrLogger';
 
-const logger = stderrLogger('engine');
-const server = new EngineServer(process.stdin, process.stdout, logger, () => void shutdown(0));
+const logger = stderrLogger(`engine ${process.pid}`);
+const argv = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
 
-async function shutdown(code: number): Promise<void> {
-  try {
-    await server.dispose();
-  } finally {
-    process.exit(code);
-  }
+let stopping = false;
+function exit(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  process.exit(code);
 }
 
-// The client owns our lifetime: when it goes away (stdin closes), so do we.
-process.stdin.on('end', () => void shutdown(0));
-process.on('SIGTERM', () => void shutdown(0));
+async function main(): Promise<void> {
+  if (argv.includes('--stdio')) {
+    const core = new EngineCore(logger, undefined, () => void core.dispose().finally(() => exit(0)));
+    new EngineSession(core, process.stdin, process.stdout, 'stdio');
+    process.stdin.on('end', () => void core.dispose().finally(() => exit(0)));
+    return;
+  }
+  const daemon = new EngineDaemon(
+    { runtimeDir: flag('--runtime-dir') ?? defaultRuntimeDir(), idleExitMs: Number(flag('--idle-exit-ms') ?? 10 * 60_000), logger },
+    exit,
+  );
+  process.on('SIGTERM', () => void daemon.stop('SIGTERM'));
+  process.on('SIGINT', () => void daemon.stop('SIGINT'));
+  if (!(await daemon.start())) exit(0);
+}
+
 process.on('uncaughtException', (err) => {
   logger.error(`uncaught: ${err.stack ?? err.message}`);
-  void shutdown(1);
+  exit(1);
 });
-logger.info(`engine started (pid ${process.pid}, node ${process.versions.node})`);
+logger.info(`engine started (node ${process.versions.node})`);
+main().catch((err) => {
+  logger.error(`engine failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  exit(1);
+});

@@ -78,6 +78,15 @@ export const Settings = {
     requiresEngineRestart: true,
     scope: 'machine',
   }),
+  engineIdleExitMinutes: setting<number>({
+    key: 'hearth.engine.idleExitMinutes',
+    type: 'integer',
+    default: 10,
+    minimum: 1,
+    maximum: 1440,
+    description: 'The shared engine (one per user, serving every window) exits after this many minutes with no window connected.',
+    scope: 'machine',
+  }),
 } as const;
 
 export type SettingName = keyof typeof Settings;

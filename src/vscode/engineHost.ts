@@ -24,6 +24,8 @@ export class EngineHost implements vscode.Disposable {
     this.client = new EngineClient({
       enginePath,
       logger,
+      clientName: `VS Code window (extension host pid ${process.pid})`,
+      idleExitMs: getSetting(Settings.engineIdleExitMinutes) * 60_000,
       onProcessChange: (e) => {
         if (e.kind === 'exited') {
           this.loadedFor = undefined;

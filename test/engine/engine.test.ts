@@ -25,9 +25,13 @@ describe('engine process (node-llama-cpp, generated model)', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
   beforeEach(() => {
-    client = new EngineClient({ enginePath });
+    // Each test gets its own shared engine (own runtime dir), which exits soon after its last client.
+    client = new EngineClient({ enginePath, runtimeDir: mkdtempSync(join(dir, 'run-')), idleExitMs: 500 });
   });
-  afterEach(async () => client.dispose());
+  afterEach(async () => {
+    await client.restart();
+    await client.dispose();
+  });
 
   /** Starts a long generation and resolves once its first text has arrived. */
   async function startLongInfill(signal?: AbortSignal) {
@@ -117,7 +121,7 @@ describe('engine process (node-llama-cpp, generated model)', function () {
     process.kill(firstPid, 'SIGKILL');
     await assert.rejects(done, (err: Error) => {
       assert.ok(err instanceof EngineExitedError, String(err));
-      assert.match(err.message, /killed by SIGKILL while handling infill/);
+      assert.match(err.message, new RegExp(`pid ${firstPid}\\) exited while handling infill`));
       assert.match(err.message, /restart on the next request/);
       return true;
     });
@@ -134,5 +138,105 @@ describe('engine process (node-llama-cpp, generated model)', function () {
     assert.equal(out.prefix, text.slice(0, offset));
     assert.equal(out.suffix, text.slice(offset));
     assert.ok(out.result.tokensOut >= 1);
+  });
+});
+
+describe('shared engine (one per user, local socket)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let modelPath: string;
+  const clients: EngineClient[] = [];
+  const newClient = (runtimeDir: string, name: string, idleExitMs = 1000) => {
+    const c = new EngineClient({ enginePath, runtimeDir, idleExitMs, clientName: name });
+    clients.push(c);
+    return c;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'hearth-shared-'));
+    modelPath = join(dir, 'tiny.gguf');
+    await makeModel(modelPath, tinyDense);
+  });
+  afterEach(async () => {
+    await clients[0]?.restart().catch(() => undefined);
+    for (const c of clients.splice(0)) await c.dispose();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves several clients from one process and one loaded model', async () => {
+    const run = mkdtempSync(join(dir, 'run-'));
+    const a = newClient(run, 'window-a');
+    const b = newClient(run, 'window-b');
+    const infoA = await a.loadModel({ path: modelPath, contextSize: 512 });
+    const t0 = performance.now();
+    const infoB = await b.loadModel({ path: modelPath, contextSize: 512 });
+    const secondLoadMs = performance.now() - t0;
+    assert.equal(a.pid, b.pid);
+    assert.equal(infoB.loadMs, infoA.loadMs, 'the second client got the model already loaded');
+    assert.ok(secondLoadMs < 500, `second load took ${secondLoadMs.toFixed(0)} ms`);
+    const status = await b.status();
+    assert.equal(status.clients, 2);
+    const [ra, rb] = await Promise.all([
+      a.infill({ prefix: 'const a = ', suffix: '', maxTokens: 4, documentId: 'file:///a.ts' }),
+      b.infill({ prefix: 'const b = ', suffix: '', maxTokens: 4, documentId: 'file:///b.ts' }),
+    ]);
+    assert.ok(ra.tokensOut >= 1 && rb.tokensOut >= 1);
+  });
+
+  it('starts one engine when two clients start at the same moment', async () => {
+    const run = mkdtempSync(join(dir, 'run-'));
+    const a = newClient(run, 'a');
+    const b = newClient(run, 'b');
+    const c = newClient(run, 'c');
+    await Promise.all([a.status(), b.status(), c.status()]);
+    assert.ok(a.pid && a.pid === b.pid && b.pid === c.pid, `pids ${a.pid} ${b.pid} ${c.pid}`);
+  });
+
+  it('keeps its runtime directory private and refuses a wrong token', async () => {
+    const run = mkdtempSync(join(dir, 'run-'));
+    const a = newClient(run, 'a');
+    await a.status();
+    const { statSync } = await import('node:fs');
+    assert.equal(statSync(run).mode & 0o777, 0o700);
+    assert.equal(statSync(join(run, 'engine.json')).mode & 0o777, 0o600);
+    const info = JSON.parse(readFileSync(join(run, 'engine.json'), 'utf8'));
+    const net = await import('node:net');
+    const answer = await new Promise<string>((resolveAnswer) => {
+      const s = net.createConnection(info.socket, () => {
+        s.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'status', params: {} }) + '\n');
+        s.write(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'hello', params: { token: 'x'.repeat(48), client: 'intruder', protocolVersion: 2 } }) + '\n');
+      });
+      let buf = '';
+      s.on('data', (d) => {
+        buf += d;
+        if (buf.split('\n').length > 2) {
+          s.destroy();
+          resolveAnswer(buf);
+        }
+      });
+    });
+    assert.match(answer, /say hello with the engine token first/);
+    assert.match(answer, /wrong token/);
+  });
+
+  it('exits when no client has been connected for the idle time', async () => {
+    const run = mkdtempSync(join(dir, 'run-'));
+    const a = newClient(run, 'a', 300);
+    await a.status();
+    const pid = a.pid!;
+    await a.dispose();
+    const deadline = Date.now() + 10_000;
+    let alive = true;
+    while (alive && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    assert.equal(alive, false, 'engine still running after the idle time');
+    const { existsSync } = await import('node:fs');
+    assert.equal(existsSync(join(run, 'engine.json')), false, 'engine.json left behind');
   });
 });

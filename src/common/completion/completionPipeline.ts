@@ -21,6 +21,8 @@ export interface CompletionSettings {
 export interface CompletionDocument {
   text: string;
   offset: number;
+  /** Identifies the document to the engine, which keeps its evaluated tokens for the next keystroke. */
+  documentId?: string;
 }
 
 export interface CompletionOutcome {
@@ -35,6 +37,7 @@ export async function runCompletion(engine: InfillEngine, doc: CompletionDocumen
   const input = buildFimInput(doc.text, doc.offset, settings.windows ?? defaultFimWindows);
   const result = await engine.infill(
     {
+      documentId: doc.documentId,
       prefix: input.prefix,
       suffix: input.suffix,
       maxTokens: settings.maxTokens,

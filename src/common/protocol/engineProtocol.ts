@@ -7,6 +7,9 @@ import { z } from 'zod';
 
 export const JSONRPC = '2.0';
 
+/** Bumped on any incompatible change: a client that meets an engine of another version replaces it. */
+export const PROTOCOL_VERSION = 2;
+
 export const RequestMessage = z.object({
   jsonrpc: z.literal(JSONRPC),
   id: z.number().int().nonnegative(),
@@ -54,6 +57,8 @@ export const LoadModelParams = z.object({
   contextSize: z.number().int().min(128).max(1 << 20).optional(),
   threads: z.number().int().min(0).max(1024).optional(),
   gpuLayers: z.union([z.number().int().min(0), z.literal('auto')]).optional(),
+  /** Context sequences: one per recently edited document for completions, plus one for chat and background work. */
+  sequences: z.number().int().min(2).max(16).optional(),
 });
 export type LoadModelParams = z.infer<typeof LoadModelParams>;
 
@@ -79,7 +84,15 @@ export const ModelInfo = z.object({
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;
 
+export const Priority = z.enum(['completion', 'chat', 'background']);
+export type Priority = z.infer<typeof Priority>;
+
 export const InfillParams = z.object({
+  /** Completions for one document share a context sequence, so an edit re-evaluates only the changed tail. */
+  documentId: z.string().max(2048).optional(),
+  priority: Priority.default('completion'),
+  /** Reuse the longest common token prefix already evaluated for this document (off only in benchmarks). */
+  cacheReuse: z.boolean().default(true),
   prefix: z.string(),
   suffix: z.string(),
   maxTokens: z.number().int().min(1).max(4096),
@@ -97,7 +110,8 @@ export type StopReason = z.infer<typeof StopReason>;
 
 export const InfillResult = z.object({
   text: z.string(),
-  tokensIn: z.number().int().nonnegative(),
+  /** Prompt tokens actually evaluated: with cache reuse, only those after the common prefix. */
+  tokensEvaluated: z.number().int().nonnegative(),
   tokensOut: z.number().int().nonnegative(),
   timeToFirstTokenMs: z.number().nonnegative().nullable(),
   totalMs: z.number().nonnegative(),
@@ -117,13 +131,19 @@ export const StatusResult = z.object({
   model: ModelInfo.nullable(),
   uptimeMs: z.number().nonnegative(),
   rssBytes: z.number().int().nonnegative(),
+  clients: z.number().int().nonnegative(),
+  protocolVersion: z.number().int(),
 });
 export type StatusResult = z.infer<typeof StatusResult>;
 
 export const EmptyParams = z.object({}).strict().optional();
 
+export const HelloParams = z.object({ token: z.string().min(16).max(256), client: z.string().max(200), protocolVersion: z.number().int() });
+export const HelloResult = z.object({ pid: z.number().int(), protocolVersion: z.number().int() });
+
 /** Method table: params and result schema for each request the engine answers. */
 export const EngineMethods = {
+  hello: { params: HelloParams, result: HelloResult },
   loadModel: { params: LoadModelParams, result: ModelInfo },
   infill: { params: InfillParams, result: InfillResult },
   cancel: { params: CancelParams, result: z.object({ cancelled: z.boolean() }) },

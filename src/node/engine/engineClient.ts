@@ -3,12 +3,14 @@
  * after it dies, reloads the last model, and turns every failure into a message a user can act on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import {
   EngineMethods,
   InfillTextNotification,
-  LogNotification,
+  PROTOCOL_VERSION,
   type EngineMethod,
   type InfillParams,
   type InfillResult,
@@ -18,8 +20,9 @@ import {
   type ModelInfo,
   type StatusResult,
 } from '../../common/protocol/engineProtocol';
-import { nullLogger, type Logger } from '../../common/logger';
+import { errorMessage, nullLogger, type Logger } from '../../common/logger';
 import { RpcConnection } from './rpcConnection';
+import { defaultRuntimeDir, ensurePrivateDir, readEngineInfo, runtimePaths, type RuntimePaths } from './runtimeDir';
 
 export interface EngineClientOptions {
   /** The engine bundle (`dist/engine.js`). */
@@ -28,7 +31,18 @@ export interface EngineClientOptions {
   execPath?: string;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
-  /** Called when the engine process starts or exits. */
+  /**
+   * `shared` (default): connect to the per-user engine on its local socket, starting it if none runs, so
+   * every window and the CLI share one model in memory. `private`: a child process on stdio, for this client only.
+   */
+  mode?: 'shared' | 'private';
+  /** The shared engine's runtime directory; the per-user default otherwise. */
+  runtimeDir?: string;
+  /** How long a shared engine started by this client lingers with no client connected. */
+  idleExitMs?: number;
+  /** A name for this client in the engine's log. */
+  clientName?: string;
+  /** Called when the engine connection opens or closes. */
   onProcessChange?(event: { kind: 'started'; pid: number } | { kind: 'exited'; message: string }): void;
 }
 
@@ -40,10 +54,18 @@ export class EngineExitedError extends Error {
   }
 }
 
+interface Connected {
+  connection: RpcConnection;
+  pid: number;
+  /** Closes our end; for a private engine, also stops the process. */
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export class EngineClient {
-  private process: ChildProcess | undefined;
-  private connection: RpcConnection | undefined;
-  private starting: Promise<RpcConnection> | undefined;
+  private current: Connected | undefined;
+  private starting: Promise<Connected> | undefined;
   private lastLoad: LoadModelParams | undefined;
   private loadedModel: ModelInfo | undefined;
   private readonly textListeners = new Map<number, (text: string) => void>();
@@ -55,18 +77,23 @@ export class EngineClient {
     this.logger = options.logger ?? nullLogger;
   }
 
+  /** The engine's process id, once connected. */
   get pid(): number | undefined {
-    return this.process?.pid;
+    return this.current?.pid;
   }
 
   get model(): ModelInfo | undefined {
     return this.loadedModel;
   }
 
+  get runtimeDir(): string {
+    return this.options.runtimeDir ?? defaultRuntimeDir();
+  }
+
   /** Loads a model, starting the engine if needed. Remembered, so a restarted engine loads it again. */
   async loadModel(params: LoadModelParams): Promise<ModelInfo> {
     this.lastLoad = params;
-    const connection = await this.ensureStarted(false);
+    const { connection } = await this.ensureConnected(false);
     this.loadedModel = await this.call(connection, 'loadModel', params);
     return this.loadedModel;
   }
@@ -78,7 +105,7 @@ export class EngineClient {
   async infill(params: InfillParams, opts: { signal?: AbortSignal; onText?: (text: string) => void } = {}): Promise<InfillResult> {
     const { signal, onText } = opts;
     signal?.throwIfAborted();
-    const connection = await this.ensureStarted(true);
+    const { connection } = await this.ensureConnected(true);
     signal?.throwIfAborted();
     let requestId: number | undefined;
     const onAbort = () => {
@@ -97,17 +124,31 @@ export class EngineClient {
   }
 
   async status(): Promise<StatusResult> {
-    return this.call(await this.ensureStarted(false), 'status', {});
+    return this.call((await this.ensureConnected(false)).connection, 'status', {});
   }
 
-  /** Stops the engine; the next request starts a new one. */
+  /** Stops the engine (for every client of a shared one); the next request starts a new one. */
   async restart(): Promise<void> {
-    await this.stopProcess();
+    const current = this.current;
+    if (!current) return;
+    const exited = new Promise<void>((resolve) => {
+      if (current.connection.isClosed) resolve();
+      else current.connection.onClose(() => resolve());
+    });
+    try {
+      await Promise.race([this.call(current.connection, 'shutdown', {}), sleep(2000)]);
+    } catch {
+      // Already gone.
+    }
+    await Promise.race([exited, sleep(5000)]);
+    await current.close();
   }
 
+  /** Disconnects; a private engine stops, a shared one keeps serving other clients until it is idle. */
   async dispose(): Promise<void> {
     this.disposed = true;
-    await this.stopProcess();
+    await this.current?.close();
+    this.current = undefined;
   }
 
   private async call<M extends EngineMethod>(connection: RpcConnection, method: M, params: MethodParams<M>, onId?: (id: number) => void): Promise<MethodResult<M>> {
@@ -117,83 +158,231 @@ export class EngineClient {
     return parsed.data as MethodResult<M>;
   }
 
-  private async ensureStarted(needModel: boolean): Promise<RpcConnection> {
+  private async ensureConnected(needModel: boolean): Promise<Connected> {
     if (this.disposed) throw new Error('The Hearth engine client was disposed');
-    if (this.connection && !this.connection.isClosed) return this.connection;
-    this.starting ??= this.start(needModel).finally(() => {
+    if (this.current && !this.current.connection.isClosed) return this.current;
+    this.starting ??= this.connect(needModel).finally(() => {
       this.starting = undefined;
     });
     return this.starting;
   }
 
-  private async start(reloadModel: boolean): Promise<RpcConnection> {
+  private async connect(reloadModel: boolean): Promise<Connected> {
+    const connected = this.options.mode === 'private' ? await this.startPrivate() : await this.connectShared();
+    this.current = connected;
+    connected.connection.onNotification('infill/text', (params) => {
+      const parsed = InfillTextNotification.safeParse(params);
+      if (parsed.success) this.textListeners.get(parsed.data.id)?.(parsed.data.text);
+    });
+    this.options.onProcessChange?.({ kind: 'started', pid: connected.pid });
+    if (reloadModel && this.lastLoad) this.loadedModel = await this.call(connected.connection, 'loadModel', this.lastLoad);
+    return connected;
+  }
+
+  /** Fails this connection's pending requests with a message that says what happened and what comes next. */
+  private onLost(connected: Connected, how: string): void {
+    const pending = connected.connection.pendingMethods();
+    const during = pending.length ? ` while handling ${[...new Set(pending)].join(', ')}` : '';
+    const tail = (this.options.mode === 'private' ? this.recentLog : this.sharedLogTail()).slice(-3).join(' | ');
+    const message = `The Hearth engine (pid ${connected.pid}) ${how}${during}. It will restart on the next request.${tail ? ` Last engine log: ${tail}` : ''}`;
+    if (!this.disposed) this.logger[pending.length ? 'error' : 'info'](message);
+    connected.connection.close(new EngineExitedError(message));
+    if (this.current === connected) {
+      this.current = undefined;
+      this.loadedModel = undefined;
+    }
+    this.options.onProcessChange?.({ kind: 'exited', message });
+  }
+
+  // ---- private engine: a child process on stdio ------------------------------------------------------------
+
+  private async startPrivate(): Promise<Connected> {
     const execPath = this.options.execPath ?? process.execPath;
-    const child = spawn(execPath, [this.options.enginePath], {
+    const child = spawn(execPath, [this.options.enginePath, '--stdio'], {
       env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
     });
     const connection = new RpcConnection(child.stdout!, child.stdin!, this.logger, false);
-    this.process = child;
-    this.connection = connection;
     this.recentLog.length = 0;
-    connection.onNotification('infill/text', (params) => {
-      const parsed = InfillTextNotification.safeParse(params);
-      if (parsed.success) this.textListeners.get(parsed.data.id)?.(parsed.data.text);
-    });
-    connection.onNotification('log', (params) => {
-      const parsed = LogNotification.safeParse(params);
-      if (parsed.success) this.logger[parsed.data.level](`engine: ${parsed.data.message}`);
-    });
     createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (line) => {
       this.recentLog.push(line);
       if (this.recentLog.length > 20) this.recentLog.shift();
-      if (/^\[error\]/.test(line)) this.logger.error(line);
-      else if (/^\[warn\]/.test(line)) this.logger.warn(line);
-      else this.logger.debug(line);
+      this.forwardLogLine(line);
     });
-    const spawned = new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (err) => reject(new Error(`Could not start the Hearth engine (${execPath} ${this.options.enginePath}): ${err.message}`)));
     });
-    child.once('exit', (code, signal) => {
-      const pending = connection.pendingMethods();
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const during = pending.length ? ` while handling ${[...new Set(pending)].join(', ')}` : '';
-      const tail = this.recentLog.slice(-3).join(' | ');
-      const message = `The Hearth engine ${how}${during}. It will restart on the next request.${tail ? ` Last engine log: ${tail}` : ''}`;
-      if (pending.length || !this.disposed) this.logger[pending.length ? 'error' : 'info'](message);
-      connection.close(new EngineExitedError(message));
-      if (this.process === child) {
-        this.process = undefined;
-        this.connection = undefined;
-        this.loadedModel = undefined;
-      }
-      this.options.onProcessChange?.({ kind: 'exited', message });
-    });
-    await spawned;
-    this.logger.info(`Hearth engine started (pid ${child.pid}) with ${execPath}`);
-    this.options.onProcessChange?.({ kind: 'started', pid: child.pid ?? -1 });
-    if (reloadModel && this.lastLoad) {
-      this.loadedModel = await this.call(connection, 'loadModel', this.lastLoad);
-    }
-    return connection;
+    const connected: Connected = {
+      connection,
+      pid: child.pid ?? -1,
+      close: async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.stdin?.end();
+        const killTimer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(killTimer);
+      },
+    };
+    child.once('exit', (code, signal) => this.onLost(connected, signal ? `was killed by ${signal}` : `exited with code ${code}`));
+    this.logger.info(`Hearth engine started (pid ${child.pid}, private) with ${execPath}`);
+    return connected;
   }
 
-  private async stopProcess(): Promise<void> {
-    const child = this.process;
-    const connection = this.connection;
-    if (!child || !connection) return;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    try {
-      await Promise.race([this.call(connection, 'shutdown', {}), new Promise((r) => setTimeout(r, 2000))]);
-    } catch {
-      // Already gone: nothing to shut down.
+  // ---- shared engine: one per user on a local socket ---------------------------------------------------------
+
+  private async connectShared(): Promise<Connected> {
+    const paths = runtimePaths(this.runtimeDir);
+    ensurePrivateDir(paths.dir);
+    const deadline = Date.now() + 60_000;
+    let spawned: ChildProcess | undefined;
+    while (Date.now() < deadline) {
+      const existing = await this.tryConnect(paths);
+      if (existing) return existing;
+      if (spawned && (spawned.exitCode !== null || spawned.signalCode !== null)) {
+        throw new Error(`The Hearth engine exited during start-up (code ${spawned.exitCode ?? spawned.signalCode}). Engine log (${paths.log}): ${this.sharedLogTail().slice(-3).join(' | ')}`);
+      }
+      if (!spawned && acquireLock(paths.lock)) {
+        try {
+          // Re-check under the lock: another client may have started it a moment ago.
+          const again = await this.tryConnect(paths);
+          if (again) return again;
+          spawned = this.spawnShared(paths);
+          while (Date.now() < deadline && spawned.exitCode === null && spawned.signalCode === null) {
+            const c = await this.tryConnect(paths);
+            if (c) return c;
+            await sleep(50);
+          }
+        } finally {
+          rmSync(paths.lock, { force: true });
+        }
+        continue;
+      }
+      await sleep(50);
     }
-    const killTimer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.stdin?.end();
-    await exited;
-    clearTimeout(killTimer);
+    throw new Error(`Timed out connecting to the Hearth engine in ${paths.dir}. Engine log (${paths.log}): ${this.sharedLogTail().slice(-3).join(' | ')}`);
+  }
+
+  private spawnShared(paths: RuntimePaths): ChildProcess {
+    const execPath = this.options.execPath ?? process.execPath;
+    rotateLog(paths.log);
+    const log = openSync(paths.log, 'a', 0o600);
+    try {
+      const child = spawn(execPath, [this.options.enginePath, '--runtime-dir', paths.dir, '--idle-exit-ms', String(this.options.idleExitMs ?? 10 * 60_000)], {
+        env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' },
+        stdio: ['ignore', log, log],
+        detached: true,
+        windowsHide: true,
+      });
+      child.unref();
+      this.logger.info(`started the shared Hearth engine (pid ${child.pid}) with ${execPath}; log: ${paths.log}`);
+      return child;
+    } finally {
+      closeSync(log);
+    }
+  }
+
+  /** Connects to the engine named in `engine.json`, or undefined when none answers there. */
+  private async tryConnect(paths: RuntimePaths): Promise<Connected | undefined> {
+    const info = readEngineInfo(paths);
+    if (!info) return undefined;
+    const socket = await new Promise<Socket | undefined>((resolve) => {
+      const s = createConnection(info.socket);
+      s.once('connect', () => resolve(s));
+      s.once('error', () => resolve(undefined));
+    });
+    if (!socket) return undefined;
+    const connection = new RpcConnection(socket, socket, this.logger, false);
+    const connected: Connected = {
+      connection,
+      pid: info.pid,
+      close: async () => {
+        socket.end();
+        socket.destroy();
+      },
+    };
+    socket.on('error', () => undefined);
+    socket.once('close', () => void waitForExit(info.pid, 500).then((exited) => this.onLost(connected, exited ? 'exited' : 'closed the connection')));
+    try {
+      const hello = await this.call(connection, 'hello', { token: info.token, client: this.options.clientName ?? `pid ${process.pid}`, protocolVersion: PROTOCOL_VERSION });
+      if (hello.protocolVersion !== PROTOCOL_VERSION) {
+        // An engine from another Hearth version: replace it.
+        this.logger.info(`replacing engine pid ${info.pid} (protocol ${hello.protocolVersion}, want ${PROTOCOL_VERSION})`);
+        await this.call(connection, 'shutdown', {}).catch(() => undefined);
+        await sleep(200);
+        return undefined;
+      }
+    } catch (err) {
+      socket.destroy();
+      this.logger.warn(`engine pid ${info.pid} refused the connection: ${errorMessage(err)}`);
+      return undefined;
+    }
+    return connected;
+  }
+
+  private sharedLogTail(): string[] {
+    try {
+      const text = readFileSync(runtimePaths(this.runtimeDir).log, 'utf8');
+      return text.trimEnd().split('\n').slice(-20);
+    } catch {
+      return [];
+    }
+  }
+
+  private forwardLogLine(line: string): void {
+    if (/^\[error\]/.test(line)) this.logger.error(line);
+    else if (/^\[warn\]/.test(line)) this.logger.warn(line);
+    else this.logger.debug(line);
+  }
+}
+
+/** Whether `pid` is gone within `ms` (a killed child stays visible until it is reaped). */
+async function waitForExit(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the start lock (created exclusively), so two windows starting at the same moment start one engine.
+ * A lock left by a dead process, or older than 30 s, is stale and taken over.
+ */
+function acquireLock(lock: string): boolean {
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  try {
+    const owner = Number(readFileSync(lock, 'utf8'));
+    const age = Date.now() - statSync(lock).mtimeMs;
+    if ((Number.isInteger(owner) && owner > 0 && !isAlive(owner)) || age > 30_000) rmSync(lock, { force: true });
+  } catch {
+    // Gone between our reads: the next try takes it.
+  }
+  return false;
+}
+
+/** Keeps the engine log from growing without end: past 5 MB it moves to engine.log.1. */
+function rotateLog(log: string): void {
+  try {
+    if (statSync(log).size > 5 * 1024 * 1024) renameSync(log, `${log}.1`);
+  } catch {
+    // No log yet.
   }
 }

@@ -1,70 +1,131 @@
 /**
- * The engine's request handlers: validates params, runs one generation at a time on the backend, and lets
- * a newer infill or an explicit cancel stop the one in flight (the newest keystroke wins).
+ * The engine: one backend (one loaded model) shared by every client, a scheduler, and a session per client
+ * connection that validates params, checks the client's token and cancels only its own requests.
  */
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
-import { EngineMethods, ErrorCode, type EngineMethod, type EngineState, type StatusResult } from '../../common/protocol/engineProtocol';
+import {
+  EngineMethods,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  type EngineMethod,
+  type EngineState,
+  type StatusResult,
+} from '../../common/protocol/engineProtocol';
 import type { Logger } from '../../common/logger';
 import { RpcConnection, RpcError } from './rpcConnection';
 import { LlamaCppBackend } from './backends/llamaCppBackend';
+import { Scheduler } from './scheduler';
 
-export class EngineServer {
-  private readonly connection: RpcConnection;
-  private readonly backend: LlamaCppBackend;
+/** What all sessions share. */
+export class EngineCore {
+  readonly backend: LlamaCppBackend;
+  readonly scheduler = new Scheduler();
   private readonly started = Date.now();
-  private state: EngineState = 'idle';
-  /** In-flight generations by request id. */
-  private readonly running = new Map<number, AbortController>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private loading: Promise<unknown> = Promise.resolve();
+  private isLoading = false;
+  sessions = 0;
 
-  constructor(input: Readable, output: Writable, logger: Logger, private readonly onShutdown: () => void) {
-    this.connection = new RpcConnection(input, output, logger);
+  constructor(
+    readonly logger: Logger,
+    /** Required in `hello` before anything else; undefined for a private stdio engine. */
+    readonly token: string | undefined,
+    readonly onShutdownRequested: () => void,
+  ) {
     this.backend = new LlamaCppBackend(logger);
-    this.handle('loadModel', async (params) => {
-      this.cancelAll();
-      return this.serialize(async () => {
-        this.state = 'loading';
-        try {
-          return await this.backend.loadModel(params);
-        } catch (err) {
-          throw new RpcError(ErrorCode.ModelLoadFailed, err instanceof Error ? err.message : String(err));
-        } finally {
-          this.state = this.backend.modelInfo ? 'ready' : 'idle';
-        }
-      });
-    });
-    this.handle('infill', async (params, id) => {
-      if (!this.backend.modelInfo) throw new RpcError(ErrorCode.NoModel, 'no model loaded: call loadModel first');
-      // A newer completion request makes older ones stale.
-      this.cancelAll();
-      const controller = new AbortController();
-      this.running.set(id, controller);
+  }
+
+  get state(): EngineState {
+    if (this.isLoading) return 'loading';
+    if (!this.backend.modelInfo) return 'idle';
+    const load = this.scheduler.load();
+    return load.completion + load.chat + load.background > 0 ? 'busy' : 'ready';
+  }
+
+  /** Loads run one at a time, after every generation in flight has been cancelled. */
+  loadModel(params: Parameters<LlamaCppBackend['loadModel']>[0]) {
+    const run = async () => {
+      if (!this.backend.isLoaded(params)) this.scheduler.cancelAll('the model is being replaced');
+      this.isLoading = true;
       try {
-        return await this.serialize(async () => {
-          this.state = 'busy';
-          try {
-            return await this.backend.infill(params, controller.signal, (text) => this.connection.notify('infill/text', { id, text }));
-          } finally {
-            this.state = 'ready';
-          }
-        });
+        return await this.backend.loadModel(params);
       } finally {
-        this.running.delete(id);
+        this.isLoading = false;
       }
-    });
-    this.handle('cancel', async ({ id }) => ({ cancelled: this.cancel(id) }));
-    this.handle('status', async (): Promise<StatusResult> => ({
+    };
+    const next = this.loading.then(run, run);
+    this.loading = next.catch(() => undefined);
+    return next;
+  }
+
+  status(): StatusResult {
+    return {
       pid: process.pid,
       state: this.state,
       backend: this.backend.name,
       model: this.backend.modelInfo ?? null,
       uptimeMs: Date.now() - this.started,
       rssBytes: process.memoryUsage().rss,
-    }));
+      clients: this.sessions,
+      protocolVersion: PROTOCOL_VERSION,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    this.scheduler.cancelAll('engine shutting down');
+    await this.backend.dispose();
+  }
+}
+
+/** One client connection. */
+export class EngineSession {
+  private readonly connection: RpcConnection;
+  private authenticated: boolean;
+  /** This client's requests in flight, by request id. */
+  private readonly running = new Map<number, AbortController>();
+
+  constructor(
+    private readonly core: EngineCore,
+    input: Readable,
+    output: Writable,
+    readonly name: string,
+    closeOnInputEnd = true,
+  ) {
+    this.authenticated = core.token === undefined;
+    this.connection = new RpcConnection(input, output, core.logger, closeOnInputEnd);
+    core.sessions++;
+    this.handle('hello', async ({ token, client, protocolVersion }) => {
+      if (core.token !== undefined && token !== core.token) throw new RpcError(ErrorCode.InvalidRequest, 'wrong token');
+      if (protocolVersion !== PROTOCOL_VERSION) core.logger.warn(`client ${client} speaks protocol ${protocolVersion}, engine ${PROTOCOL_VERSION}`);
+      this.authenticated = true;
+      core.logger.info(`client connected: ${client} (${core.sessions} connected)`);
+      return { pid: process.pid, protocolVersion: PROTOCOL_VERSION };
+    });
+    this.handle('loadModel', async (params) => {
+      try {
+        return await core.loadModel(params);
+      } catch (err) {
+        throw new RpcError(ErrorCode.ModelLoadFailed, err instanceof Error ? err.message : String(err));
+      }
+    });
+    this.handle('infill', async (params, id) => {
+      if (!core.backend.modelInfo) throw new RpcError(ErrorCode.NoModel, 'no model loaded: call loadModel first');
+      const controller = new AbortController();
+      this.running.set(id, controller);
+      try {
+        return await core.scheduler.run(
+          // Completions are keyed per client and document: the newest keystroke in a document wins.
+          { priority: params.priority, key: `${this.name}\u0000${params.documentId ?? ''}`, signal: controller.signal },
+          (signal) => core.backend.infill(params, signal, (text) => this.connection.notify('infill/text', { id, text })),
+        );
+      } finally {
+        this.running.delete(id);
+      }
+    });
+    this.handle('cancel', async ({ id }) => ({ cancelled: this.cancel(id) }));
+    this.handle('status', async () => core.status());
     this.handle('shutdown', async () => {
-      this.cancelAll();
-      setImmediate(() => this.onShutdown());
+      setImmediate(() => core.onShutdownRequested());
       return { ok: true as const };
     });
     this.connection.onNotification('$/cancel', (params) => {
@@ -73,9 +134,11 @@ export class EngineServer {
     });
   }
 
-  async dispose(): Promise<void> {
-    this.cancelAll();
-    await this.backend.dispose();
+  /** The client went away: stop its work. */
+  close(): void {
+    for (const c of this.running.values()) c.abort(new Error('client disconnected'));
+    this.connection.close(new Error('client disconnected'));
+    this.core.sessions--;
   }
 
   private handle<M extends EngineMethod>(
@@ -84,6 +147,7 @@ export class EngineServer {
   ): void {
     const schema = EngineMethods[method];
     this.connection.onRequest(method, async (raw, id) => {
+      if (!this.authenticated && method !== 'hello') throw new RpcError(ErrorCode.InvalidRequest, 'say hello with the engine token first');
       const parsed = schema.params.safeParse(raw ?? {});
       if (!parsed.success) {
         throw new RpcError(ErrorCode.InvalidParams, `invalid params for ${method}: ${z.prettifyError(parsed.error)}`);
@@ -94,20 +158,10 @@ export class EngineServer {
     });
   }
 
-  private serialize<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
   private cancel(id: number): boolean {
     const controller = this.running.get(id);
     if (!controller) return false;
     controller.abort(new Error('cancelled'));
     return true;
-  }
-
-  private cancelAll(): void {
-    for (const controller of this.running.values()) controller.abort(new Error('superseded'));
   }
 }

@@ -44,6 +44,7 @@ export class RpcConnection {
   private readonly requestHandlers = new Map<string, RequestHandler>();
   private readonly notificationHandlers = new Map<string, NotificationHandler>();
   private closed = false;
+  private readonly closeListeners: (() => void)[] = [];
 
   constructor(
     input: Readable,
@@ -95,6 +96,11 @@ export class RpcConnection {
     this.closed = true;
     for (const p of this.pending.values()) p.reject(reason);
     this.pending.clear();
+    for (const l of this.closeListeners) l();
+  }
+
+  onClose(listener: () => void): void {
+    this.closeListeners.push(listener);
   }
 
   get isClosed(): boolean {

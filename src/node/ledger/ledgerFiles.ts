@@ -3,6 +3,7 @@
  * it to `ledger.N.jsonl` with N one above the highest (so `ledger.1.jsonl` is the oldest and no file is ever
  * renamed twice). Readers stream the segments oldest first, in chunks, never the whole file.
  */
+import { readdirSync } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 
@@ -15,19 +16,31 @@ export function segmentPath(ledgerPath: string, n: number): string {
   return join(dirname(ledgerPath), `${basename(ledgerPath, ext)}.${n}${ext}`);
 }
 
-/** Numbers of the rotated segments, ascending (oldest first). */
-export async function rotatedSegments(ledgerPath: string): Promise<number[]> {
+function segmentNumbers(ledgerPath: string, names: string[]): number[] {
   const ext = extname(ledgerPath);
   const stem = basename(ledgerPath, ext);
-  let names: string[];
+  const re = new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)${ext.replace(/\./g, '\\.')}$`);
+  return names.map((n) => re.exec(n)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1])).sort((a, b) => a - b);
+}
+
+/** Numbers of the rotated segments, ascending (oldest first). */
+export async function rotatedSegments(ledgerPath: string): Promise<number[]> {
   try {
-    names = await readdir(dirname(ledgerPath));
+    return segmentNumbers(ledgerPath, await readdir(dirname(ledgerPath)));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  const re = new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)${ext.replace(/\./g, '\\.')}$`);
-  return names.map((n) => re.exec(n)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1])).sort((a, b) => a - b);
+}
+
+/** {@link rotatedSegments}, for the writer's critical section. */
+export function rotatedSegmentsSync(ledgerPath: string): number[] {
+  try {
+    return segmentNumbers(ledgerPath, readdirSync(dirname(ledgerPath)));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
 }
 
 /** Every segment file, oldest first, ending with the active one (which may not exist yet). */

@@ -1,18 +1,22 @@
 /**
  * One writer at a time across processes (editor windows, the CLI): a lock file created with `O_EXCL`, holding
- * `pid host nonce`. It is held only while a batch is written (milliseconds), so a waiting writer polls.
+ * `pid host nonce`. It is held only while a batch is placed in the chain and written (well under a millisecond;
+ * the fsync happens after release), so a waiting writer polls.
  * A lock is stale when its owner is a dead process on this host, or when it is older than `staleMs` (another
- * host sharing the folder, or a reused pid); a stale lock is moved aside atomically (rename) before it is removed,
- * and put back if a live writer's fresh lock was caught instead.
+ * host sharing the folder, or a reused pid); a stale lock is moved aside atomically (rename) before it is
+ * removed, and put back if a live writer's fresh lock was caught instead.
+ *
+ * The calls inside are synchronous on purpose: the lock is held across them, and yielding to the event loop in
+ * the middle would stretch every other writer's wait by whatever else this process does meanwhile.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 
 export interface FileLockOptions {
   /** Give up (throw) after waiting this long. Default 10 s. */
   timeoutMs?: number;
-  /** A lock this old is stale whoever holds it. Default 30 s: batches hold it for milliseconds. */
+  /** A lock this old is stale whoever holds it. Default 30 s: batches hold it for well under a millisecond. */
   staleMs?: number;
 }
 
@@ -28,7 +32,7 @@ function alive(pid: number): boolean {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const code = (err: unknown) => (err as NodeJS.ErrnoException).code;
 
 export class FileLock {
   private readonly host = hostname();
@@ -40,45 +44,58 @@ export class FileLock {
     this.staleMs = opts.staleMs ?? 30_000;
   }
 
-  /** Waits for the lock; resolves to its release function. */
-  async acquire(): Promise<() => Promise<void>> {
-    const nonce = randomBytes(8).toString('hex');
-    const content = `${process.pid} ${this.host} ${nonce}\n`;
-    const deadline = Date.now() + this.timeoutMs;
-    for (let attempt = 0; ; attempt++) {
+  /** Takes the lock if it is free (or stale); returns its release function, or undefined when held. */
+  tryAcquire(): (() => void) | undefined {
+    const content = `${process.pid} ${this.host} ${randomBytes(8).toString('hex')}\n`;
+    for (let i = 0; i < 2; i++) {
       try {
-        const fh = await open(this.lockPath, 'wx');
+        const fd = openSync(this.lockPath, 'wx');
         try {
-          await fh.writeFile(content);
+          writeSync(fd, content);
         } finally {
-          await fh.close();
+          closeSync(fd);
         }
         return () => this.release(content);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (code(err) !== 'EEXIST') throw err;
       }
-      const holder = await this.staleHolder();
-      if (holder !== undefined) {
-        await this.breakStale(holder, nonce);
-        continue;
-      }
+      const stale = this.staleHolder();
+      if (stale === undefined) return undefined;
+      this.breakStale(stale);
+    }
+    return undefined;
+  }
+
+  /** Waits for the lock; resolves to its release function. */
+  async acquire(): Promise<() => void> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      const release = this.tryAcquire();
+      if (release) return release;
       if (Date.now() > deadline) {
-        const who = await readFile(this.lockPath, 'utf8').catch(() => '?');
-        throw new LedgerLockTimeout(`ledger lock ${this.lockPath} still held after ${this.timeoutMs} ms (by ${who.trim() || 'an unknown writer'})`);
+        let who = '?';
+        try {
+          who = readFileSync(this.lockPath, 'utf8').trim();
+        } catch {
+          // gone meanwhile
+        }
+        throw new LedgerLockTimeout(`ledger lock ${this.lockPath} still held after ${this.timeoutMs} ms (by ${who || 'an unknown writer'})`);
       }
-      // Batches are short: poll fast first, then back off with jitter so writers do not move in lockstep.
-      await sleep(attempt < 4 ? 0 : Math.min(20, 1 + Math.random() * attempt));
+      // The holder needs well under a millisecond: check again on the next turn of the event loop, then back
+      // off with jitter so waiting writers do not spin in lockstep.
+      await new Promise<void>((r) => (attempt < 2 ? setImmediate(r) : setTimeout(r, Math.min(10, Math.random() * attempt))));
     }
   }
 
   /** The lock's content when it is stale, else undefined (held, or gone already). */
-  private async staleHolder(): Promise<string | undefined> {
+  private staleHolder(): string | undefined {
     let text: string;
     let mtimeMs: number;
     try {
-      [text, { mtimeMs }] = await Promise.all([readFile(this.lockPath, 'utf8'), stat(this.lockPath)]);
+      text = readFileSync(this.lockPath, 'utf8');
+      mtimeMs = statSync(this.lockPath).mtimeMs;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (code(err) === 'ENOENT') return undefined;
       throw err;
     }
     const age = Date.now() - mtimeMs;
@@ -89,25 +106,41 @@ export class FileLock {
     return age > this.staleMs ? text : undefined;
   }
 
-  private async breakStale(stale: string, nonce: string): Promise<void> {
-    const aside = `${this.lockPath}.${process.pid}.${nonce}.stale`;
+  private breakStale(stale: string): void {
+    const aside = `${this.lockPath}.${process.pid}.${randomBytes(4).toString('hex')}.stale`;
     try {
-      await rename(this.lockPath, aside);
+      renameSync(this.lockPath, aside);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else broke it first
+      if (code(err) === 'ENOENT') return; // someone else broke it first
       throw err;
     }
-    const caught = await readFile(aside, 'utf8').catch(() => stale);
+    let caught = stale;
+    try {
+      caught = readFileSync(aside, 'utf8');
+    } catch {
+      // keep `stale`
+    }
     if (caught !== stale) {
       // A live writer took the lock between our check and the rename: give it back.
-      await link(aside, this.lockPath).catch(() => undefined);
+      try {
+        linkSync(aside, this.lockPath);
+      } catch {
+        // a third writer holds it now; the live one will find its lock gone on release
+      }
     }
-    await unlink(aside).catch(() => undefined);
+    try {
+      unlinkSync(aside);
+    } catch {
+      // already gone
+    }
   }
 
-  private async release(content: string): Promise<void> {
-    // Only remove our own lock (it may have been broken as stale if we were suspended for a long time).
-    const now = await readFile(this.lockPath, 'utf8').catch(() => undefined);
-    if (now === content) await unlink(this.lockPath).catch(() => undefined);
+  private release(content: string): void {
+    // Only remove our own lock (it may have been broken as stale if this process was suspended for long).
+    try {
+      if (readFileSync(this.lockPath, 'utf8') === content) unlinkSync(this.lockPath);
+    } catch {
+      // already gone
+    }
   }
 }

@@ -55,7 +55,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     try {
       const outcome = await runCompletion(
         this.host.client,
-        { text, offset: offset - document.offsetAt(start) },
+        { text, offset: offset - document.offsetAt(start), documentId: document.uri.toString() },
         { maxTokens: getSetting(Settings.completionMaxTokens, document), timeLimitMs: getSetting(Settings.completionTimeLimitMs, document) },
         abort.signal,
       );

@@ -3,10 +3,11 @@
  * imported on first use, never at module load (style rule 2).
  */
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
-import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import type { InfillParams, InfillResult, LoadModelParams, ModelInfo, StopReason } from '../../../common/protocol/engineProtocol';
+import type { Llama, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import type { InfillParams, InfillResult, LoadModelParams, ModelInfo, Priority, StopReason } from '../../../common/protocol/engineProtocol';
 import type { Logger } from '../../../common/logger';
 import { chooseThreads } from '../threads';
+import { evaluationPriority } from '../scheduler';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 
@@ -39,13 +40,27 @@ export function checkGgufFile(path: string): void {
   }
 }
 
+function loadKey(params: LoadModelParams): string {
+  return JSON.stringify([params.path, params.contextSize, params.threads, params.sequences]);
+}
+
+/** One context sequence and what it holds: the document whose tokens are in its KV cache. */
+interface Slot {
+  sequence: LlamaContextSequence;
+  completion: LlamaCompletion;
+  documentId: string | undefined;
+  lastUsed: number;
+}
+
 export class LlamaCppBackend {
   readonly name = 'llama.cpp';
   private llama: Llama | undefined;
   private model: LlamaModel | undefined;
   private context: LlamaContext | undefined;
-  private sequence: LlamaContextSequence | undefined;
+  /** Completion slots (one per recently edited document), then one slot shared by chat and background work. */
+  private slots: Slot[] = [];
   private info: ModelInfo | undefined;
+  private loadedKey: string | undefined;
 
   constructor(private readonly logger: Logger) {}
 
@@ -53,7 +68,15 @@ export class LlamaCppBackend {
     return this.info;
   }
 
+  /** Whether `params` would keep the model already loaded. */
+  isLoaded(params: LoadModelParams): boolean {
+    return this.info !== undefined && this.loadedKey === loadKey(params);
+  }
+
+  /** Loads a model; the same file with the same settings already loaded is kept, not loaded twice. */
   async loadModel(params: LoadModelParams): Promise<ModelInfo> {
+    const key = loadKey(params);
+    if (this.info && this.loadedKey === key) return this.info;
     checkGgufFile(params.path);
     const started = performance.now();
     const mod = await loadModule();
@@ -67,6 +90,7 @@ export class LlamaCppBackend {
       },
     });
     await this.unload();
+    // node-llama-cpp's default thread count can exceed the cores and spin-wait; always pass it explicitly.
     const threads = params.threads && params.threads > 0 ? params.threads : chooseThreads();
     let model: LlamaModel;
     try {
@@ -76,10 +100,14 @@ export class LlamaCppBackend {
     }
     const trainContextSize = model.trainContextSize;
     const contextSize = Math.min(params.contextSize ?? 2048, trainContextSize || 2048);
-    const context = await model.createContext({ contextSize, sequences: 1, threads });
+    const sequences = params.sequences ?? 2;
+    const context = await model.createContext({ contextSize, sequences, threads });
     this.model = model;
     this.context = context;
-    this.sequence = context.getSequence();
+    this.slots = Array.from({ length: sequences }, () => {
+      const sequence = context.getSequence();
+      return { sequence, completion: new mod.LlamaCompletion({ contextSequence: sequence }), documentId: undefined, lastUsed: 0 };
+    });
     const meta = model.fileInfo.metadata as unknown as Record<string, Record<string, unknown> | undefined>;
     const archMeta = meta[model.fileInfo.metadata.general.architecture] ?? {};
     const num = (v: unknown) => (typeof v === 'number' ? v : null);
@@ -98,7 +126,8 @@ export class LlamaCppBackend {
       infillSupported: infill.prefix != null && infill.suffix != null,
       loadMs: performance.now() - started,
     };
-    this.logger.info(`loaded ${this.info.name} (${this.info.architecture}, ${(this.info.sizeBytes / 1e6).toFixed(1)} MB) with ${threads} threads, context ${context.contextSize}, in ${this.info.loadMs.toFixed(0)} ms`);
+    this.loadedKey = key;
+    this.logger.info(`loaded ${this.info.name} (${this.info.architecture}, ${(this.info.sizeBytes / 1e6).toFixed(1)} MB) with ${threads} threads, context ${context.contextSize} × ${sequences} sequences, in ${this.info.loadMs.toFixed(0)} ms`);
     return this.info;
   }
 
@@ -107,14 +136,15 @@ export class LlamaCppBackend {
    * stops generation before the next token and returns what was generated so far.
    */
   async infill(params: InfillParams, signal: AbortSignal, onText: (text: string) => void): Promise<InfillResult> {
-    const sequence = this.sequence;
-    if (!sequence || !this.model || !this.info) throw new Error('no model loaded');
+    if (!this.model || !this.info) throw new Error('no model loaded');
     if (!this.info.infillSupported) throw new Error(`model ${this.info.name} has no fill-in-the-middle tokens in its GGUF metadata; choose a code model with FIM support`);
-    const mod = await loadModule();
+    const slot = this.slotFor(params.priority ?? 'completion', params.documentId);
+    const sequence = slot.sequence;
+    // Without reuse (benchmarks only), forget what the sequence holds so the whole prompt is evaluated.
+    if (params.cacheReuse === false) await sequence.clearHistory();
     const started = performance.now();
     let firstTokenAt: number | null = null;
     let tokensOut = 0;
-    let text = '';
     let stopReason: StopReason = 'eos';
     let timedOut = false;
     const stops = params.stop ?? [];
@@ -129,18 +159,18 @@ export class LlamaCppBackend {
         }, params.timeLimitMs)
       : undefined;
     const tokensBefore = sequence.tokenMeter.usedInputTokens;
+    let text: string;
     try {
-      const completion = new mod.LlamaCompletion({ contextSequence: sequence });
-      const res = await completion.generateInfillCompletionWithMeta(params.prefix, params.suffix, {
+      const res = await slot.completion.generateInfillCompletionWithMeta(params.prefix, params.suffix, {
         maxTokens: params.maxTokens,
         temperature: params.temperature ?? 0,
         seed: params.seed,
         signal: local.signal,
         stopOnAbortSignal: true,
+        evaluationPriority: evaluationPriority[params.priority ?? 'completion'],
         customStopTriggers: stops.length ? stops : undefined,
         onTextChunk: (chunk) => {
           if (firstTokenAt === null) firstTokenAt = performance.now();
-          text += chunk;
           onText(chunk);
         },
         onToken: () => {
@@ -159,7 +189,7 @@ export class LlamaCppBackend {
     }
     return {
       text,
-      tokensIn: Math.max(0, sequence.tokenMeter.usedInputTokens - tokensBefore),
+      tokensEvaluated: Math.max(0, sequence.tokenMeter.usedInputTokens - tokensBefore),
       tokensOut,
       timeToFirstTokenMs: firstTokenAt === null ? null : firstTokenAt - started,
       totalMs: performance.now() - started,
@@ -167,14 +197,37 @@ export class LlamaCppBackend {
     };
   }
 
+  /**
+   * The slot for a request: chat and background share the last slot; a completion gets the slot already
+   * holding its document, else the least recently used completion slot.
+   */
+  private slotFor(priority: Priority, documentId: string | undefined): Slot {
+    const shared = this.slots[this.slots.length - 1]!;
+    const completionSlots = this.slots.slice(0, Math.max(1, this.slots.length - 1));
+    let slot: Slot;
+    if (priority !== 'completion') slot = shared;
+    else {
+      slot =
+        completionSlots.find((s) => documentId !== undefined && s.documentId === documentId) ??
+        completionSlots.reduce((a, b) => (a.lastUsed <= b.lastUsed ? a : b));
+      slot.documentId = documentId;
+    }
+    slot.lastUsed = performance.now();
+    return slot;
+  }
+
   async unload(): Promise<void> {
-    this.sequence?.dispose();
+    for (const slot of this.slots) {
+      slot.completion.dispose();
+      slot.sequence.dispose();
+    }
+    this.slots = [];
     await this.context?.dispose();
     await this.model?.dispose();
-    this.sequence = undefined;
     this.context = undefined;
     this.model = undefined;
     this.info = undefined;
+    this.loadedKey = undefined;
   }
 
   async dispose(): Promise<void> {

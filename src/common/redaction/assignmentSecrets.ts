@@ -1,0 +1,237 @@
+/**
+ * `password = "hunter2"`, `API_KEY=…`, `"client_secret": "…"`, `<password>…</password>`, `--token …`,
+ * `Authorization: Bearer …`: a literal assigned to a secret-like name. The name decides how much evidence the
+ * value needs — a password-like name takes any literal that is not a placeholder or a reference (simple passwords
+ * are the ones generic detectors miss); a weaker name such as `mapsKey` needs a long, high-entropy value.
+ *
+ * Linear time: a keyword scan over the lower-cased text, then a hand-written parse around each hit (no regex that
+ * backtracks over long identifier runs).
+ */
+import { charClasses, isPlaceholder, isReference, isTrivialRun, looksLikeCode, shannonEntropy } from './valueChecks';
+import { PRIORITY, type Detector, type ScanContext } from './detector';
+
+type Strength = 'password' | 'secret' | 'weak-key' | 'auth';
+
+const KEYWORDS = /pass|pwd|secret|token|key|auth|credential/g;
+const KEY_CHAR = /[A-Za-z0-9_.-]/;
+
+/** Last words that turn a secret-ish name into metadata about the secret (`token_type`, `secretName`). */
+const NON_SECRET_LAST = new Set([
+  'name', 'names', 'type', 'types', 'id', 'ids', 'url', 'uri', 'urls', 'endpoint', 'path', 'file', 'filename', 'dir',
+  'arn', 'ref', 'refs', 'length', 'len', 'count', 'enabled', 'enable', 'disabled', 'header', 'field', 'version',
+  'prompt', 'hash', 'hashed', 'digest', 'ttl', 'expiry', 'expires', 'expiration', 'expire', 'at', 'in', 'label',
+  'policy', 'provider', 'region', 'size', 'mode', 'format', 'algorithm', 'alg', 'method', 'host', 'port', 'user',
+  'username', 'login', 'store', 'storage', 'manager', 'rotation', 'location', 'env', 'var', 'template', 'pattern',
+  'regex', 'prefix', 'suffix', 'class', 'kind', 'description', 'desc', 'help', 'hint', 'message', 'msg', 'error',
+  'errors', 'placeholder', 'required', 'min', 'max', 'timeout', 'source', 'scope', 'scopes', 'audience', 'issuer',
+  'validator', 'validation', 'policy', 'strength', 'reset', 'changed', 'updated', 'created', 'input', 'box',
+  'button', 'form', 'visible', 'visibility', 'icon', 'mask', 'rules', 'rule', 'regexp', 'schema', 'generator',
+  'service', 'handler', 'callback', 'count', 'limit', 'budget', 'usage', 'cost', 'estimate', 'estimator',
+  'tokens', 'keys', 'secrets', 'passwords', 'credentials', 'store', 'cache', 'map', 'list', 'index', 'column',
+  'table', 'mount', 'volume', 'selector', 'option', 'options', 'params', 'param', 'encoding', 'encoder', 'decoder',
+  'parser', 'reader', 'writer', 'client', 'ids', 'length', 'bits', 'bytes', 'sha', 'fingerprint', 'kid', 'pair',
+  'plural', 'name_', 'text', 'title', 'label', 'lbl', 'str', 'attr', 'attribute', 'property', 'prop', 'key_id',
+  'keyid', 'file_path', 'dialog', 'modal', 'page', 'screen', 'view', 'route', 'component', 'module', 'test',
+  'spec', 'mock', 'fixture', 'example', 'sample', 'doc', 'docs', 'link', 'counter', 'usage', 'lifetime', 'age',
+]);
+
+const PASSWORD_WORDS = /^(?:\w*password|\w*passwd|passphrase|pass|pwd|pw|\w*passwort|contrasena|senha|mdp|motdepasse)$/;
+const SECRET_WORDS = /^(?:\w*secret|\w*token|\w*apikey|api_?key|credentials?|\w*secretkey|\w*accesskey|\w*privatekey|\w*authkey|\w*authtoken|auth|bearer|pat|sas|cookie|session_?secret|salt|pepper|signature)$/;
+const KEY_QUALIFIERS = new Set([
+  'api', 'access', 'secret', 'private', 'auth', 'client', 'signing', 'encryption', 'master', 'account', 'app',
+  'consumer', 'license', 'subscription', 'shared', 'service', 'session', 'jwt', 'hmac', 'webhook', 'crypto',
+  'cipher', 'aes', 'deploy', 'admin', 'write', 'read', 'server', 'storage', 'sas', 'primary', 'secondary', 'root',
+  'developer', 'dev', 'prod', 'live', 'test', 'x', 'rest', 'management', 'mgmt', 'ingest', 'ingestion', 'license',
+]);
+
+/** Splits `AWS_SECRET_ACCESS_KEY`, `clientSecret`, `db.password`, `x-api-key` into lower-case words. */
+export function splitKeyWords(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[\s_.-]+/)
+    .filter((w) => w.length > 0);
+}
+
+/** How strong a secret the name announces, or undefined for names that are not about secrets. */
+export function keyStrength(key: string): Strength | undefined {
+  const words = splitKeyWords(key);
+  if (words.length === 0) return undefined;
+  const last = words[words.length - 1]!;
+  if (last === 'authorization' || (last === 'auth' && words.length === 1 && key.startsWith('_'))) return 'auth';
+  if (NON_SECRET_LAST.has(last)) return undefined;
+  if (PASSWORD_WORDS.test(last)) return 'password';
+  if (SECRET_WORDS.test(last)) return 'secret';
+  if (last === 'key') {
+    const prev = words.length > 1 ? words[words.length - 2]! : '';
+    if (KEY_QUALIFIERS.has(prev) || PASSWORD_WORDS.test(prev) || SECRET_WORDS.test(prev)) return 'secret';
+    return 'weak-key';
+  }
+  // `SECRET_KEY_BASE`, `password_confirmation`: a secret word earlier in the name, an unremarkable last word.
+  for (const w of words.slice(0, -1)) {
+    if (PASSWORD_WORDS.test(w)) return 'password';
+    if (w === 'secret' || w === 'token' || w === 'apikey' || w === 'credentials') return 'secret';
+  }
+  return undefined;
+}
+
+function categoryFor(key: string, strength: Strength, text: string, keyStart: number): string {
+  const lower = key.toLowerCase();
+  let p = keyStart - 1;
+  while (p >= 0 && (text[p] === ' ' || text[p] === '\t')) p--;
+  if (p >= 0 && (text[p] === ';' || text[p] === '&' || text[p] === '?')) return 'connection-string';
+  if (lower.includes('aws') && lower.includes('secret')) return 'aws-secret-access-key';
+  if (lower.includes('heroku')) return 'heroku-api-key';
+  if (strength === 'auth') return 'auth-header';
+  return strength === 'password' ? 'password' : 'generic-secret';
+}
+
+const HEX_DIGEST = /^(?:[a-f0-9]{32}|[a-f0-9]{40}|[a-f0-9]{64}|[A-F0-9]{32}|[A-F0-9]{40}|[A-F0-9]{64})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Does the value carry enough evidence for a name of this strength? */
+export function valueQualifies(value: string, strength: Strength, quoted: boolean, fileKind: ScanContext['fileKind']): boolean {
+  const v = value;
+  if (v.length === 0 || v.length > 1000) return false;
+  if (isReference(v) || isPlaceholder(v)) return false;
+  if (!quoted && (fileKind === 'code' || looksLikeCode(v))) return false;
+  if (!quoted && /^(?:\d+|\d+\.\d+|true|false|yes|no|on|off)$/i.test(v)) return false;
+  if (/^(?:https?|file):\/\//i.test(v) || /^\.{0,2}\//.test(v) || /^~\//.test(v)) return false; // a URL or a path
+  switch (strength) {
+    case 'password':
+      return v.length >= 3 && !/^\d{1,3}$/.test(v);
+    case 'auth':
+    case 'secret':
+      if (v.length < 8 || isTrivialRun(v)) return false;
+      if (/\s/.test(v) && (v.match(/\s/g)?.length ?? 0) >= 2) return false; // prose, not a token
+      return shannonEntropy(v) >= 2.5 || charClasses(v) >= 2;
+    case 'weak-key':
+      if (v.length < 16 || /\s/.test(v) || HEX_DIGEST.test(v) || UUID.test(v)) return false;
+      return shannonEntropy(v) >= 3.5 && charClasses(v) >= 2;
+  }
+}
+
+interface ParsedValue { start: number; end: number; quoted: boolean }
+
+/** Reads the value after the operator at `i`: a quoted string on one line, or an unquoted run. */
+function readValue(text: string, i: number, xml: boolean): ParsedValue | undefined {
+  const q = text[i];
+  if (q === '"' || q === '\'' || q === '`') {
+    if (text.startsWith(q + q + q, i)) return undefined; // docstrings / heredocs: not a single literal
+    let j = i + 1;
+    const limit = Math.min(text.length, i + 1100);
+    for (; j < limit; j++) {
+      const c = text[j];
+      if (c === '\\') { j++; continue; }
+      if (c === q) return { start: i + 1, end: j, quoted: true };
+      if (c === '\n') return undefined;
+    }
+    return undefined;
+  }
+  let j = i;
+  const limit = Math.min(text.length, i + 1100);
+  if (xml) {
+    while (j < limit && text[j] !== '<' && text[j] !== '\n') j++;
+  } else {
+    while (j < limit) {
+      const c = text[j]!;
+      if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '"' || c === '\'' || c === '`' || c === ';' || c === ',' || c === '&' || c === ')' || c === ']' || c === '}' || c === '<' || c === '>') break;
+      j++;
+    }
+  }
+  let end = j;
+  while (end > i && (text[end - 1] === ' ' || text[end - 1] === '\t' || text[end - 1] === '\r')) end--;
+  return end > i ? { start: i, end, quoted: false } : undefined;
+}
+
+function skipSpaces(text: string, i: number): number {
+  while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+  return i;
+}
+
+/** Finds the value assigned after a key ending at `keyEnd`, or undefined when this is not an assignment. */
+function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number): ParsedValue | undefined {
+  const { text } = ctx;
+  const before = keyStart > 0 ? text[keyStart - 1] : '';
+  let i = keyEnd;
+  if ((before === '"' || before === '\'') && text[i] === before) i++; // "password": …
+  const xml = before === '<';
+  if (xml) {
+    if (text[i] !== '>') return undefined;
+    const v = readValue(text, i + 1, true);
+    return v && text[v.end] === '<' ? v : undefined;
+  }
+  if (before === '-' && keyStart >= 2 && text[keyStart - 2] === '-') {
+    // --password value / --password=value
+    i = text[i] === '=' ? i + 1 : text[i] === ' ' ? skipSpaces(text, i) : -1;
+    return i < 0 ? undefined : readValue(text, i, false);
+  }
+  // `<add key="DbPassword" value="…"/>` (.NET appSettings)
+  if (before === '"' && /^"\s+value\s*=\s*"/.test(text.slice(i - 1, i + 16))) {
+    const q = text.indexOf('"', text.indexOf('=', i) + 1);
+    return readValue(text, q, false);
+  }
+  i = skipSpaces(text, i);
+  const c = text[i], c2 = text[i + 1];
+  if (c === ':' && c2 === '=') i += 2; // Go
+  else if (c === '=' && c2 === '>') i += 2; // PHP, Ruby
+  else if (c === '=' && c2 !== '=' && text[i - 1] !== '!' && text[i - 1] !== '<' && text[i - 1] !== '>') i += 1;
+  else if (c === ':' && c2 !== ':') i += 1;
+  else return undefined;
+  i = skipSpaces(text, i);
+  let v = readValue(text, i, false);
+  // `password: str = "hunter2"` / `password: string = 'x'`: skip a type annotation.
+  if (v && !v.quoted && /^[A-Za-z_][\w.<>[\]|]*$/.test(text.slice(v.start, v.end))) {
+    const j = skipSpaces(text, v.end);
+    if (text[j] === '=' && text[j + 1] !== '=') v = readValue(text, skipSpaces(text, j + 1), false);
+  }
+  return v;
+}
+
+export const assignmentSecrets: Detector = {
+  id: 'assignment',
+  categories: ['password', 'generic-secret', 'auth-header', 'connection-string', 'aws-secret-access-key', 'heroku-api-key'],
+  keywordsLower: ['pass', 'pwd', 'secret', 'token', 'key', 'auth', 'credential'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    const re = new RegExp(KEYWORDS.source, 'g');
+    const lower = ctx.lower();
+    let lastKeyEnd = -1;
+    for (let m = re.exec(lower); m; m = re.exec(lower)) {
+      let ks = m.index, ke = m.index + m[0].length;
+      while (ks > 0 && KEY_CHAR.test(text[ks - 1]!) && m.index - ks < 80) ks--;
+      while (ke < text.length && KEY_CHAR.test(text[ke]!) && ke - m.index < 80) ke++;
+      re.lastIndex = ke;
+      if (ke <= lastKeyEnd) continue;
+      lastKeyEnd = ke;
+      // Shell-style prefixes (`export`, Dockerfile `ENV`) are separate words, so the key is already clean.
+      let key = text.slice(ks, ke);
+      // A trailing '.' or '-' belongs to punctuation, not the name.
+      while (key.length > 0 && (key.endsWith('.') || key.endsWith('-'))) { key = key.slice(0, -1); }
+      const strength = keyStrength(key);
+      if (!strength) continue;
+      const v = valueAfterKey(ctx, ks, ks + key.length);
+      if (!v) continue;
+      let { start } = v;
+      let value = text.slice(start, v.end);
+      if (strength === 'auth' || /^(?:Bearer|Basic|Token|Digest|Bot)$/i.test(value)) {
+        // Authorization: Bearer <token> — the scheme stays, the credential goes.
+        const scheme = /^(?:Bearer|Basic|Token|Digest|Bot|token|bearer)\s+/.exec(value);
+        if (scheme) { start += scheme[0].length; value = value.slice(scheme[0].length); }
+        else if (!v.quoted && /^(?:Bearer|Basic|Token|Digest|Bot)$/i.test(value)) {
+          const next = readValue(text, skipSpaces(text, v.end), false);
+          if (!next) continue;
+          start = next.start;
+          value = text.slice(next.start, next.end);
+          if (!valueQualifies(value, 'secret', true, ctx.fileKind)) continue;
+          emit({ category: 'auth-header', start, end: next.end, priority: PRIORITY.generic });
+          continue;
+        }
+      }
+      if (ctx.isAllowed(value)) continue;
+      if (!valueQualifies(value, strength === 'auth' ? 'secret' : strength, v.quoted, ctx.fileKind)) continue;
+      emit({ category: categoryFor(key, strength, text, ks), start, end: start + value.length, priority: PRIORITY.generic });
+    }
+  },
+};

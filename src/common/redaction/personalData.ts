@@ -1,0 +1,232 @@
+/**
+ * Personal data: emails, phone numbers, payment cards (Luhn), national ids (US SSN, UK NINO), IBANs (mod 97),
+ * internal IP addresses. Each detector validates what it matches (checksums, number ranges, boundaries) because
+ * source code is full of digit runs that are not personal data.
+ */
+import { IBAN_LENGTHS, ibanChecksumValid, luhnValid } from './valueChecks';
+import { PRIORITY, type Detector, type Emit, type ScanContext } from './detector';
+
+const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
+const isAlnum = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_]/.test(c);
+
+const EMAIL_LOCAL = /[A-Za-z0-9._%+-]/;
+const EMAIL_DOMAIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.([A-Za-z]{2,24})/;
+/** Domains reserved for documentation and tests (RFC 2606/6761) and addresses that belong to no person. */
+const NON_PERSONAL_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost|local|users\.noreply\.github\.com)$/i;
+const FILE_TLD = /^(?:png|jpe?g|gif|svg|webp|ico|bmp|avif|js|mjs|cjs|ts|tsx|jsx|css|scss|json|map|html|md|txt|woff2?|ttf|eot|mp4|webm|pdf|zip|gz|tgz)$/i;
+
+const emails: Detector = {
+  id: 'email',
+  categories: ['email'],
+  keywords: ['@'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    let lastEnd = 0;
+    for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+      if (at < lastEnd) continue;
+      let s = at;
+      while (s > lastEnd && at - s < 64 && EMAIL_LOCAL.test(text[s - 1]!)) s--;
+      while (s < at && (text[s] === '.' || text[s] === '-' || text[s] === '+')) s++;
+      if (s === at) continue;
+      const m = EMAIL_DOMAIN.exec(text.slice(at + 1, at + 256));
+      if (!m) continue;
+      const end = at + 1 + m[0].length;
+      if (isAlnum(text[end]) || text[end] === '@') continue;
+      const local = text.slice(s, at).toLowerCase();
+      const domain = m[0];
+      if (FILE_TLD.test(m[1]!) || NON_PERSONAL_DOMAIN.test(domain)) continue;
+      if (local === 'git' || /^(?:no-?reply|do-?not-?reply|mailer-daemon|postmaster)$/.test(local)) continue;
+      if (ctx.isAllowed(text.slice(s, end))) continue;
+      emit({ category: 'email', start: s, end, priority: PRIORITY.pii });
+      lastEnd = end;
+    }
+  },
+};
+
+function emitRegex(ctx: ScanContext, emit: Emit, re: RegExp, category: string, accept: (m: RegExpExecArray) => [number, number] | undefined) {
+  const r = new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g');
+  for (let m = r.exec(ctx.text); m; m = r.exec(ctx.text)) {
+    const span = accept(m);
+    if (span && !ctx.isAllowed(ctx.text.slice(span[0], span[1]))) emit({ category, start: span[0], end: span[1], priority: PRIORITY.pii });
+  }
+}
+
+/** Not part of a longer number, version, identifier or dotted quad. */
+function numberBoundary(text: string, start: number, end: number): boolean {
+  const b = text[start - 1], a = text[end];
+  if (isAlnum(b) || isAlnum(a)) return false;
+  if ((b === '.' || b === '-' || b === '/') && isDigit(text[start - 2])) return false;
+  if ((a === '.' || a === '-' || a === '/') && isDigit(text[end + 1])) return false;
+  return true;
+}
+
+const INTL_PHONE = /\+[1-9]\d{0,2}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){2,6}/g;
+const NANP_PHONE = /\(?[2-9]\d{2}\)?[ .-]?[2-9]\d{2}[.-]\d{4}/g;
+const UK_PHONE = /0(?:7\d{3} ?\d{3} ?\d{3}|[12]\d{1,3} \d{3,4} \d{3,4})/g;
+const FR_PHONE = /0[1-9](?:[ .]\d{2}){4}/g;
+
+const phones: Detector = {
+  id: 'phone',
+  categories: ['phone-number'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    if (text.includes('+')) {
+      emitRegex(ctx, emit, INTL_PHONE, 'phone-number', (m) => {
+        const start = m.index, end = start + m[0].length;
+        const digits = m[0].replace(/\D/g, '');
+        if (digits.length < 8 || digits.length > 15) return undefined;
+        const b = text[start - 1];
+        if (isAlnum(b) || b === ')' || b === ']' || b === '+') return undefined;
+        if (!numberBoundary(text, start, end)) return undefined;
+        // `1 +1234567890`-style arithmetic rarely has separators; a phone number usually does or is E.164 length.
+        if (!/[ .()-]/.test(m[0]) && digits.length < 10) return undefined;
+        return [start, end];
+      });
+    }
+    emitRegex(ctx, emit, NANP_PHONE, 'phone-number', (m) => {
+      let start = m.index;
+      const end = start + m[0].length;
+      const s = m[0];
+      if (s.startsWith('(') !== /^\(\d{3}\)/.test(s)) return undefined; // unbalanced parenthesis
+      if (!s.startsWith('(') && /^\d{3}\)/.test(s)) return undefined;
+      if (s.startsWith('(')) { if (isAlnum(text[start - 1])) return undefined; }
+      else if (!numberBoundary(text, start, end)) return undefined;
+      if (isDigit(text[end]) || (text[end] === '.' && isDigit(text[end + 1]))) return undefined;
+      // +1 country code in front is part of the number
+      if (text[start - 1] === ' ' && text.slice(start - 3, start - 1) === '+1') start -= 3;
+      return [start, end];
+    });
+    emitRegex(ctx, emit, UK_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
+    emitRegex(ctx, emit, FR_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
+  },
+};
+
+const CARD = /[2-6]\d{3}(?:[ -]?\d){9,15}/g;
+
+function cardIssuer(d: string): boolean {
+  return /^(?:4\d{12}(?:\d{3}){0,2}|5[1-5]\d{14}|2(?:2[2-9][1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)\d{12}|3[47]\d{13}|3(?:0[0-5]|[68]\d)\d{11,16}|6(?:011|5\d\d)\d{12,15}|64[4-9]\d{13,16}|35(?:2[89]|[3-8]\d)\d{12,15}|62\d{14,17})$/.test(d);
+}
+
+const cards: Detector = {
+  id: 'credit-card',
+  categories: ['credit-card'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    emitRegex(ctx, emit, CARD, 'credit-card', (m) => {
+      const start = m.index;
+      if (isAlnum(text[start - 1]) || ((text[start - 1] === '.' || text[start - 1] === '-') && isDigit(text[start - 2]))) return undefined;
+      // The match may run into the next number ("4111 1111 1111 1111 2025"): try each group boundary, longest first.
+      const groups = m[0].split(/(?<=\d)(?=[ -])/);
+      const sep = /[ -]/.exec(m[0])?.[0];
+      for (let k = groups.length; k >= 1; k--) {
+        const span = groups.slice(0, k).join('');
+        if (sep && span.includes(sep === ' ' ? '-' : ' ')) continue; // mixed separators
+        const digits = span.replace(/\D/g, '');
+        if (digits.length < 13 || digits.length > 19) continue;
+        const end = start + span.length;
+        if (isAlnum(text[end]) || ((text[end] === '.' || text[end] === '-') && isDigit(text[end + 1]))) continue;
+        if (cardIssuer(digits) && luhnValid(digits)) return [start, end];
+      }
+      return undefined;
+    });
+  },
+};
+
+const SSN = /(\d{3})-(\d{2})-(\d{4})/g;
+const SSN_CONTEXT = /(?:ssn|social security|social_security|socialsecurity)\D{0,20}(\d{9})(?!\d)/gi;
+
+function ssnValid(area: string, group: string, serial: string): boolean {
+  const a = Number(area);
+  return a !== 0 && a !== 666 && a < 900 && group !== '00' && serial !== '0000';
+}
+
+const nationalIds: Detector = {
+  id: 'national-id',
+  categories: ['us-ssn', 'uk-nino'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    if (text.includes('-')) {
+      emitRegex(ctx, emit, SSN, 'us-ssn', (m) => {
+        const start = m.index, end = start + m[0].length;
+        if (!numberBoundary(text, start, end)) return undefined;
+        return ssnValid(m[1]!, m[2]!, m[3]!) ? [start, end] : undefined;
+      });
+    }
+    emitRegex(ctx, emit, SSN_CONTEXT, 'us-ssn', (m) => {
+      const d = m[1]!;
+      const end = m.index + m[0].length, start = end - 9;
+      return ssnValid(d.slice(0, 3), d.slice(3, 5), d.slice(5)) && numberBoundary(text, start, end) ? [start, end] : undefined;
+    });
+    emitRegex(ctx, emit, /[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]/g, 'uk-nino', (m) => {
+      const start = m.index, end = start + m[0].length;
+      if (isAlnum(text[start - 1]) || isAlnum(text[end])) return undefined;
+      if (/^(?:BG|GB|NK|KN|TN|NT|ZZ)/.test(m[0])) return undefined;
+      const spaces = (m[0].match(/ /g) ?? []).length;
+      return spaces === 0 || spaces === 4 ? [start, end] : undefined;
+    });
+  },
+};
+
+const IBAN = /[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g;
+
+const ibans: Detector = {
+  id: 'iban',
+  categories: ['iban'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    emitRegex(ctx, emit, IBAN, 'iban', (m) => {
+      const start = m.index;
+      if (isAlnum(text[start - 1])) return undefined;
+      // Try the longest candidate first; the greedy match may have swallowed a following word.
+      const parts = m[0].split(' ');
+      for (let k = parts.length; k >= 1; k--) {
+        const span = parts.slice(0, k).join(' ');
+        const compact = span.replace(/ /g, '');
+        const want = IBAN_LENGTHS[compact.slice(0, 2)];
+        if (want !== undefined ? compact.length !== want : compact.length < 15 || compact.length > 34) continue;
+        if (parts.length === 1 && k === 1 && isAlnum(text[start + span.length])) continue;
+        if (isAlnum(text[start + span.length])) continue;
+        if (ibanChecksumValid(compact)) return [start, start + span.length];
+      }
+      return undefined;
+    });
+  },
+};
+
+const IPV4 = /(?:10|172|192)\.\d{1,3}\.\d{1,3}\.\d{1,3}/g;
+const IPV6_ULA = /[fF][cdCD][0-9a-fA-F]{2}:[0-9a-fA-F:]{2,40}/g;
+
+const internalIps: Detector = {
+  id: 'internal-ip',
+  categories: ['internal-ip'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    emitRegex(ctx, emit, IPV4, 'internal-ip', (m) => {
+      const start = m.index, end = start + m[0].length;
+      const b = text[start - 1], a = text[end];
+      if (isAlnum(b) || b === '.' || isAlnum(a) || (a === '.' && isDigit(text[end + 1]))) return undefined;
+      if (b === 'v' || b === 'V') return undefined; // v10.1.2.3 is a version
+      const o = m[0].split('.').map(Number);
+      if (o.some((x) => x > 255)) return undefined;
+      const [a0, a1] = o as [number, number];
+      const ok = a0 === 10 || (a0 === 172 && a1 >= 16 && a1 <= 31) || (a0 === 192 && a1 === 168);
+      return ok ? [start, end] : undefined;
+    });
+    if (text.includes('::') || /[fF][cdCD][0-9a-fA-F]{2}:/.test(text)) {
+      emitRegex(ctx, emit, IPV6_ULA, 'internal-ip', (m) => {
+        const start = m.index;
+        let s = m[0];
+        while (s.endsWith(':') && !s.endsWith('::')) s = s.slice(0, -1);
+        const end = start + s.length;
+        if (isAlnum(text[start - 1]) || text[start - 1] === ':' || isAlnum(text[end])) return undefined;
+        const groups = s.split(':');
+        if (groups.some((g) => g.length > 4)) return undefined;
+        const double = s.includes('::');
+        if (!(double ? groups.length >= 3 && groups.length <= 8 : groups.length === 8)) return undefined;
+        return [start, end];
+      });
+    }
+  },
+};
+
+export const personalDataDetectors: Detector[] = [emails, phones, cards, nationalIds, ibans, internalIps];
