@@ -5,8 +5,9 @@
 import { UsageError, type CliCommand } from './node/cli/args';
 import { completeCommand, statusCommand } from './node/cli/engineCommands';
 import { ledgerCommand } from './node/cli/ledgerCommand';
+import { modelsCommand } from './node/cli/modelsCommand';
 
-const commands: CliCommand[] = [completeCommand, statusCommand, ledgerCommand];
+const commands: CliCommand[] = [completeCommand, statusCommand, ledgerCommand, modelsCommand];
 
 function help(): string {
   return ['usage: hearth <command> [options]', '', ...commands.map((c) => `  ${c.usage}\n      ${c.summary}`)].join('\n') + '\n';

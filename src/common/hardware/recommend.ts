@@ -371,12 +371,14 @@ export function recommend(profile: HardwareProfile, manifest: ModelManifest, opt
     if (params !== 0) return params;
     return b.fit.spareBytes - a.fit.spareBytes;
   });
-  // On the weakest machines nothing reaches the speed goal: then the fastest model that fits is still better
-  // than none, and the reasons say it will be slow.
+  // On the weakest machines nothing reaches the speed goal: then the lightest model that fits is still better
+  // than none, and the reasons say it will be slow. Lightest by active parameters, because prompt processing
+  // is compute-bound and scales with them (an MoE reading as few bytes per token still computes more).
   const fitting = candidates.filter((c) => c.fit.fits);
+  const active = (c: Candidate) => c.entry.parameters?.active ?? Infinity;
   const best =
     candidates.find((c) => !c.rejected) ??
-    [...fitting].sort((a, b) => b.estDecodeTokensPerSecond - a.estDecodeTokensPerSecond)[0];
+    [...fitting].sort((a, b) => active(a) - active(b) || b.estDecodeTokensPerSecond - a.estDecodeTokensPerSecond)[0];
   if (best && best.rejected) {
     best.rejected = null;
     candidates.splice(candidates.indexOf(best), 1);
@@ -400,7 +402,7 @@ export function recommend(profile: HardwareProfile, manifest: ModelManifest, opt
   const reasons = [
     `${best.entry.name} (${best.entry.tier} tier${isMoe(best.entry) ? ', MoE' : ''}): ${best.fit.message}`,
     `Threads ${s.threads} (${profile.cpu.physicalCores} physical cores, load ${profile.load1.toFixed(1)}); ` +
-      `context ${s.contextSize} tokens with a ${s.kvCacheType} KV cache; batch ${s.batchSize}.`,
+      `context ${s.contextSize} tokens, KV cache ${s.kvCacheType}; batch ${s.batchSize}.`,
   ];
   if (s.kvCacheType === 'q8_0') reasons.push('Memory is tight, so the KV cache is stored at q8_0 (about half the size of f16).');
   if (profile.gpu) {
@@ -412,7 +414,7 @@ export function recommend(profile: HardwareProfile, manifest: ModelManifest, opt
   }
   reasons.push(
     `Estimated decode: about ${best.estDecodeTokensPerSecond.toFixed(0)} tokens/s` +
-      (best.estDecodeTokensPerSecond < minSpeed ? ` (below the ${minSpeed} tokens/s goal: the fastest model that fits here)` : '') +
+      (best.estDecodeTokensPerSecond < minSpeed ? ` (below the ${minSpeed} tokens/s goal: the lightest model that fits here)` : '') +
       ' (measure with Tune for This Machine).',
   );
   return { model: best.entry, settings: s, fit: best.fit, reasons, candidates };

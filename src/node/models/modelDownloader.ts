@@ -182,6 +182,7 @@ async function attemptDownload(opts: DownloadOptions, partial: string, statePath
   const expected = exactSize(opts, linkedSize);
   if (expected !== null && total !== null && total !== expected) {
     await res.body?.cancel();
+    await discardPartial(partial, statePath);
     throw new DownloadError('size-mismatch', url, `${url} is ${total} bytes but ${opts.expectedSize === expected ? 'the manifest' : 'the server'} says ${expected}: the file changed or the URL is wrong. Nothing was kept; check the manifest entry.`);
   }
 
@@ -233,7 +234,8 @@ async function attemptDownload(opts: DownloadOptions, partial: string, statePath
   await fh.close();
   report({ receivedBytes: received, totalBytes: total, bytesPerSecond: meter(0) }, true);
   if (total !== null && received < total) {
-    throw new DownloadError('network', url, `The download of ${url} ended early at ${gb(received)} of ${gb(total)}. Run it again to resume from there.`);
+    const at = gb(received) === gb(total) ? `${received} of ${total} bytes` : `${gb(received)} of ${gb(total)}`;
+    throw new DownloadError('network', url, `The download of ${url} ended early at ${at}. Run it again to resume from there.`);
   }
   return finish(opts, partial, statePath, hash.digest('hex'), linkedSize, linkedSha256, resumedFrom);
 }
