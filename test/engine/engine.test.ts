@@ -114,6 +114,22 @@ describe('engine process (node-llama-cpp, generated model)', function () {
     await assert.rejects(client.loadModel({ path: join(dir, 'missing.gguf') }), /Model file not found: .*missing\.gguf/);
   });
 
+  it('refuses a model that will not fit in memory before loading it, with the numbers', async () => {
+    // A sparse 200 GB file with a GGUF header: no disk used, far more than this machine's memory.
+    const huge = join(dir, 'huge.gguf');
+    const { openSync, writeSync, ftruncateSync, closeSync } = await import('node:fs');
+    const fd = openSync(huge, 'w');
+    writeSync(fd, readFileSync(modelPath).subarray(0, 64));
+    ftruncateSync(fd, 200 * 1024 ** 3);
+    closeSync(fd);
+    await assert.rejects(client.loadModel({ path: huge, contextSize: 512 }), (err: Error) => {
+      assert.match(err.message, /will not fit: it needs 21\d\.\d GB/);
+      assert.match(err.message, /GB RAM is available/);
+      return true;
+    });
+    rmSync(huge);
+  });
+
   it('fails a request clearly when the engine is killed, and the next request restarts it', async () => {
     await client.loadModel({ path: modelPath, contextSize: 2048 });
     const firstPid = client.pid!;

@@ -89,20 +89,21 @@ const PAGE_SCRIPT = `
   Chart.defaults.animation = false;
   Chart.defaults.responsive = true;
   Chart.defaults.maintainAspectRatio = false;
-  function line(id, datasets, yTitle, percent) {
+  function line(id, datasets, yTitle, percent, log) {
     new Chart(document.getElementById(id), {
       type: 'line',
       data: { labels: d.weeks, datasets: datasets.map(function (s) {
         return { label: s.label, data: s.data, borderColor: s.colour, backgroundColor: s.colour, borderDash: s.dash || [], borderWidth: 3, pointRadius: 4, spanGaps: true };
       }) },
-      options: { scales: { y: { beginAtZero: true, title: { display: true, text: yTitle },
+      options: { scales: { y: { type: log ? 'logarithmic' : 'linear', beginAtZero: !log, title: { display: true, text: yTitle },
         ticks: percent ? { callback: function (v) { return Math.round(v * 100) + ' %'; } } : {} } } }
     });
   }
   var laneSets = function (field, suffix, dash) {
     return Object.keys(d[field]).map(function (l) { return { label: l + (suffix || ''), data: d[field][l], colour: colours[l] || '#7f7f7f', dash: dash }; });
   };
-  line('chart-cost', laneSets('costPerSuccess'), 'cost per successful task (' + d.currency + ')');
+  // Log scale: a cloud task costs thousands of times a local one, and both must stay readable.
+  line('chart-cost', laneSets('costPerSuccess'), 'cost per successful task (' + d.currency + ', log scale)', false, true);
   line('chart-latency', laneSets('latencyP50', ' p50').concat(laneSets('latencyP95', ' p95', [6, 4])), 'latency (ms)');
   line('chart-acceptance', [
     { label: 'by count', data: d.acceptanceByCount, colour: '#1f77b4' },

@@ -14,12 +14,18 @@ import {
 } from '../../common/protocol/engineProtocol';
 import type { Logger } from '../../common/logger';
 import { RpcConnection, RpcError } from './rpcConnection';
-import { LlamaCppBackend } from './backends/llamaCppBackend';
+import { checkGgufFile, LlamaCppBackend } from './backends/llamaCppBackend';
+import { isOpenVinoModelDir, OpenVinoBackend } from './backends/openVinoBackend';
+import type { EngineBackend } from './backends/engineBackend';
+import { admitModel } from './modelAdmission';
 import { Scheduler } from './scheduler';
 
 /** What all sessions share. */
 export class EngineCore {
-  readonly backend: LlamaCppBackend;
+  private readonly llamaCpp: LlamaCppBackend;
+  private readonly openVino: OpenVinoBackend;
+  /** The backend holding the loaded model. */
+  backend: EngineBackend;
   readonly scheduler = new Scheduler();
   private readonly started = Date.now();
   private loading: Promise<unknown> = Promise.resolve();
@@ -32,7 +38,9 @@ export class EngineCore {
     readonly token: string | undefined,
     readonly onShutdownRequested: () => void,
   ) {
-    this.backend = new LlamaCppBackend(logger);
+    this.llamaCpp = new LlamaCppBackend(logger);
+    this.openVino = new OpenVinoBackend(logger);
+    this.backend = this.llamaCpp;
   }
 
   get state(): EngineState {
@@ -43,12 +51,20 @@ export class EngineCore {
   }
 
   /** Loads run one at a time, after every generation in flight has been cancelled. */
-  loadModel(params: Parameters<LlamaCppBackend['loadModel']>[0]) {
+  loadModel(params: Parameters<EngineBackend['loadModel']>[0]) {
     const run = async () => {
-      if (!this.backend.isLoaded(params)) this.scheduler.cancelAll('the model is being replaced');
+      if (this.backend.isLoaded(params)) return this.backend.modelInfo!;
+      const next = await this.chooseBackend(params.path);
+      if (next === this.llamaCpp) {
+        checkGgufFile(params.path);
+        await admitModel(params.path, params.contextSize ?? 2048, this.backend.modelInfo?.sizeBytes ?? 0);
+      }
+      this.scheduler.cancelAll('the model is being replaced');
       this.isLoading = true;
       try {
-        return await this.backend.loadModel(params);
+        if (next !== this.backend) await this.backend.unload();
+        this.backend = next;
+        return await next.loadModel(params);
       } finally {
         this.isLoading = false;
       }
@@ -56,6 +72,13 @@ export class EngineCore {
     const next = this.loading.then(run, run);
     this.loading = next.catch(() => undefined);
     return next;
+  }
+
+  /** OpenVINO for an OpenVINO IR directory when its runtime is present; llama.cpp otherwise. */
+  private async chooseBackend(path: string): Promise<EngineBackend> {
+    if (!(await isOpenVinoModelDir(path))) return this.llamaCpp;
+    if (await this.openVino.available()) return this.openVino;
+    throw new Error(`${path} is an OpenVINO IR model, but the OpenVINO runtime is not available (openvino-node is not installed or its runtime failed to download). Install openvino-node, or choose a GGUF model for llama.cpp.`);
   }
 
   status(): StatusResult {
@@ -73,7 +96,8 @@ export class EngineCore {
 
   async dispose(): Promise<void> {
     this.scheduler.cancelAll('engine shutting down');
-    await this.backend.dispose();
+    await this.llamaCpp.dispose();
+    await this.openVino.dispose();
   }
 }
 

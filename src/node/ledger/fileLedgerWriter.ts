@@ -58,6 +58,7 @@ export class FileLedgerWriter implements LedgerSink {
 
   private queue: UnchainedRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private draining: Promise<void> | undefined;
   private lastError: unknown;
   /** What this process saw after its last write: valid while the file is unchanged since (same inode, size). */
@@ -97,8 +98,9 @@ export class FileLedgerWriter implements LedgerSink {
       throw new TypeError(`invalid ledger entry: ${issue.path.join('.') || '(record)'}: ${issue.message}`);
     }
     this.queue.push(record);
-    if (this.queue.length >= this.maxBatch) this.kick();
-    else if (!this.timer && !this.draining) this.timer = setTimeout(() => this.kick(), this.batchDelayMs);
+    // Never write inside append(): a full batch goes out on the next turn of the event loop, others after the delay.
+    if (this.queue.length >= this.maxBatch && !this.immediate && !this.draining) this.immediate = setImmediate(() => this.kick());
+    else if (!this.timer && !this.immediate && !this.draining) this.timer = setTimeout(() => this.kick(), this.batchDelayMs);
     return record.id;
   }
 
@@ -127,6 +129,10 @@ export class FileLedgerWriter implements LedgerSink {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    if (this.immediate) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
+    }
     if (this.draining || this.queue.length === 0) return;
     this.draining = this.drain().finally(() => {
       this.draining = undefined;
@@ -140,9 +146,8 @@ export class FileLedgerWriter implements LedgerSink {
       const batch = this.queue.slice(0, this.maxBatch);
       try {
         await this.writeBatch(batch);
-        this.queue.splice(0, batch.length);
       } catch (err) {
-        // Kept in the queue: the next append or flush tries again.
+        // Unwritten records stay queued: the next append or flush tries again.
         this.lastError = err;
         this.tail = undefined;
         this.log.error(`ledger: could not write ${batch.length} record(s) to ${this.path}: ${errorMessage(err)}`);
@@ -163,6 +168,8 @@ export class FileLedgerWriter implements LedgerSink {
     } finally {
       release();
     }
+    // Written: these lines are in the file now, so a failing fsync must not write them a second time.
+    this.queue.splice(0, batch.length);
     // The fsync needs no lock: O_APPEND fixed the order at write time, and syncing the file syncs every write
     // before ours too. Holding the lock through it would make every writer wait for every other's disk flush.
     try {

@@ -98,7 +98,7 @@ export function chartLibraryPath(): string {
   } catch {
     // not resolvable from here: walk up below
   }
-  for (let d = __dirname; ; d = dirname(d)) {
+  for (const start of [__dirname, process.cwd()]) for (let d = start; ; d = dirname(d)) {
     candidates.push(join(d, 'node_modules', 'chart.js', 'dist', name));
     if (dirname(d) === d) break;
   }
