@@ -4,10 +4,11 @@
  */
 import { UsageError, type CliCommand } from './node/cli/args';
 import { completeCommand, statusCommand } from './node/cli/engineCommands';
+import { redactCommand } from './node/cli/redactCommand';
 import { ledgerCommand } from './node/cli/ledgerCommand';
 import { modelsCommand } from './node/cli/modelsCommand';
 
-const commands: CliCommand[] = [completeCommand, statusCommand, ledgerCommand, modelsCommand];
+const commands: CliCommand[] = [completeCommand, statusCommand, ledgerCommand, modelsCommand, redactCommand];
 
 function help(): string {
   return ['usage: hearth <command> [options]', '', ...commands.map((c) => `  ${c.usage}\n      ${c.summary}`)].join('\n') + '\n';

@@ -4,6 +4,7 @@
  *   engine.js --stdio                                a private engine speaking JSON-RPC on stdin/stdout
  * Logs go to stderr (the daemon's stderr is the runtime directory's engine.log).
  */
+import { buildIdOf } from './node/engine/buildId';
 import { EngineDaemon } from './node/engine/engineDaemon';
 import { EngineCore, EngineSession } from './node/engine/engineServer';
 import { defaultRuntimeDir } from './node/engine/runtimeDir';
@@ -25,7 +26,7 @@ function exit(code: number): void {
 
 async function main(): Promise<void> {
   if (argv.includes('--stdio')) {
-    const core = new EngineCore(logger, undefined, () => void core.dispose().finally(() => exit(0)));
+    const core = new EngineCore(logger, undefined, buildIdOf(__filename), () => void core.dispose().finally(() => exit(0)));
     new EngineSession(core, process.stdin, process.stdout, 'stdio');
     process.stdin.on('end', () => void core.dispose().finally(() => exit(0)));
     return;

@@ -6,7 +6,9 @@ import * as vscode from 'vscode';
 import { errorMessage } from './common/logger';
 import { engineRestartKeys } from './vscode/config';
 import { EngineHost } from './vscode/engineHost';
-import { InlineCompletionProvider } from './vscode/completions/inlineCompletionProvider';
+import { acceptedCommand, InlineCompletionProvider } from './vscode/completions/inlineCompletionProvider';
+import { LedgerService } from './vscode/ledger/ledgerService';
+import { detectHardwareProfile } from './node/hardware/hardwareProfile';
 import { createLogger } from './vscode/logger';
 import { selectModel } from './vscode/models/selectModel';
 import { StatusBar } from './vscode/statusBar';
@@ -24,11 +26,22 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
   try {
     const statusBar = new StatusBar();
     const host = new EngineHost(context.asAbsolutePath('dist/engine.js'), logger, statusBar);
-    const provider = new InlineCompletionProvider(host);
+    const ledger = new LedgerService(logger);
+    ledgers = ledger;
+    // The machine's profile id goes into every ledger record; probing takes a moment, so it runs in the background.
+    let profileId: string | undefined;
+    void detectHardwareProfile(undefined, { gpu: false }).then(
+      (p) => (profileId = p.profileId),
+      (err) => logger.warn(`hardware profile unavailable: ${errorMessage(err)}`),
+    );
+    const provider = new InlineCompletionProvider(host, ledger, () => profileId);
+    completions = provider;
     context.subscriptions.push(
+      vscode.commands.registerCommand(acceptedCommand, (shown) => provider.accepted(shown)),
+      vscode.workspace.onDidChangeTextDocument((e) => provider.documentChanged(e)),
       statusBar,
       host,
-      vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
+      vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }], provider),
       vscode.commands.registerCommand('hearth.showLog', () => channel.show()),
       vscode.commands.registerCommand('hearth.selectModel', selectModel),
       vscode.commands.registerCommand('hearth.restartEngine', () => host.restart()),
@@ -53,6 +66,11 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
   }
 }
 
-export function deactivate(): void {
-  // Disposables in context.subscriptions stop the engine.
+let ledgers: LedgerService | undefined;
+let completions: InlineCompletionProvider | undefined;
+
+/** Settles what is on screen and flushes the ledgers; disposables in context.subscriptions disconnect the engine. */
+export async function deactivate(): Promise<void> {
+  completions?.settleAll();
+  await ledgers?.close();
 }

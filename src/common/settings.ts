@@ -11,8 +11,11 @@ export interface SettingSpec<T> {
   maximum?: number;
   /** Changing it needs the engine restarted (the model reloaded). */
   requiresEngineRestart?: boolean;
-  /** Machine-specific: a workspace (repo) cannot set it. */
-  scope?: 'machine' | 'window' | 'resource';
+  /**
+   * `resource` for settings a folder may override. Not `machine`: remote windows (code-server, Remote-SSH)
+   * ignore machine-scoped values from User settings.
+   */
+  scope?: 'window' | 'resource';
 }
 
 function setting<T>(spec: SettingSpec<T>): SettingSpec<T> {
@@ -26,7 +29,6 @@ export const Settings = {
     default: '',
     description: 'Path to the local GGUF model used for completions. Empty: Hearth asks you to select one.',
     requiresEngineRestart: true,
-    scope: 'machine',
   }),
   completionEnabled: setting<boolean>({
     key: 'hearth.completion.enabled',
@@ -66,7 +68,6 @@ export const Settings = {
     maximum: 256,
     description: 'CPU threads for the local model. 0: chosen from the cores and the current load.',
     requiresEngineRestart: true,
-    scope: 'machine',
   }),
   engineContextSize: setting<number>({
     key: 'hearth.engine.contextSize',
@@ -76,7 +77,6 @@ export const Settings = {
     maximum: 131072,
     description: 'Context size (tokens) of the local model.',
     requiresEngineRestart: true,
-    scope: 'machine',
   }),
   engineIdleExitMinutes: setting<number>({
     key: 'hearth.engine.idleExitMinutes',
@@ -85,7 +85,13 @@ export const Settings = {
     minimum: 1,
     maximum: 1440,
     description: 'The shared engine (one per user, serving every window) exits after this many minutes with no window connected.',
-    scope: 'machine',
+  }),
+  ledgerEnabled: setting<boolean>({
+    key: 'hearth.ledger.enabled',
+    type: 'boolean',
+    default: true,
+    description: 'Record every task (completion shown/accepted/rejected, chat, escalation) in the workspace ledger `.hearth/ledger.jsonl`. No code or prompt text is recorded.',
+    scope: 'resource',
   }),
 } as const;
 

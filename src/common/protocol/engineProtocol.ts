@@ -139,7 +139,8 @@ export type StatusResult = z.infer<typeof StatusResult>;
 export const EmptyParams = z.object({}).strict().optional();
 
 export const HelloParams = z.object({ token: z.string().min(16).max(256), client: z.string().max(200), protocolVersion: z.number().int() });
-export const HelloResult = z.object({ pid: z.number().int(), protocolVersion: z.number().int() });
+/** `buildId` names the engine bundle's build: a client of another build replaces the engine. */
+export const HelloResult = z.object({ pid: z.number().int(), protocolVersion: z.number().int(), buildId: z.string() });
 
 /** Method table: params and result schema for each request the engine answers. */
 export const EngineMethods = {

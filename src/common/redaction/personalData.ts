@@ -12,13 +12,12 @@ const isAlnum = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_]/.tes
 const EMAIL_LOCAL = /[A-Za-z0-9._%+-]/;
 const EMAIL_DOMAIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.([A-Za-z]{2,24})/;
 /** Domains reserved for documentation and tests (RFC 2606/6761) and addresses that belong to no person. */
-const NON_PERSONAL_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost|local|users\.noreply\.github\.com)$/i;
+const NON_PERSONAL_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost|local|users\.noreply\.github\.com|gserviceaccount\.com)$/i;
 const FILE_TLD = /^(?:png|jpe?g|gif|svg|webp|ico|bmp|avif|js|mjs|cjs|ts|tsx|jsx|css|scss|json|map|html|md|txt|woff2?|ttf|eot|mp4|webm|pdf|zip|gz|tgz)$/i;
 
 const emails: Detector = {
   id: 'email',
   categories: ['email'],
-  keywords: ['@'],
   detect(ctx, emit) {
     const { text } = ctx;
     let lastEnd = 0;
@@ -44,7 +43,9 @@ const emails: Detector = {
 };
 
 function emitRegex(ctx: ScanContext, emit: Emit, re: RegExp, category: string, accept: (m: RegExpExecArray) => [number, number] | undefined) {
-  const r = new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g');
+  // Module-level regexes are reused: detectors run synchronously and never re-enter.
+  const r = re;
+  r.lastIndex = 0;
   for (let m = r.exec(ctx.text); m; m = r.exec(ctx.text)) {
     const span = accept(m);
     if (span && !ctx.isAllowed(ctx.text.slice(span[0], span[1]))) emit({ category, start: span[0], end: span[1], priority: PRIORITY.pii });
@@ -132,7 +133,10 @@ const cards: Detector = {
   },
 };
 
-const SSN = /(\d{3})-(\d{2})-(\d{4})/g;
+const SSN = /\d{3}-\d{2}-\d{4}/g;
+/** Anchored on the digits, which are rarer than capitals, with the two prefix letters checked behind them. */
+const NINO = /\d{2} ?\d{2} ?\d{2} ?[A-D]/g;
+const NINO_PREFIX = /^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?$/;
 const SSN_CONTEXT = /(?:ssn|social security|social_security|socialsecurity)\D{0,20}(\d{9})(?!\d)/gi;
 
 function ssnValid(area: string, group: string, serial: string): boolean {
@@ -149,25 +153,29 @@ const nationalIds: Detector = {
       emitRegex(ctx, emit, SSN, 'us-ssn', (m) => {
         const start = m.index, end = start + m[0].length;
         if (!numberBoundary(text, start, end)) return undefined;
-        return ssnValid(m[1]!, m[2]!, m[3]!) ? [start, end] : undefined;
+        const s = m[0];
+        return ssnValid(s.slice(0, 3), s.slice(4, 6), s.slice(7)) ? [start, end] : undefined;
       });
     }
-    emitRegex(ctx, emit, SSN_CONTEXT, 'us-ssn', (m) => {
+    if (/ssn|SSN|Ssn|[Ss]ocial|SOCIAL/.test(text)) emitRegex(ctx, emit, SSN_CONTEXT, 'us-ssn', (m) => {
       const d = m[1]!;
       const end = m.index + m[0].length, start = end - 9;
       return ssnValid(d.slice(0, 3), d.slice(3, 5), d.slice(5)) && numberBoundary(text, start, end) ? [start, end] : undefined;
     });
-    emitRegex(ctx, emit, /[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]/g, 'uk-nino', (m) => {
-      const start = m.index, end = start + m[0].length;
+    emitRegex(ctx, emit, NINO, 'uk-nino', (m) => {
+      const start = m.index - (text[m.index - 1] === ' ' ? 3 : 2), end = m.index + m[0].length;
+      if (start < 0 || !NINO_PREFIX.test(text.slice(start, m.index))) return undefined;
+      const whole = text.slice(start, end);
       if (isAlnum(text[start - 1]) || isAlnum(text[end])) return undefined;
-      if (/^(?:BG|GB|NK|KN|TN|NT|ZZ)/.test(m[0])) return undefined;
-      const spaces = (m[0].match(/ /g) ?? []).length;
+      if (/^(?:BG|GB|NK|KN|TN|NT|ZZ)/.test(whole)) return undefined;
+      const spaces = (whole.match(/ /g) ?? []).length;
       return spaces === 0 || spaces === 4 ? [start, end] : undefined;
     });
   },
 };
 
-const IBAN = /[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g;
+const IBAN = /\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g;
+const isUpper = (c: string | undefined) => c !== undefined && c >= 'A' && c <= 'Z';
 
 const ibans: Detector = {
   id: 'iban',
@@ -175,10 +183,10 @@ const ibans: Detector = {
   detect(ctx, emit) {
     const { text } = ctx;
     emitRegex(ctx, emit, IBAN, 'iban', (m) => {
-      const start = m.index;
-      if (isAlnum(text[start - 1])) return undefined;
+      const start = m.index - 2;
+      if (!isUpper(text[start]) || !isUpper(text[start + 1]) || isAlnum(text[start - 1])) return undefined;
       // Try the longest candidate first; the greedy match may have swallowed a following word.
-      const parts = m[0].split(' ');
+      const parts = (text.slice(start, m.index) + m[0]).split(' ');
       for (let k = parts.length; k >= 1; k--) {
         const span = parts.slice(0, k).join(' ');
         const compact = span.replace(/ /g, '');

@@ -66,7 +66,8 @@ function patternDetector(p: TokenPattern): Detector {
     keywords: p.keywords,
     detect(ctx, emit) {
       const { text } = ctx;
-      const re = new RegExp(p.regex.source, 'g');
+      const re = p.regex;
+      re.lastIndex = 0;
       for (let m = re.exec(text); m; m = re.exec(text)) {
         const value = m[0];
         const start = m.index;
@@ -85,10 +86,10 @@ export const providerTokenDetectors: Detector[] = [
   {
     id: 'discord-bot-token',
     categories: ['discord-bot-token'],
-    keywords: ['.'],
     detect(ctx, emit) {
       const { text } = ctx;
-      const re = new RegExp(DISCORD_BOT.source, 'g');
+      const re = DISCORD_BOT;
+      re.lastIndex = 0;
       for (let m = re.exec(text); m; m = re.exec(text)) {
         const start = m.index, end = start + m[0].length;
         if (!tokenBoundary(text, start, end, '.')) continue;

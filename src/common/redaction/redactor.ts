@@ -130,6 +130,10 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     .filter((x) => x.enabled.length > 0)
     .map((x) => ({ ...x.d, enabledSet: new Set(x.enabled) }));
   const categories = [...new Set(detectors.flatMap((d) => [...d.enabledSet]))];
+  // One pass over the text finds every keyword at once; scanning the text once per keyword cost more than the
+  // detectors themselves on keyword-free source.
+  const keywords = [...new Set(detectors.flatMap((d) => d.keywords ?? []))].sort((a, b) => b.length - a.length);
+  const keywordRe = keywords.length > 0 ? new RegExp(keywords.map((k) => k.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|'), 'g') : undefined;
 
   const scanRaw = (text: string, fileName: string | undefined): RawFinding[] => {
     let lowered: string | undefined;
@@ -140,9 +144,15 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       lower: () => (lowered ??= text.toLowerCase()),
       isAllowed: (v) => allow.size > 0 && allow.has(v),
     };
+    const present = new Set<string>();
+    if (keywordRe) {
+      const re = keywordRe;
+      re.lastIndex = 0;
+      for (let m = re.exec(text); m; m = re.exec(text)) present.add(m[0]);
+    }
     const raw: RawFinding[] = [];
     for (const d of detectors) {
-      if (d.keywords && !d.keywords.some((k) => text.includes(k))) continue;
+      if (d.keywords && !d.keywords.some((k) => present.has(k))) continue;
       if (d.keywordsLower && !d.keywordsLower.some((k) => ctx.lower().includes(k))) continue;
       d.detect(ctx, (f) => {
         if (d.enabledSet.has(f.category) && f.end > f.start) raw.push(f);

@@ -13,7 +13,8 @@ const privateKeys: Detector = {
   keywords: ['PRIVATE KEY'],
   detect(ctx, emit) {
     const { text } = ctx;
-    const re = new RegExp(BEGIN_PRIVATE.source, 'g');
+    const re = BEGIN_PRIVATE;
+    re.lastIndex = 0;
     for (let m = re.exec(text); m; m = re.exec(text)) {
       const start = m.index;
       const endMarker = `-----END ${m[1]}-----`;
@@ -39,7 +40,6 @@ const DB_SCHEMES = /^(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|re
 const urlCredentials: Detector = {
   id: 'url-credentials',
   categories: ['url-credentials', 'connection-string'],
-  keywords: ['://'],
   detect(ctx, emit) {
     const { text } = ctx;
     for (let i = text.indexOf('://'); i >= 0; i = text.indexOf('://', i + 3)) {
@@ -74,7 +74,8 @@ const jwts: Detector = {
   keywords: ['eyJ'],
   detect(ctx, emit) {
     const { text } = ctx;
-    const re = new RegExp(JWT.source, 'g');
+    const re = JWT;
+    re.lastIndex = 0;
     for (let m = re.exec(text); m; m = re.exec(text)) {
       const start = m.index, end = start + m[0].length;
       if (!tokenBoundary(text, start, end, '-')) continue;
@@ -94,12 +95,13 @@ const awsSecretNearId: Detector = {
   keywords: ['AKIA', 'ASIA'],
   detect(ctx, emit) {
     const { text } = ctx;
-    const ids = new RegExp(AWS_ID.source, 'g');
+    const ids = AWS_ID;
+    ids.lastIndex = 0;
     let scannedTo = 0;
     for (let m = ids.exec(text); m; m = ids.exec(text)) {
       const from = Math.max(scannedTo, m.index - 400);
       const to = Math.min(text.length, m.index + 420);
-      const re = new RegExp(B64_40.source, 'g');
+      const re = B64_40;
       re.lastIndex = from;
       for (let k = re.exec(text); k && k.index < to; k = re.exec(text)) {
         const start = k.index, end = start + 40;
@@ -122,7 +124,8 @@ const azureKeys: Detector = {
   keywords: ['AccountKey=', 'SharedAccessKey=', 'SharedAccessSignature=', 'sig='],
   detect(ctx, emit) {
     const { text } = ctx;
-    const re = new RegExp(AZURE.source, 'g');
+    const re = AZURE;
+    re.lastIndex = 0;
     for (let m = re.exec(text); m; m = re.exec(text)) {
       const value = m[2]!;
       if (isReference(value) || isPlaceholder(value) || ctx.isAllowed(value)) continue;

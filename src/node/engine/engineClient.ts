@@ -21,6 +21,7 @@ import {
   type StatusResult,
 } from '../../common/protocol/engineProtocol';
 import { errorMessage, nullLogger, type Logger } from '../../common/logger';
+import { buildIdOf } from './buildId';
 import { RpcConnection } from './rpcConnection';
 import { defaultRuntimeDir, ensurePrivateDir, readEngineInfo, runtimePaths, type RuntimePaths } from './runtimeDir';
 
@@ -307,11 +308,12 @@ export class EngineClient {
     socket.once('close', () => void waitForExit(info.pid, 500).then((exited) => this.onLost(connected, exited ? 'exited' : 'closed the connection')));
     try {
       const hello = await this.call(connection, 'hello', { token: info.token, client: this.options.clientName ?? `pid ${process.pid}`, protocolVersion: PROTOCOL_VERSION });
-      if (hello.protocolVersion !== PROTOCOL_VERSION) {
-        // An engine from another Hearth version: replace it.
-        this.logger.info(`replacing engine pid ${info.pid} (protocol ${hello.protocolVersion}, want ${PROTOCOL_VERSION})`);
+      const wanted = buildIdOf(this.options.enginePath);
+      if (hello.protocolVersion !== PROTOCOL_VERSION || hello.buildId !== wanted) {
+        // An engine from another Hearth build: replace it.
+        this.logger.info(`replacing engine pid ${info.pid} (build ${hello.buildId}, protocol ${hello.protocolVersion}; this window runs build ${wanted}, protocol ${PROTOCOL_VERSION})`);
         await this.call(connection, 'shutdown', {}).catch(() => undefined);
-        await sleep(200);
+        await waitForExit(info.pid, 10_000);
         return undefined;
       }
     } catch (err) {

@@ -7,6 +7,7 @@ import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { PROTOCOL_VERSION } from '../../common/protocol/engineProtocol';
 import type { Logger } from '../../common/logger';
+import { buildIdOf } from './buildId';
 import { EngineCore, EngineSession } from './engineServer';
 import { ensurePrivateDir, readEngineInfo, runtimePaths, type EngineInfoFile, type RuntimePaths } from './runtimeDir';
 
@@ -42,7 +43,7 @@ export class EngineDaemon {
     private readonly onExit: (code: number) => void,
   ) {
     this.paths = runtimePaths(options.runtimeDir);
-    this.core = new EngineCore(options.logger, this.token, () => void this.stop('a client asked the engine to shut down'));
+    this.core = new EngineCore(options.logger, this.token, buildIdOf(__filename), () => void this.stop('a client asked the engine to shut down'));
   }
 
   /** Listens; resolves false when another live engine already owns the socket (this one should exit). */

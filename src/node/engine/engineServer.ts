@@ -36,6 +36,7 @@ export class EngineCore {
     readonly logger: Logger,
     /** Required in `hello` before anything else; undefined for a private stdio engine. */
     readonly token: string | undefined,
+    readonly buildId: string,
     readonly onShutdownRequested: () => void,
   ) {
     this.llamaCpp = new LlamaCppBackend(logger);
@@ -123,7 +124,7 @@ export class EngineSession {
       if (protocolVersion !== PROTOCOL_VERSION) core.logger.warn(`client ${client} speaks protocol ${protocolVersion}, engine ${PROTOCOL_VERSION}`);
       this.authenticated = true;
       core.logger.info(`client connected: ${client} (${core.sessions} connected)`);
-      return { pid: process.pid, protocolVersion: PROTOCOL_VERSION };
+      return { pid: process.pid, protocolVersion: PROTOCOL_VERSION, buildId: core.buildId };
     });
     this.handle('loadModel', async (params) => {
       try {

@@ -1,0 +1,127 @@
+"""A llama-architecture decoder in PyTorch, laid out exactly as llama.cpp's `llama` arch expects ("GGUF-native").
+
+- RMSNorm (eps from config), pre-norm blocks, SwiGLU FFN: down(silu(gate(x)) * up(x)).
+- Rotary embeddings in llama.cpp's *normal* mode (LLAMA_ROPE_TYPE_NORM): pairs of ADJACENT dimensions
+  (x[2i], x[2i+1]) are rotated by pos * base^(-2i/head_dim). Because our q/k weights are trained in this layout,
+  no permutation is needed when writing GGUF (HF checkpoints use the "rotate half" layout, which is why
+  convert_hf_to_gguf.py permutes them).
+- nn.Linear weights are [out, in] row-major, which is exactly GGUF's ne = [in, out] (ne[0] fastest).
+- Tied input/output embeddings (llama.cpp uses token_embd.weight as the output matrix when output.weight is absent).
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rope_tables(head_dim: int, max_pos: int, base: float):
+    inv = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+    ang = torch.arange(max_pos, dtype=torch.float64)[:, None] * inv[None, :]
+    return torch.cos(ang).float(), torch.sin(ang).float()  # [T, head_dim/2]
+
+
+def apply_rope(x, cos, sin):
+    # x: [B, H, T, D]; rotate adjacent pairs (llama.cpp rope mode 0)
+    x0 = x[..., 0::2]
+    x1 = x[..., 1::2]
+    r0 = x0 * cos - x1 * sin
+    r1 = x0 * sin + x1 * cos
+    return torch.stack((r0, r1), dim=-1).flatten(-2)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        d, h, hkv, ff = cfg['n_embd'], cfg['n_head'], cfg['n_head_kv'], cfg['n_ff']
+        self.h, self.hkv, self.hd = h, hkv, d // h
+        self.attn_norm = RMSNorm(d, cfg['rms_eps'])
+        self.wq = nn.Linear(d, h * self.hd, bias=False)
+        self.wk = nn.Linear(d, hkv * self.hd, bias=False)
+        self.wv = nn.Linear(d, hkv * self.hd, bias=False)
+        self.wo = nn.Linear(h * self.hd, d, bias=False)
+        self.ffn_norm = RMSNorm(d, cfg['rms_eps'])
+        self.w_gate = nn.Linear(d, ff, bias=False)
+        self.w_up = nn.Linear(d, ff, bias=False)
+        self.w_down = nn.Linear(ff, d, bias=False)
+
+    def forward(self, x, cos, sin, mask):
+        B, T, _ = x.shape
+        a = self.attn_norm(x)
+        q = self.wq(a).view(B, T, self.h, self.hd).transpose(1, 2)
+        k = self.wk(a).view(B, T, self.hkv, self.hd).transpose(1, 2)
+        v = self.wv(a).view(B, T, self.hkv, self.hd).transpose(1, 2)
+        q = apply_rope(q, cos, sin)
+        k = apply_rope(k, cos, sin)
+        if self.hkv != self.h:
+            rep = self.h // self.hkv
+            k = k.repeat_interleave(rep, dim=1)
+            v = v.repeat_interleave(rep, dim=1)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.hd))
+        att = att.masked_fill(mask, float('-inf'))
+        att = F.softmax(att, dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(B, T, self.h * self.hd)
+        x = x + self.wo(y)
+        f = self.ffn_norm(x)
+        return x + self.w_down(F.silu(self.w_gate(f)) * self.w_up(f))
+
+
+class Llama(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.tok_embd = nn.Embedding(cfg['n_vocab'], cfg['n_embd'])
+        self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg['n_layer'])])
+        self.norm = RMSNorm(cfg['n_embd'], cfg['rms_eps'])
+        cos, sin = rope_tables(cfg['n_embd'] // cfg['n_head'], cfg['n_ctx'], cfg['rope_freq_base'])
+        self.register_buffer('cos', cos, persistent=False)
+        self.register_buffer('sin', sin, persistent=False)
+        self.apply(self._init)
+        # GPT-2-style scaled init of the residual projections
+        for b in self.blocks:
+            nn.init.normal_(b.wo.weight, std=0.02 / math.sqrt(2 * cfg['n_layer']))
+            nn.init.normal_(b.w_down.weight, std=0.02 / math.sqrt(2 * cfg['n_layer']))
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+
+    def forward(self, idx):
+        B, T = idx.shape
+        x = self.tok_embd(idx)
+        cos, sin = self.cos[:T], self.sin[:T]
+        mask = torch.ones(T, T, dtype=torch.bool, device=idx.device).triu(1)
+        for b in self.blocks:
+            x = b(x, cos, sin, mask)
+        x = self.norm(x)
+        return x @ self.tok_embd.weight.t()  # tied output
+
+    def gguf_tensors(self):
+        """(gguf name, float32 numpy array in [out, in] / [n_vocab, n_embd] layout) for every tensor."""
+        out = [('token_embd.weight', self.tok_embd.weight)]
+        for i, b in enumerate(self.blocks):
+            p = f'blk.{i}.'
+            out += [
+                (p + 'attn_norm.weight', b.attn_norm.weight),
+                (p + 'attn_q.weight', b.wq.weight),
+                (p + 'attn_k.weight', b.wk.weight),
+                (p + 'attn_v.weight', b.wv.weight),
+                (p + 'attn_output.weight', b.wo.weight),
+                (p + 'ffn_norm.weight', b.ffn_norm.weight),
+                (p + 'ffn_gate.weight', b.w_gate.weight),
+                (p + 'ffn_down.weight', b.w_down.weight),
+                (p + 'ffn_up.weight', b.w_up.weight),
+            ]
+        out.append(('output_norm.weight', self.norm.weight))
+        return [(n, t.detach().float().contiguous().numpy()) for n, t in out]

@@ -1,0 +1,168 @@
+import * as assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import { createRedactor, RedactionConfigError, RedactionSession, restore } from '../../src/common/redaction';
+import { coverageFile, generateCorpus, NEGATIVE_GENERATORS, SECRET_GENERATORS } from '../fixtures/redactionCorpus';
+
+const redactor = createRedactor();
+
+/** Every span of `category` in the corpus must be fully covered by a finding. */
+function coveredSpans(text: string, fileName: string | undefined, spans: Array<{ start: number; end: number }>) {
+  const found = redactor.scan(text, { fileName });
+  return spans.map((s) => found.some((f) => f.start <= s.start && f.end >= s.end));
+}
+
+describe('redaction engine', () => {
+  const files = [...generateCorpus({ files: 60, seed: 11 }), coverageFile(3)];
+
+  describe('detects every corpus category', () => {
+    const byCategory = new Map<string, Array<{ file: (typeof files)[number]; start: number; end: number }>>();
+    for (const file of files) for (const s of file.secrets) byCategory.set(s.category, [...(byCategory.get(s.category) ?? []), { file, ...s }]);
+
+    it('plants at least 30 categories', () => assert.ok(byCategory.size >= 30, `${byCategory.size} categories`));
+
+    for (const category of [...Object.keys(SECRET_GENERATORS), 'k8s-secret', 'auth-header']) {
+      it(category, () => {
+        const spans = byCategory.get(category) ?? [];
+        assert.ok(spans.length > 0, `no ${category} in the corpus`);
+        const missed = spans.filter((s) => !coveredSpans(s.file.text, s.file.path, [s])[0]);
+        assert.ok(missed.length <= Math.floor(spans.length * 0.05), `${missed.length}/${spans.length} missed, e.g. in ${missed[0]?.file.path}`);
+      });
+    }
+  });
+
+  describe('hard negatives survive', () => {
+    const byKind = new Map<string, Array<{ file: (typeof files)[number]; start: number; end: number }>>();
+    for (const file of files) for (const n of file.negatives) byKind.set(n.kind, [...(byKind.get(n.kind) ?? []), { file, ...n }]);
+    for (const kind of [...Object.keys(NEGATIVE_GENERATORS), 'reference']) {
+      it(kind, () => {
+        const spans = byKind.get(kind) ?? [];
+        assert.ok(spans.length > 0, `no ${kind} in the corpus`);
+        for (const s of spans) {
+          const hit = redactor.scan(s.file.text, { fileName: s.file.path }).find((f) => f.start < s.end && f.end > s.start);
+          assert.equal(hit, undefined, `${kind} in ${s.file.path} hit as ${hit?.category}`);
+        }
+      });
+    }
+  });
+
+  describe('simple passwords and what is not one', () => {
+    const cases: Array<[string, string, boolean]> = [
+      ['const password = "hunter2";', 'a.ts', true],
+      ["db_password = 'letmein'", 'a.py', true],
+      ['password: hunter2', 'config.yaml', true],
+      ['DB_PASSWORD=hunter2', '.env', true],
+      ['<password>hunter2</password>', 'pom.xml', true],
+      ['mysql --password=hunter2 shop', 'run.sh', true],
+      ['password: str = "hunter2"', 'a.py', true],
+      ['password = ""', 'a.py', false],
+      ['password = process.env.DB_PASSWORD', 'a.ts', false],
+      ['password: ${DB_PASSWORD}', 'a.yaml', false],
+      ['password = "$DB_PASSWORD"', 'a.sh', false],
+      ['password: string;', 'a.ts', false],
+      ['api_key = "YOUR_API_KEY"', 'a.py', false],
+      ['token: <token>', 'a.md', false],
+      ['password = "changeme"', 'a.py', false],
+      ['secret = "***"', 'a.py', false],
+      ['password = xxx', 'a.ini', false],
+      ['token_type = "bearer"', 'a.py', false],
+      ['tokenizer = "gpt2"', 'a.py', false],
+      ['max_tokens = 4096', 'a.py', false],
+      ['cache_key = "3f786850e387550fdab836ed7e6dc881de23001b"', 'a.py', false],
+    ];
+    for (const [text, fileName, expected] of cases) {
+      it(`${expected ? 'redacts' : 'keeps'} ${text}`, () => {
+        assert.equal(redactor.scan(text, { fileName }).length > 0, expected);
+      });
+    }
+  });
+
+  it('keeps hashes, UUIDs, git SHAs, public keys and documented examples in plain text', () => {
+    const text = [
+      'sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      'md5 098f6bcd4621d373cade4e832627b4f6',
+      'commit 3f786850e387550fdab836ed7e6dc881de23001b',
+      'id 123e4567-e89b-12d3-a456-426614174000',
+      '"integrity": "sha512-' + 'A'.repeat(40) + 'b'.repeat(46) + '=="',
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl jane@laptop',
+      'aws_access_key_id = AKIA' + 'IOSFODNN7EXAMPLE',
+      'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/' + 'bPxRfiCYEXAMPLEKEY',
+      'color: #ff00aa; version 4.17.21; dns 8.8.8.8; mail ops@example.com',
+    ].join('\n');
+    assert.deepEqual(redactor.scan(text, { fileName: 'notes.md' }), []);
+  });
+
+  it('treats test card numbers as card numbers (decision: a card-shaped number leaves the machine as a placeholder)', () => {
+    assert.deepEqual(redactor.scan('card 4242 4242 4242 4242').map((f) => f.category), ['credit-card']);
+    assert.deepEqual(redactor.scan('card 4242 4242 4242 4241'), []); // Luhn fails
+  });
+
+  it('validates checksums and ranges for personal data', () => {
+    assert.deepEqual(redactor.scan('ssn 666-12-3456 and 000-12-3456 and 900-12-3456'), []);
+    assert.deepEqual(redactor.scan('iban GB82 WEST 1234 5698 7654 33'), []); // bad mod-97
+    assert.deepEqual(redactor.scan('iban GB82 WEST 1234 5698 7654 32').map((f) => f.category), ['iban']);
+    assert.deepEqual(redactor.scan('ip 172.32.0.1 and 11.0.0.1'), []);
+    assert.deepEqual(redactor.scan('ip 172.20.0.1 fd12:3456:789a::1').map((f) => f.category), ['internal-ip', 'internal-ip']);
+  });
+
+  describe('placeholders and restore', () => {
+    const secret = 'gh' + 'p_' + 'aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5';
+    const text = `token = "${secret}"\nagain: ${secret}\nmail jane.doe@acme-corp.io\n`;
+
+    it('numbers placeholders by category and reuses them for the same value', () => {
+      const r = redactor.redact(text, { fileName: 'a.yaml' });
+      assert.equal(r.text, 'token = "[REDACTED:github-pat#1]"\nagain: [REDACTED:github-pat#1]\nmail [REDACTED:email#1]\n');
+      assert.deepEqual(r.countsByCategory, { 'github-pat': 2, email: 1 });
+      assert.deepEqual(r.findings.map((f) => f.placeholder), ['[REDACTED:github-pat#1]', '[REDACTED:github-pat#1]', '[REDACTED:email#1]']);
+    });
+
+    it('restores the values in an answer, also across texts of one session', () => {
+      const session = new RedactionSession();
+      const a = redactor.redact(text, { session });
+      const b = redactor.redact(`other ${secret}`, { session });
+      assert.equal(b.text, 'other [REDACTED:github-pat#1]');
+      assert.equal(restore(a.text, session), text);
+      assert.equal(restore('Rotate [REDACTED:github-pat#1] now; REDACTED:email#1 was notified; [REDACTED:email#9] unknown', session),
+        `Rotate ${secret} now; jane.doe@acme-corp.io was notified; [REDACTED:email#9] unknown`);
+    });
+
+    it('never exposes a value through findings, counts, JSON or inspect', () => {
+      const r = redactor.redact(text);
+      const dumped = JSON.stringify({ findings: r.findings, counts: r.countsByCategory, session: r.session, all: r }) + inspect(r, { depth: 10, showHidden: true });
+      assert.ok(!dumped.includes(secret));
+      assert.ok(!dumped.includes('jane.doe'));
+    });
+  });
+
+  describe('options from the policy', () => {
+    it('adds custom patterns, redacting the capture group when there is one', () => {
+      const r = createRedactor({ customPatterns: [{ name: 'Employee id', regex: 'EMP-\\d{6}' }, { name: 'ticket', regex: /ticket=(T\d+)/, category: 'internal-ticket' }] });
+      const out = r.redact('owner EMP-123456 ticket=T998');
+      assert.equal(out.text, 'owner [REDACTED:employee-id#1] ticket=[REDACTED:internal-ticket#1]');
+    });
+
+    it('rejects invalid custom patterns', () => {
+      assert.throws(() => createRedactor({ customPatterns: [{ name: 'bad', regex: '(' }] }), RedactionConfigError);
+      assert.throws(() => createRedactor({ customPatterns: [{ name: 'empty', regex: 'a*' }] }), RedactionConfigError);
+    });
+
+    it('disables categories one by one or as a group', () => {
+      const text = 'mail jane.doe@acme-corp.io from 10.1.2.3 password = "hunter2"';
+      assert.deepEqual(createRedactor({ disabledCategories: ['email'] }).scan(text, { fileName: 'a.py' }).map((f) => f.category), ['internal-ip', 'password']);
+      assert.deepEqual(createRedactor({ disabledCategories: ['pii'] }).scan(text, { fileName: 'a.py' }).map((f) => f.category), ['password']);
+      assert.deepEqual(createRedactor({ disabledCategories: ['secrets'] }).scan(text, { fileName: 'a.py' }).map((f) => f.category), ['email', 'internal-ip']);
+    });
+
+    it('keeps allowed values', () => {
+      assert.deepEqual(createRedactor({ allowValues: ['hunter2'] }).scan('password = "hunter2"', { fileName: 'a.py' }), []);
+    });
+  });
+
+  it('stays linear on adversarial input', () => {
+    const blobs = ['a'.repeat(200_000), '1'.repeat(200_000), 'password='.repeat(20_000), '@'.repeat(100_000) + 'a', 'eyJ' + 'a'.repeat(100_000), '-----BEGIN RSA PRIVATE KEY-----' + 'A'.repeat(100_000)];
+    for (const b of blobs) {
+      const t0 = Date.now();
+      redactor.scan(b);
+      assert.ok(Date.now() - t0 < 2000, `slow on ${b.slice(0, 20)}…`);
+    }
+  });
+});
