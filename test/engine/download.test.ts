@@ -213,7 +213,11 @@ describe('model downloader (local HTTP server)', function () {
     const r = await download({ url: resolveUrl(), dest: d, retries: 3, statfs: bigDisk });
     assert.equal(r.sha256, sha256);
     assert.ok(r.resumedFromBytes > 0);
-    assert.equal(hub.requests.filter((q) => q.path.startsWith('/cdn/') && q.range).length, 2);
+    // Three transfers in one call: the first and two resumes. A resume under heavy load may find that the
+    // dropped connection delivered nothing, and then starts from 0 without Range; at least one must resume.
+    const transfers = hub.requests.filter((q) => q.method === 'GET' && q.path.startsWith('/cdn/'));
+    assert.equal(transfers.length, 3);
+    assert.ok(transfers.slice(1).some((q) => q.range), 'no transfer resumed with Range');
   });
 
   it('starts again when the server ignores the Range request', async () => {
