@@ -448,3 +448,22 @@ export async function ensureGeneratedModel(preset: string, outFile?: string, roo
   if (out.code !== 0 || !fs.existsSync(file)) throw new Error(`makeModel --preset ${preset} failed (exit ${out.code}):\n${out.text.trim()}`);
   return file;
 }
+
+/** Newest modification time of the files a .vsix is built from (src/, media/, the manifest, package.json). */
+function newestSourceMtime(root: string): number {
+  let newest = 0;
+  const walk = (p: string): void => {
+    const st = fs.statSync(p, { throwIfNoEntry: false });
+    if (!st) return;
+    if (st.isDirectory()) for (const name of fs.readdirSync(p)) walk(path.join(p, name));
+    else newest = Math.max(newest, st.mtimeMs);
+  };
+  for (const p of ['src', 'media', 'models-manifest', 'package.json', '.vscodeignore']) walk(path.join(root, p));
+  return newest;
+}
+
+/** Whether `vsix` is missing or older than the sources it is packaged from (not the dev build, which packaging redoes). */
+export function vsixIsStale(root: string, vsix: string): boolean {
+  const packaged = fs.statSync(vsix, { throwIfNoEntry: false });
+  return !packaged || packaged.mtimeMs < newestSourceMtime(root);
+}

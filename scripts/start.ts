@@ -1,7 +1,7 @@
 /**
  * `npm start`: Hearth in a real VS Code with a model, in one command.
  *   1. the demo model (.models/hearth-demo.gguf, generated) unless HEARTH_MODEL names a GGUF file;
- *   2. the packaged extension hearth.vsix (`npm run package` when missing or older than the build; HEARTH_VSIX
+ *   2. the packaged extension hearth.vsix (`npm run package` when missing or older than its sources; HEARTH_VSIX
  *      names another);
  *   3. code-server (scripts/setup-code-server.sh), Hearth installed into .hearth-run/extensions;
  *   4. code-server on 127.0.0.1:HEARTH_PORT (default 8765, else a free port) on sample-workspace/
@@ -23,6 +23,7 @@ import {
   startCodeServer,
   writeUserSettings,
   type CodeServer,
+  vsixIsStale,
 } from './codeServer';
 
 const root = repoRoot();
@@ -63,13 +64,12 @@ function ensureVsix(): string {
     return given;
   }
   const vsix = path.join(root, 'hearth.vsix');
-  const built = fs.statSync(path.join(root, 'dist', 'extension.js'), { throwIfNoEntry: false });
-  if (!built) fail('dist/extension.js is missing: run npm run build');
-  const packaged = fs.statSync(vsix, { throwIfNoEntry: false });
-  if (!packaged || packaged.mtimeMs < built.mtimeMs) {
+  if (!fs.existsSync(path.join(root, 'dist', 'extension.js'))) fail('dist/extension.js is missing: run npm run build');
+  const packaged = fs.existsSync(vsix);
+  if (vsixIsStale(root, vsix)) {
     const scripts = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
     if (!scripts.package) fail('hearth.vsix is missing or stale and package.json has no "package" script to make it');
-    say(packaged ? 'hearth.vsix is older than the build: packaging again' : 'packaging hearth.vsix');
+    say(packaged ? 'hearth.vsix is older than its sources: packaging again' : 'packaging hearth.vsix');
     npmRun('package');
     if (!fs.existsSync(vsix)) fail('npm run package did not write hearth.vsix');
   }

@@ -24,6 +24,7 @@ import {
   repoRoot,
   startCodeServer,
   unavailableReason,
+  vsixIsStale,
   type CodeServer,
 } from '../../scripts/codeServer';
 
@@ -172,8 +173,8 @@ describe('Hearth in a real VS Code (code-server + chromium)', function () {
     }
     model = await ensureGeneratedModel(process.env.HEARTH_TEST_MODEL_PRESET ?? 'tinyDense', undefined, root);
     const vsix = vsixPath();
-    if (vsix && fs.statSync(vsix).mtimeMs < fs.statSync(path.join(root, 'dist', 'extension.js')).mtimeMs) {
-      note(`warning: ${path.relative(root, vsix)} is older than dist/extension.js; run npm run package`);
+    if (vsix && vsixIsStale(root, vsix)) {
+      note(`warning: ${path.relative(root, vsix)} is older than the sources; run npm run package`);
     }
     note(vsix ? `extension from ${path.relative(root, vsix)}` : 'no hearth.vsix: extension loaded from this folder (extensionDevelopmentPath)');
   });
