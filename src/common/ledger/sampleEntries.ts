@@ -3,18 +3,10 @@
  * the HTML report's demo and the dashboard's empty state; never written to a real workspace ledger.
  */
 import type { LedgerEntry, Outcome } from './ledgerRecord';
+import { seededRandom } from '../random';
 
-/** mulberry32: a small seeded PRNG, so the same seed gives the same ledger. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so the same seed gives the same ledger. */
+const rng = seededRandom;
 
 export interface SampleOptions {
   seed?: number;

@@ -21,6 +21,7 @@ import {
   type StatusResult,
 } from '../../common/protocol/engineProtocol';
 import { errorMessage, nullLogger, type Logger } from '../../common/logger';
+import { isProcessAlive } from '../processAlive';
 import { buildIdOf } from './buildId';
 import { RpcConnection } from './rpcConnection';
 import { defaultRuntimeDir, ensurePrivateDir, readEngineInfo, runtimePaths, type RuntimePaths } from './runtimeDir';
@@ -350,14 +351,7 @@ async function waitForExit(pid: number, ms: number): Promise<boolean> {
   return true;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const isAlive = isProcessAlive;
 
 /**
  * Takes the start lock (created exclusively), so two windows starting at the same moment start one engine.

@@ -9,6 +9,7 @@
  * The calls inside are synchronous on purpose: the lock is held across them, and yielding to the event loop in
  * the middle would stretch every other writer's wait by whatever else this process does meanwhile.
  */
+import { isProcessAlive } from '../processAlive';
 import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -23,14 +24,7 @@ export interface FileLockOptions {
 /** Thrown when the lock cannot be had in time; names the holder. */
 export class LedgerLockTimeout extends Error {}
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const alive = isProcessAlive;
 
 const code = (err: unknown) => (err as NodeJS.ErrnoException).code;
 

@@ -12,6 +12,7 @@
  * trim that state, so every generation uses a fresh infer request; prefix reuse across keystrokes is the
  * llama.cpp backend's job for now.
  */
+import { seededRandom } from '../../../common/random';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { KNOWN_FIM_TOKENS } from '../../../common/models/modelManifest';
@@ -101,17 +102,8 @@ export async function isOpenVinoModelDir(path: string): Promise<boolean> {
 
 // ---- sampling ----------------------------------------------------------------------------------------
 
-/** mulberry32: a small seeded PRNG, so a seeded sampled completion repeats exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a seeded sampled completion repeats exactly. */
+const prng = seededRandom;
 
 export interface SamplingOptions {
   temperature: number;
