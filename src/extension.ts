@@ -8,9 +8,13 @@ import { engineRestartKeys } from './vscode/config';
 import { EngineHost } from './vscode/engineHost';
 import { acceptedCommand, InlineCompletionProvider } from './vscode/completions/inlineCompletionProvider';
 import { LedgerService } from './vscode/ledger/ledgerService';
-import { detectHardwareProfile } from './node/hardware/hardwareProfile';
 import { createLogger } from './vscode/logger';
+import { deleteModel } from './vscode/models/deleteModel';
+import { downloadModelCommand } from './vscode/models/downloadModel';
+import { ModelLibrary } from './vscode/models/modelLibrary';
 import { selectModel } from './vscode/models/selectModel';
+import { tuneForThisMachine } from './vscode/models/tuneCommand';
+import { TunedSettings } from './vscode/models/tunedSettings';
 import { StatusBar } from './vscode/statusBar';
 
 /** What `activate` returns: used by the extension-host tests. */
@@ -25,12 +29,20 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
   const logger = createLogger(channel);
   try {
     const statusBar = new StatusBar();
-    const host = new EngineHost(context.asAbsolutePath('dist/engine.js'), logger, statusBar);
+    const library = new ModelLibrary(context.asAbsolutePath('models-manifest/models.json'));
+    const tuned = new TunedSettings(context.globalState);
+    // The machine's profile id goes into every ledger record and keys the tuned settings; probing takes a
+    // moment, so it runs in the background (until it is known, the engine runs untuned).
+    let profileId: string | undefined;
+    const host = new EngineHost({
+      enginePath: context.asAbsolutePath('dist/engine.js'),
+      logger,
+      statusBar,
+      tunedFor: (path) => tuned.get(profileId, path),
+    });
     const ledger = new LedgerService(logger);
     ledgers = ledger;
-    // The machine's profile id goes into every ledger record; probing takes a moment, so it runs in the background.
-    let profileId: string | undefined;
-    void detectHardwareProfile(undefined, { gpu: false }).then(
+    void library.profile().then(
       (p) => (profileId = p.profileId),
       (err) => logger.warn(`hardware profile unavailable: ${errorMessage(err)}`),
     );
@@ -43,14 +55,25 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
       host,
       vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }], provider),
       vscode.commands.registerCommand('hearth.showLog', () => channel.show()),
-      vscode.commands.registerCommand('hearth.selectModel', selectModel),
-      vscode.commands.registerCommand('hearth.restartEngine', () => host.restart()),
+      vscode.commands.registerCommand('hearth.selectModel', () => runCommand(() => selectModel(library))),
+      vscode.commands.registerCommand('hearth.downloadModel', () => runCommand(() => downloadModelCommand(library, logger))),
+      vscode.commands.registerCommand('hearth.deleteModel', () => runCommand(() => deleteModel(library))),
+      vscode.commands.registerCommand('hearth.tune', () => runCommand(() => tuneForThisMachine({ host, library, tuned, ledger, logger }))),
+      vscode.commands.registerCommand('hearth.restartEngine', () => runCommand(() => host.restartForAllWindows())),
       vscode.workspace.onDidChangeConfiguration(async (e) => {
         if (!engineRestartKeys.some((k) => e.affectsConfiguration(k))) return;
         await host.restart();
         void host.ensureModel();
       }),
     );
+    /** Commands fail with a message the user can act on, never silently. */
+    const runCommand = async (fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (err) {
+        host.reportError(err);
+      }
+    };
     logger.info(`Hearth activated (extension host: node ${process.versions.node})`);
     return {
       engineStatus: () => host.client.status(),

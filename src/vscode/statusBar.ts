@@ -19,7 +19,7 @@ export class StatusBar implements vscode.Disposable {
     return this.state;
   }
 
-  set(state: HearthState, detail: string): void {
+  set(state: HearthState, detail: string | vscode.MarkdownString): void {
     this.state = state;
     this.item.text = `$(flame) Hearth: ${state}`;
     this.item.tooltip = detail;

@@ -13,7 +13,7 @@ import { allSettings } from '../../src/common/settings';
 import { EngineClient } from '../../src/node/engine/engineClient';
 
 const EXTENSION_ID = 'hearth-dev.hearth';
-const COMMANDS = ['hearth.selectModel', 'hearth.showLog', 'hearth.restartEngine'];
+const COMMANDS = ['hearth.selectModel', 'hearth.downloadModel', 'hearth.deleteModel', 'hearth.tune', 'hearth.showLog', 'hearth.restartEngine'];
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>, onTick?: () => unknown): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -108,6 +108,34 @@ describe('Hearth in a real VS Code extension host', function () {
       assert.equal(direct.suggestion, last.text);
     } finally {
       await client.dispose();
+    }
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  it('tunes for this machine: shows the table, reloads the model with the tuned batch size, and records a benchmark', async function () {
+    this.timeout(120_000);
+    await vscode.commands.executeCommand('hearth.tune');
+    const editor = await waitFor('the tuning table', 60_000, () => {
+      const e = vscode.window.activeTextEditor;
+      return e && e.document.languageId === 'markdown' && e.document.getText().includes('tuned for this machine') ? e : undefined;
+    });
+    const text = editor.document.getText();
+    assert.match(text, /\| \*\*kept\*\* \| \d+ \| \d+ \|/);
+    const kept = /\*\*(\d+) threads and batch (\d+)\*\*/.exec(text);
+    assert.ok(kept, 'the table does not say which setting was kept');
+    const status = await waitFor('the model reloaded with the tuned batch size', 30_000, async () => {
+      const s = await api.engineStatus();
+      return s.model?.batchSize === Number(kept[2]) ? s : undefined;
+    });
+    const threadsSetting = vscode.workspace.getConfiguration('hearth').get<number>('engine.threads', 0);
+    assert.equal(status.model?.threads, threadsSetting > 0 ? threadsSetting : Number(kept[1]));
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (folder) {
+      const ledgerFile = path.join(folder.uri.fsPath, '.hearth', 'ledger.jsonl');
+      const benchmark = await waitFor('a benchmark record in the ledger', 15_000, () =>
+        fs.existsSync(ledgerFile) ? fs.readFileSync(ledgerFile, 'utf8').split('\n').find((l) => l.includes('"lane":"benchmark"')) : undefined,
+      );
+      assert.match(benchmark, /"outcome":"accepted"/);
     }
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });

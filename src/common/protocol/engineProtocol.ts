@@ -57,6 +57,8 @@ export const LoadModelParams = z.object({
   contextSize: z.number().int().min(128).max(1 << 20).optional(),
   threads: z.number().int().min(0).max(1024).optional(),
   gpuLayers: z.union([z.number().int().min(0), z.literal('auto')]).optional(),
+  /** Prompt tokens evaluated per llama.cpp batch (its n_batch); what "Tune for This Machine" picks. */
+  batchSize: z.number().int().min(8).max(8192).optional(),
   /** Context sequences: one per recently edited document for completions, plus one for chat and background work. */
   sequences: z.number().int().min(2).max(16).optional(),
 });
@@ -76,6 +78,8 @@ export const ModelInfo = z.object({
   trainContextSize: z.number().int().nonnegative(),
   contextSize: z.number().int().nonnegative(),
   threads: z.number().int().nonnegative(),
+  /** null where the backend has no batch setting (OpenVINO). */
+  batchSize: z.number().int().nonnegative().nullable().optional(),
   expertCount: z.number().int().nonnegative().nullable(),
   expertUsedCount: z.number().int().nonnegative().nullable(),
   fim: FimTokens,
@@ -132,6 +136,8 @@ export const StatusResult = z.object({
   uptimeMs: z.number().nonnegative(),
   rssBytes: z.number().int().nonnegative(),
   clients: z.number().int().nonnegative(),
+  /** The names connected clients gave in `hello` (e.g. "VS Code window (extension host pid 123)"). */
+  clientNames: z.array(z.string()).optional(),
   protocolVersion: z.number().int(),
 });
 export type StatusResult = z.infer<typeof StatusResult>;
@@ -142,6 +148,44 @@ export const HelloParams = z.object({ token: z.string().min(16).max(256), client
 /** `buildId` names the engine bundle's build: a client of another build replaces the engine. */
 export const HelloResult = z.object({ pid: z.number().int(), protocolVersion: z.number().int(), buildId: z.string() });
 
+/** One setting the tuner measures. */
+export const TuneSetting = z.object({
+  threads: z.number().int().min(1).max(1024),
+  batchSize: z.number().int().min(8).max(8192),
+});
+export type TuneSetting = z.infer<typeof TuneSetting>;
+
+export const TuneParams = z.object({
+  /** Settings to measure; the engine picks 2–4 around the physical core count when absent. */
+  settings: z.array(TuneSetting).min(1).max(8).optional(),
+  /** Prompt tokens evaluated for the prefill figure. */
+  promptTokens: z.number().int().min(16).max(4096).default(512),
+  /** Tokens generated for the decode figure. */
+  decodeTokens: z.number().int().min(4).max(512).default(32),
+});
+export type TuneParams = z.input<typeof TuneParams>;
+
+export const TuneRow = TuneSetting.extend({
+  prefillTokensPerSecond: z.number().nonnegative(),
+  decodeTokensPerSecond: z.number().nonnegative(),
+  /** Estimated time of a typical completion at this setting (what the best row minimises). */
+  completionMs: z.number().nonnegative(),
+});
+export type TuneRow = z.infer<typeof TuneRow>;
+
+export const TuneResult = z.object({
+  modelPath: z.string(),
+  rows: z.array(TuneRow),
+  best: TuneSetting,
+  promptTokens: z.number().int(),
+  decodeTokens: z.number().int(),
+  totalMs: z.number().nonnegative(),
+});
+export type TuneResult = z.infer<typeof TuneResult>;
+
+/** `tune/progress` notification: setting `index` of `count` is being measured for request `id`. */
+export const TuneProgressNotification = z.object({ id: z.number().int().nonnegative(), index: z.number().int(), count: z.number().int() });
+
 /** Method table: params and result schema for each request the engine answers. */
 export const EngineMethods = {
   hello: { params: HelloParams, result: HelloResult },
@@ -149,6 +193,7 @@ export const EngineMethods = {
   infill: { params: InfillParams, result: InfillResult },
   cancel: { params: CancelParams, result: z.object({ cancelled: z.boolean() }) },
   status: { params: EmptyParams, result: StatusResult },
+  tune: { params: TuneParams, result: TuneResult },
   shutdown: { params: EmptyParams, result: z.object({ ok: z.literal(true) }) },
 } as const;
 export type EngineMethod = keyof typeof EngineMethods;

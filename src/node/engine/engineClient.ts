@@ -19,6 +19,9 @@ import {
   type MethodResult,
   type ModelInfo,
   type StatusResult,
+  type TuneParams,
+  type TuneResult,
+  TuneProgressNotification,
 } from '../../common/protocol/engineProtocol';
 import { errorMessage, nullLogger, type Logger } from '../../common/logger';
 import { isProcessAlive } from '../processAlive';
@@ -71,6 +74,7 @@ export class EngineClient {
   private lastLoad: LoadModelParams | undefined;
   private loadedModel: ModelInfo | undefined;
   private readonly textListeners = new Map<number, (text: string) => void>();
+  private readonly progressListeners = new Map<number, (index: number, count: number) => void>();
   private readonly recentLog: string[] = [];
   private disposed = false;
   private readonly logger: Logger;
@@ -125,6 +129,31 @@ export class EngineClient {
     }
   }
 
+  /**
+   * Runs the engine's measured settings sweep on the loaded model (loading the last model first after a
+   * restart). Aborting `signal` stops it; the promise then rejects.
+   */
+  async tune(params: TuneParams, opts: { signal?: AbortSignal; onProgress?: (index: number, count: number) => void } = {}): Promise<TuneResult> {
+    const { signal, onProgress } = opts;
+    signal?.throwIfAborted();
+    const { connection } = await this.ensureConnected(true);
+    if (!this.loadedModel && this.lastLoad) this.loadedModel = await this.call(connection, 'loadModel', this.lastLoad);
+    let requestId: number | undefined;
+    const onAbort = () => {
+      if (requestId !== undefined) connection.notify('$/cancel', { id: requestId });
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.call(connection, 'tune', params, (id) => {
+        requestId = id;
+        if (onProgress) this.progressListeners.set(id, onProgress);
+      });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (requestId !== undefined) this.progressListeners.delete(requestId);
+    }
+  }
+
   async status(): Promise<StatusResult> {
     return this.call((await this.ensureConnected(false)).connection, 'status', {});
   }
@@ -175,6 +204,10 @@ export class EngineClient {
     connected.connection.onNotification('infill/text', (params) => {
       const parsed = InfillTextNotification.safeParse(params);
       if (parsed.success) this.textListeners.get(parsed.data.id)?.(parsed.data.text);
+    });
+    connected.connection.onNotification('tune/progress', (params) => {
+      const parsed = TuneProgressNotification.safeParse(params);
+      if (parsed.success) this.progressListeners.get(parsed.data.id)?.(parsed.data.index, parsed.data.count);
     });
     this.options.onProcessChange?.({ kind: 'started', pid: connected.pid });
     if (reloadModel && this.lastLoad) this.loadedModel = await this.call(connected.connection, 'loadModel', this.lastLoad);

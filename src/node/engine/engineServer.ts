@@ -31,6 +31,8 @@ export class EngineCore {
   private loading: Promise<unknown> = Promise.resolve();
   private isLoading = false;
   sessions = 0;
+  /** The name each authenticated client gave in `hello`. */
+  readonly clientNames = new Map<object, string>();
 
   constructor(
     readonly logger: Logger,
@@ -91,6 +93,7 @@ export class EngineCore {
       uptimeMs: Date.now() - this.started,
       rssBytes: process.memoryUsage().rss,
       clients: this.sessions,
+      clientNames: [...this.clientNames.values()],
       protocolVersion: PROTOCOL_VERSION,
     };
   }
@@ -123,6 +126,7 @@ export class EngineSession {
       if (core.token !== undefined && token !== core.token) throw new RpcError(ErrorCode.InvalidRequest, 'wrong token');
       if (protocolVersion !== PROTOCOL_VERSION) core.logger.warn(`client ${client} speaks protocol ${protocolVersion}, engine ${PROTOCOL_VERSION}`);
       this.authenticated = true;
+      core.clientNames.set(this, client);
       core.logger.info(`client connected: ${client} (${core.sessions} connected)`);
       return { pid: process.pid, protocolVersion: PROTOCOL_VERSION, buildId: core.buildId };
     });
@@ -147,6 +151,21 @@ export class EngineSession {
         this.running.delete(id);
       }
     });
+    this.handle('tune', async (params, id) => {
+      const backend = core.backend;
+      if (!backend.modelInfo) throw new RpcError(ErrorCode.NoModel, 'no model loaded: call loadModel first');
+      if (!backend.tune) throw new RpcError(ErrorCode.InvalidRequest, `the ${backend.name} backend has no settings to tune`);
+      const controller = new AbortController();
+      this.running.set(id, controller);
+      try {
+        // Background priority: completions and chat go first, and a model load cancels it.
+        return await core.scheduler.run({ priority: 'background', signal: controller.signal }, (signal) =>
+          backend.tune!(params, signal, (index, count) => this.connection.notify('tune/progress', { id, index, count })),
+        );
+      } finally {
+        this.running.delete(id);
+      }
+    });
     this.handle('cancel', async ({ id }) => ({ cancelled: this.cancel(id) }));
     this.handle('status', async () => core.status());
     this.handle('shutdown', async () => {
@@ -164,6 +183,7 @@ export class EngineSession {
     for (const c of this.running.values()) c.abort(new Error('client disconnected'));
     this.connection.close(new Error('client disconnected'));
     this.core.sessions--;
+    this.core.clientNames.delete(this);
   }
 
   private handle<M extends EngineMethod>(

@@ -1,4 +1,5 @@
-import type { InfillParams, InfillResult, LoadModelParams, ModelInfo } from '../../../common/protocol/engineProtocol';
+import type { z } from 'zod';
+import type { InfillParams, InfillResult, LoadModelParams, ModelInfo, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
 
 /** What the engine needs of an inference backend (llama.cpp, OpenVINO). */
 export interface EngineBackend {
@@ -7,6 +8,8 @@ export interface EngineBackend {
   isLoaded(params: LoadModelParams): boolean;
   loadModel(params: LoadModelParams): Promise<ModelInfo>;
   infill(params: InfillParams, signal: AbortSignal, onText: (text: string) => void): Promise<InfillResult>;
+  /** The measured settings sweep; absent where the backend has nothing to tune (OpenVINO). */
+  tune?(params: z.output<typeof TuneParams>, signal: AbortSignal, onProgress: (index: number, count: number) => void): Promise<TuneResult>;
   unload(): Promise<void>;
   dispose(): Promise<void>;
 }

@@ -4,8 +4,11 @@
  */
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import type { Llama, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import type { InfillParams, InfillResult, LoadModelParams, ModelInfo, Priority, StopReason } from '../../../common/protocol/engineProtocol';
+import type { InfillParams, InfillResult, LoadModelParams, ModelInfo, Priority, StopReason, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
+import { detectHardwareProfile } from '../../hardware/hardwareProfile';
+import { measureLlamaSetting, runSweep, sampleTokens, tuneCandidates } from '../tuner';
 import type { Logger } from '../../../common/logger';
+import type { z } from 'zod';
 import { chooseThreads } from '../threads';
 import { evaluationPriority } from '../scheduler';
 
@@ -41,7 +44,7 @@ export function checkGgufFile(path: string): void {
 }
 
 function loadKey(params: LoadModelParams): string {
-  return JSON.stringify([params.path, params.contextSize, params.threads, params.sequences]);
+  return JSON.stringify([params.path, params.contextSize, params.threads, params.sequences, params.batchSize]);
 }
 
 /** One context sequence and what it holds: the document whose tokens are in its KV cache. */
@@ -101,7 +104,7 @@ export class LlamaCppBackend {
     const trainContextSize = model.trainContextSize;
     const contextSize = Math.min(params.contextSize ?? 2048, trainContextSize || 2048);
     const sequences = params.sequences ?? 2;
-    const context = await model.createContext({ contextSize, sequences, threads });
+    const context = await model.createContext({ contextSize, sequences, threads, ...(params.batchSize ? { batchSize: params.batchSize } : {}) });
     this.model = model;
     this.context = context;
     this.slots = Array.from({ length: sequences }, () => {
@@ -120,6 +123,7 @@ export class LlamaCppBackend {
       trainContextSize,
       contextSize: context.contextSize,
       threads,
+      batchSize: context.batchSize,
       expertCount: num(archMeta['expert_count']),
       expertUsedCount: num(archMeta['expert_used_count']),
       fim: { prefix: infill.prefixString, suffix: infill.suffixString, middle: infill.middleString },
@@ -127,7 +131,7 @@ export class LlamaCppBackend {
       loadMs: performance.now() - started,
     };
     this.loadedKey = key;
-    this.logger.info(`loaded ${this.info.name} (${this.info.architecture}, ${(this.info.sizeBytes / 1e6).toFixed(1)} MB) with ${threads} threads, context ${context.contextSize} × ${sequences} sequences, in ${this.info.loadMs.toFixed(0)} ms`);
+    this.logger.info(`loaded ${this.info.name} (${this.info.architecture}, ${(this.info.sizeBytes / 1e6).toFixed(1)} MB) with ${threads} threads, batch ${context.batchSize}, context ${context.contextSize} × ${sequences} sequences, in ${this.info.loadMs.toFixed(0)} ms`);
     return this.info;
   }
 
@@ -195,6 +199,28 @@ export class LlamaCppBackend {
       totalMs: performance.now() - started,
       stopReason,
     };
+  }
+
+  /**
+   * The measured sweep of "Tune for This Machine" on the loaded model (see `tuner.ts`): throwaway contexts over
+   * the same weights, so the loaded context and its KV caches stay as they are.
+   */
+  async tune(params: z.output<typeof TuneParams>, signal: AbortSignal, onProgress: (index: number, count: number) => void): Promise<TuneResult> {
+    if (!this.model || !this.info) throw new Error('no model loaded: load a model before tuning');
+    const started = performance.now();
+    let settings = params.settings;
+    if (!settings) {
+      const profile = await detectHardwareProfile(undefined, { gpu: false });
+      settings = tuneCandidates(profile.cpu.physicalCores, profile.cpu.logicalCores);
+    }
+    const promptTokens = Math.min(params.promptTokens, Math.max(16, (this.model.trainContextSize || 2048) - params.decodeTokens - 32));
+    const tokens = sampleTokens(this.model, promptTokens);
+    const model = this.model;
+    // Warm-up: page the weights in, so the first row does not pay for it.
+    await measureLlamaSetting(model, { threads: settings[0]!.threads, batchSize: 64 }, tokens.slice(0, 16), 4, signal);
+    const { rows, best } = await runSweep(settings, (s, sig) => measureLlamaSetting(model, s, tokens, params.decodeTokens, sig), { signal, onProgress });
+    this.logger.info(`tuned ${this.info.name}: ${rows.map((r) => `${r.threads}t/b${r.batchSize}: prefill ${r.prefillTokensPerSecond.toFixed(0)}, decode ${r.decodeTokensPerSecond.toFixed(1)} tok/s`).join('; ')}; best ${best.threads} threads, batch ${best.batchSize}`);
+    return { modelPath: this.info.path, rows, best, promptTokens, decodeTokens: params.decodeTokens, totalMs: performance.now() - started };
   }
 
   /**

@@ -1,0 +1,32 @@
+import type { ModelInfo, StatusResult } from './protocol/engineProtocol';
+
+export interface StatusTooltipFacts {
+  model: ModelInfo;
+  pid: number | undefined;
+  /** The engine's last status (for the windows sharing it); undefined until fetched. */
+  status: StatusResult | undefined;
+  tuned: boolean;
+  threadsSetting: number;
+}
+
+/** Markdown for the ready tooltip (pure, so the wording is unit-tested). */
+export function statusTooltipMarkdown({ model, pid, status, tuned, threadsSetting }: StatusTooltipFacts): string {
+  const windows = status ? (status.clientNames ?? []).filter((n) => n.startsWith('VS Code window')).length : undefined;
+  const others = status ? status.clients - (windows ?? 0) : 0;
+  const sharing =
+    status === undefined
+      ? 'shared per user'
+      : status.clients <= 1
+        ? 'used by this window only'
+        : `shared by ${status.clients} clients (${windows} window${windows === 1 ? '' : 's'}${others > 0 ? `, ${others} other` : ''})`;
+  const how = threadsSetting > 0 ? '(threads from hearth.engine.threads)' : tuned ? '(tuned for this machine)' : '(not tuned: run "Hearth: Tune for This Machine")';
+  return [
+    `**Hearth: ready**`,
+    '',
+    `Model: ${model.name} · ${model.architecture} · ${(model.sizeBytes / 1e6).toFixed(0)} MB`,
+    '',
+    `Threads: ${model.threads} · batch ${model.batchSize ?? 'default'} · context ${model.contextSize} ${how}`,
+    '',
+    `Engine: pid ${pid ?? status?.pid ?? '?'} · ${sharing}${status ? ` · ${(status.rssBytes / 1e6).toFixed(0)} MB resident` : ''}`,
+  ].join('\n');
+}

@@ -1,0 +1,92 @@
+/**
+ * Helpers shared by the UI tests: editor settings that leave the cursor to Hearth alone, and reading the
+ * workbench (status bar item, ghost text) through playwright.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { repoRoot } from '../../scripts/codeServer';
+
+const root = repoRoot();
+
+/** Engine settings shared by the editor and independent runs in the tests, so greedy decoding gives the same text. */
+export const ENGINE = { threads: 1, contextSize: 2048, maxTokens: 32, timeLimitMs: 60_000 };
+
+export const EDITOR_SETTINGS = {
+  // Only Hearth may put text at the cursor: no suggest widget, auto-closing or auto-indent in the way.
+  'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
+  'editor.suggestOnTriggerCharacters': false,
+  'editor.wordBasedSuggestions': 'off',
+  'editor.parameterHints.enabled': false,
+  'editor.autoClosingBrackets': 'never',
+  'editor.autoClosingQuotes': 'never',
+  'editor.autoIndent': 'none',
+  'editor.formatOnType': false,
+  'editor.minimap.enabled': false,
+  'hearth.completion.debounceMs': 250,
+  'hearth.completion.maxTokens': ENGINE.maxTokens,
+  'hearth.completion.timeLimitMs': ENGINE.timeLimitMs,
+  'hearth.engine.threads': ENGINE.threads,
+  'hearth.engine.contextSize': ENGINE.contextSize,
+};
+
+/** The packaged extension, when there is one (HEARTH_E2E_VSIX, else hearth.vsix at the root). */
+export function vsixPath(): string | undefined {
+  const p = process.env.HEARTH_E2E_VSIX ?? path.join(root, 'hearth.vsix');
+  return fs.existsSync(p) ? p : undefined;
+}
+
+export function note(line: string): void {
+  process.stdout.write(`      [e2e ${process.uptime().toFixed(1)}s] ${line}\n`);
+}
+
+/** The Hearth status bar item's text after the icon, e.g. "Hearth: ready". */
+export function hearthStatus(page: Page) {
+  return page.locator('.statusbar-item', { hasText: 'Hearth:' }).first();
+}
+
+export async function waitForStatus(page: Page, states: RegExp, timeout: number): Promise<string> {
+  const item = hearthStatus(page);
+  await item.waitFor({ timeout });
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const text = ((await item.textContent()) ?? '').replace(/\u00a0/g, ' ').trim();
+    if (states.test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`the Hearth status bar item says "${text}", not ${states}`);
+    await page.waitForTimeout(100);
+  }
+}
+
+export async function openFile(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget input').waitFor();
+  await page.keyboard.type(name);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 20_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: 20_000 });
+}
+
+export async function typeAtEnd(page: Page, text: string): Promise<void> {
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(text);
+}
+
+/**
+ * All ghost text in the editor: the same-line spans of each line joined, then any following ghost lines, with
+ * non-breaking spaces undone.
+ */
+export async function ghostText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const lines: string[] = [];
+    for (const line of Array.from(document.querySelectorAll('.monaco-editor .view-line'))) {
+      if (line.closest('.ghost-text')) continue;
+      const spans = Array.from(line.querySelectorAll('.ghost-text-decoration, .ghost-text-decoration-preview'));
+      if (spans.length) lines.push(spans.map((s) => s.textContent ?? '').join(''));
+    }
+    for (const line of Array.from(document.querySelectorAll('.monaco-editor .ghost-text .view-line'))) lines.push(line.textContent ?? '');
+    return lines.join('\n').replace(/\u00a0/g, ' ');
+  });
+}
+
+export const GHOST = '.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text-decoration-preview, .monaco-editor .ghost-text';
