@@ -7,7 +7,7 @@ import { repoRoot } from './benchUtil';
  * Realistic payload with few secrets: this repo's own src/**\/*.ts and a deterministic sample of node_modules'
  * *.js files (sorted, evenly strided, files up to 256 KB), about `targetBytes` in all. Empty when absent.
  */
-export function plainSource(targetBytes: number): Array<{ path: string; text: string }> {
+export function plainSource(targetBytes: number, root = repoRoot): Array<{ path: string; text: string }> {
   const walk = (dir: string, ext: string, out: string[]) => {
     let entries: Dirent[];
     try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
@@ -23,14 +23,14 @@ export function plainSource(targetBytes: number): Array<{ path: string; text: st
     const st = statSync(p);
     if (st.size === 0 || st.size > 256 * 1024) return;
     const text = readFileSync(p, 'utf8');
-    out.push({ path: relative(repoRoot, p), text });
+    out.push({ path: relative(root, p), text });
     total += Buffer.byteLength(text);
   };
   const ts: string[] = [];
-  walk(join(repoRoot, 'src'), '.ts', ts);
+  walk(join(root, 'src'), '.ts', ts);
   for (const p of ts) add(p);
   const js: string[] = [];
-  walk(join(repoRoot, 'node_modules'), '.js', js);
+  walk(join(root, 'node_modules'), '.js', js);
   if (js.length === 0) return out;
   const sizes = js.map((p) => { try { const n = statSync(p).size; return n <= 256 * 1024 ? n : 0; } catch { return 0; } });
   const avg = sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.filter((n) => n > 0).length);

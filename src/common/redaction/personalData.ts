@@ -5,6 +5,7 @@
  */
 import { IBAN_LENGTHS, ibanChecksumValid, luhnValid } from './valueChecks';
 import { PRIORITY, type Detector, type Emit, type ScanContext } from './detector';
+import { execInNumberRegions, HAS_DASH, HAS_DOT, HAS_PLUS } from './numberScan';
 
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
 const isAlnum = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_]/.test(c);
@@ -52,6 +53,17 @@ function emitRegex(ctx: ScanContext, emit: Emit, re: RegExp, category: string, a
   }
 }
 
+/**
+ * Like {@link emitRegex}, but only inside the number regions of `set` that can hold a match (see numberScan.ts):
+ * the same matches, without running the regex over text that has no digits where it needs them.
+ */
+function emitNumberRegex(ctx: ScanContext, emit: Emit, minDigits: number, minLength: number, needFlags: number, re: RegExp, category: string, accept: (m: RegExpExecArray) => [number, number] | undefined, tail = 0) {
+  execInNumberRegions(ctx.text, minDigits, minLength, needFlags, re, (m) => {
+    const span = accept(m);
+    if (span && !ctx.isAllowed(ctx.text.slice(span[0], span[1]))) emit({ category, start: span[0], end: span[1], priority: PRIORITY.pii });
+  }, tail);
+}
+
 /** Not part of a longer number, version, identifier or dotted quad. */
 function numberBoundary(text: string, start: number, end: number): boolean {
   const b = text[start - 1], a = text[end];
@@ -72,7 +84,7 @@ const phones: Detector = {
   detect(ctx, emit) {
     const { text } = ctx;
     if (text.includes('+')) {
-      emitRegex(ctx, emit, INTL_PHONE, 'phone-number', (m) => {
+      emitNumberRegex(ctx, emit, 3, 4, HAS_PLUS, INTL_PHONE, 'phone-number', (m) => {
         const start = m.index, end = start + m[0].length;
         const digits = m[0].replace(/\D/g, '');
         if (digits.length < 8 || digits.length > 15) return undefined;
@@ -84,7 +96,7 @@ const phones: Detector = {
         return [start, end];
       });
     }
-    emitRegex(ctx, emit, NANP_PHONE, 'phone-number', (m) => {
+    emitNumberRegex(ctx, emit, 10, 11, 0, NANP_PHONE, 'phone-number', (m) => {
       let start = m.index;
       const end = start + m[0].length;
       const s = m[0];
@@ -97,8 +109,8 @@ const phones: Detector = {
       if (text[start - 1] === ' ' && text.slice(start - 3, start - 1) === '+1') start -= 3;
       return [start, end];
     });
-    emitRegex(ctx, emit, UK_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
-    emitRegex(ctx, emit, FR_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
+    emitNumberRegex(ctx, emit, 9, 11, 0, UK_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
+    emitNumberRegex(ctx, emit, 10, 14, 0, FR_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
   },
 };
 
@@ -113,7 +125,7 @@ const cards: Detector = {
   categories: ['credit-card'],
   detect(ctx, emit) {
     const { text } = ctx;
-    emitRegex(ctx, emit, CARD, 'credit-card', (m) => {
+    emitNumberRegex(ctx, emit, 13, 13, 0, CARD, 'credit-card', (m) => {
       const start = m.index;
       if (isAlnum(text[start - 1]) || ((text[start - 1] === '.' || text[start - 1] === '-') && isDigit(text[start - 2]))) return undefined;
       // The match may run into the next number ("4111 1111 1111 1111 2025"): try each group boundary, longest first.
@@ -150,19 +162,14 @@ const nationalIds: Detector = {
   detect(ctx, emit) {
     const { text } = ctx;
     if (text.includes('-')) {
-      emitRegex(ctx, emit, SSN, 'us-ssn', (m) => {
+      emitNumberRegex(ctx, emit, 9, 11, HAS_DASH, SSN, 'us-ssn', (m) => {
         const start = m.index, end = start + m[0].length;
         if (!numberBoundary(text, start, end)) return undefined;
         const s = m[0];
         return ssnValid(s.slice(0, 3), s.slice(4, 6), s.slice(7)) ? [start, end] : undefined;
       });
     }
-    if (/ssn|SSN|Ssn|[Ss]ocial|SOCIAL/.test(text)) emitRegex(ctx, emit, SSN_CONTEXT, 'us-ssn', (m) => {
-      const d = m[1]!;
-      const end = m.index + m[0].length, start = end - 9;
-      return ssnValid(d.slice(0, 3), d.slice(3, 5), d.slice(5)) && numberBoundary(text, start, end) ? [start, end] : undefined;
-    });
-    emitRegex(ctx, emit, NINO, 'uk-nino', (m) => {
+    emitNumberRegex(ctx, emit, 6, 7, 0, NINO, 'uk-nino', (m) => {
       const start = m.index - (text[m.index - 1] === ' ' ? 3 : 2), end = m.index + m[0].length;
       if (start < 0 || !NINO_PREFIX.test(text.slice(start, m.index))) return undefined;
       const whole = text.slice(start, end);
@@ -170,11 +177,27 @@ const nationalIds: Detector = {
       if (/^(?:BG|GB|NK|KN|TN|NT|ZZ)/.test(whole)) return undefined;
       const spaces = (whole.match(/ /g) ?? []).length;
       return spaces === 0 || spaces === 4 ? [start, end] : undefined;
+    }, 1);
+  },
+};
+
+/** Nine digits after an SSN label; the combined keyword prefilter decides whether the label occurs at all. */
+const ssnByContext: Detector = {
+  id: 'national-id-context',
+  categories: ['us-ssn'],
+  keywords: ['ssn', 'SSN', 'Ssn', 'social', 'Social', 'SOCIAL'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    emitRegex(ctx, emit, SSN_CONTEXT, 'us-ssn', (m) => {
+      const d = m[1]!;
+      const end = m.index + m[0].length, start = end - 9;
+      return ssnValid(d.slice(0, 3), d.slice(3, 5), d.slice(5)) && numberBoundary(text, start, end) ? [start, end] : undefined;
     });
   },
 };
 
 const IBAN = /\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g;
+const IBAN_PREFIX = /[A-Z]{2}\d{2}/;
 const isUpper = (c: string | undefined) => c !== undefined && c >= 'A' && c <= 'Z';
 
 const ibans: Detector = {
@@ -182,6 +205,8 @@ const ibans: Detector = {
   categories: ['iban'],
   detect(ctx, emit) {
     const { text } = ctx;
+    // The two capitals before the digits are required below: without such a pair anywhere, nothing is accepted.
+    if (!IBAN_PREFIX.test(text)) return;
     emitRegex(ctx, emit, IBAN, 'iban', (m) => {
       const start = m.index - 2;
       if (!isUpper(text[start]) || !isUpper(text[start + 1]) || isAlnum(text[start - 1])) return undefined;
@@ -204,12 +229,22 @@ const ibans: Detector = {
 const IPV4 = /(?:10|172|192)\.\d{1,3}\.\d{1,3}\.\d{1,3}/g;
 const IPV6_ULA = /[fF][cdCD][0-9a-fA-F]{2}:[0-9a-fA-F:]{2,40}/g;
 
+/** Whether `[fF][cdCD][0-9a-fA-F]{2}:` — where every IPV6_ULA match starts — occurs: a walk over the colons. */
+function hasUlaPrefix(text: string): boolean {
+  const hex = (c: number) => (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
+  for (let i = text.indexOf(':', 4); i >= 0; i = text.indexOf(':', i + 1)) {
+    const f = text.charCodeAt(i - 4) | 32, cd = text.charCodeAt(i - 3) | 32;
+    if (f === 102 && (cd === 99 || cd === 100) && hex(text.charCodeAt(i - 2)) && hex(text.charCodeAt(i - 1))) return true;
+  }
+  return false;
+}
+
 const internalIps: Detector = {
   id: 'internal-ip',
   categories: ['internal-ip'],
   detect(ctx, emit) {
     const { text } = ctx;
-    emitRegex(ctx, emit, IPV4, 'internal-ip', (m) => {
+    emitNumberRegex(ctx, emit, 5, 8, HAS_DOT, IPV4, 'internal-ip', (m) => {
       const start = m.index, end = start + m[0].length;
       const b = text[start - 1], a = text[end];
       if (isAlnum(b) || b === '.' || isAlnum(a) || (a === '.' && isDigit(text[end + 1]))) return undefined;
@@ -220,7 +255,7 @@ const internalIps: Detector = {
       const ok = a0 === 10 || (a0 === 172 && a1 >= 16 && a1 <= 31) || (a0 === 192 && a1 === 168);
       return ok ? [start, end] : undefined;
     });
-    if (text.includes('::') || /[fF][cdCD][0-9a-fA-F]{2}:/.test(text)) {
+    if (hasUlaPrefix(text)) {
       emitRegex(ctx, emit, IPV6_ULA, 'internal-ip', (m) => {
         const start = m.index;
         let s = m[0];
@@ -237,4 +272,4 @@ const internalIps: Detector = {
   },
 };
 
-export const personalDataDetectors: Detector[] = [emails, phones, cards, nationalIds, ibans, internalIps];
+export const personalDataDetectors: Detector[] = [emails, phones, cards, nationalIds, ssnByContext, ibans, internalIps];

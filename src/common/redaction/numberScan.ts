@@ -1,0 +1,81 @@
+/**
+ * One shared scan for digit runs, feeding the number-shaped detectors (phones, cards, SSNs, NINOs, IPv4).
+ *
+ * Each of those detectors used to run its regex over the whole text. Every one of their regexes consumes only
+ * digits and a few separators (space, `.()+-`), so a match always lies inside one maximal run of those characters
+ * — a "region". A regex run over a region's substring finds exactly the matches the
+ * whole-text scan finds there (its greedy matches cannot extend past the region, and no match spans two regions),
+ * and a region with fewer digits or characters than the regex needs cannot hold a match at all. So the detectors
+ * keep their regexes and validators unchanged and only look where a match is possible; source code is full of
+ * short numbers, which the digit and length minimums skip without running any regex.
+ */
+
+/**
+ * Runs of digits, spaces and `.()+-` that hold at least three digits. One regex pass finds them from their first
+ * digit to the end of the run (separators and digits are disjoint, so the pattern never backtracks; a run with fewer
+ * than three digits fails at each of its digits); the separators before the first digit are added by hand.
+ */
+const REGION = /\d[ .()+-]*\d[ .()+-]*\d[\d .()+-]*/g;
+
+/** Separator flags of a region, so a detector skips regions without the separator its regex requires. */
+export const HAS_PLUS = 1, HAS_DOT = 2, HAS_DASH = 4;
+
+interface Regions {
+  text: string;
+  /** start, end, digit count and flags of each region, flattened. */
+  data: number[];
+}
+
+// Detectors run synchronously over one text at a time: a one-entry cache shares the scan between them.
+let cache: Regions | undefined;
+
+const isSeparator = (c: number) => c === 32 || c === 46 || c === 40 || c === 41 || c === 43 || c === 45;
+
+function regionsOf(text: string): Regions {
+  if (cache && cache.text === text) return cache;
+  const data: number[] = [];
+  const re = REGION;
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    let s = m.index;
+    const e = s + m[0].length;
+    let digits = 0, flags = 0;
+    for (let i = s; i < e; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 48 && c <= 57) digits++;
+      else if (c === 43) flags |= HAS_PLUS;
+      else if (c === 46) flags |= HAS_DOT;
+      else if (c === 45) flags |= HAS_DASH;
+    }
+    while (s > 0 && isSeparator(text.charCodeAt(s - 1))) {
+      const c = text.charCodeAt(--s);
+      if (c === 43) flags |= HAS_PLUS;
+      else if (c === 46) flags |= HAS_DOT;
+      else if (c === 45) flags |= HAS_DASH;
+    }
+    data.push(s, e, digits, flags);
+  }
+  cache = { text, data };
+  return cache;
+}
+
+/**
+ * Runs the global regex `re` over every region that holds at least `minDigits` (≥ 3) digits, `minLength`
+ * characters and the separators in `needFlags`, calling `onMatch` with matches whose `index` is an offset into the
+ * whole text. `re` must consume only digits, spaces and `.()+-`, except for at most `tail` characters after the last
+ * of them (the letter that ends a NINO), and use no anchors, lookarounds or \b.
+ */
+export function execInNumberRegions(text: string, minDigits: number, minLength: number, needFlags: number, re: RegExp, onMatch: (m: RegExpExecArray) => void, tail = 0): void {
+  const { data } = regionsOf(text);
+  for (let k = 0; k < data.length; k += 4) {
+    if (data[k + 2]! < minDigits || (data[k + 3]! & needFlags) !== needFlags) continue;
+    const s = data[k]!, e = Math.min(text.length, data[k + 1]! + tail);
+    if (e - s < minLength) continue;
+    const sub = text.slice(s, e);
+    re.lastIndex = 0;
+    for (let m = re.exec(sub); m; m = re.exec(sub)) {
+      m.index += s;
+      onMatch(m);
+    }
+  }
+}
