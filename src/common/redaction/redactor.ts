@@ -120,47 +120,6 @@ function mergeFindings(raw: RawFinding[]): RawFinding[] {
   return out;
 }
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-
-/**
- * A regex source matching the longest of `words` at each position, shaped as a trie (`sk(?:-(?:ant-)?|_…)`): at each
- * position irregexp then dispatches on one character instead of trying every keyword in turn, which made the
- * combined keyword prefilter one of the costliest passes. Matches are exactly those of the alternation of `words`
- * sorted longest first: every continuation below a node is longer than stopping at it, so trying the children
- * first (a greedy optional group) prefers the longest keyword.
- */
-export function trieSource(words: readonly string[]): string {
-  interface Node { end: boolean; kids: Map<string, Node> }
-  const root: Node = { end: false, kids: new Map() };
-  for (const w of words) {
-    let n = root;
-    for (const ch of w) {
-      let k = n.kids.get(ch);
-      if (!k) n.kids.set(ch, (k = { end: false, kids: new Map() }));
-      n = k;
-    }
-    n.end = true;
-  }
-  const emit = (n: Node): string => {
-    // A chain of single children becomes one literal run.
-    const branches = [...n.kids].map(([ch, k]) => {
-      let lit = escapeRegex(ch);
-      let m = k;
-      while (!m.end && m.kids.size === 1) {
-        const [[c2, k2]] = [...m.kids];
-        lit += escapeRegex(c2!);
-        m = k2!;
-      }
-      return lit + emit(m);
-    });
-    if (branches.length === 0) return '';
-    const alt = branches.length === 1 ? branches[0]! : `(?:${branches.join('|')})`;
-    if (!n.end) return alt;
-    return branches.length === 1 && alt.length > 0 ? `(?:${alt})?` : `${alt}?`;
-  };
-  return emit(root);
-}
-
 /** Builds a redactor; throws {@link RedactionConfigError} for an invalid custom pattern. */
 export function createRedactor(options: RedactorOptions = {}): Redactor {
   const disabled = new Set((options.disabledCategories ?? []).map((c) => c.toLowerCase()));
@@ -173,8 +132,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   const categories = [...new Set(detectors.flatMap((d) => [...d.enabledSet]))];
   // One pass over the text finds every keyword at once; scanning the text once per keyword cost more than the
   // detectors themselves on keyword-free source.
-  const keywords = [...new Set(detectors.flatMap((d) => d.keywords ?? []))];
-  const keywordRe = keywords.length > 0 ? new RegExp(trieSource(keywords), 'g') : undefined;
+  const keywords = [...new Set(detectors.flatMap((d) => d.keywords ?? []))].sort((a, b) => b.length - a.length);
+  const keywordRe = keywords.length > 0 ? new RegExp(keywords.map((k) => k.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|'), 'g') : undefined;
 
   const scanRaw = (text: string, fileName: string | undefined): RawFinding[] => {
     let lowered: string | undefined;
