@@ -22,9 +22,14 @@ export const HAS_PLUS = 1, HAS_DOT = 2, HAS_DASH = 4;
 
 interface Regions {
   text: string;
-  /** start, end, digit count and flags of each region, flattened. */
-  data: number[];
+  /** start, end, digit count and flags of each region with a `+`, flattened (the only ones international phones need). */
+  plus: number[];
+  /** The same for regions with at least {@link MANY_DIGITS} digits (all that the other regexes can match in). */
+  many: number[];
 }
+
+/** The fewest digits any regex but the international phone one needs (IPv4 `10.0.0.1`). */
+const MANY_DIGITS = 5;
 
 // Detectors run synchronously over one text at a time: a one-entry cache shares the scan between them.
 let cache: Regions | undefined;
@@ -33,7 +38,7 @@ const isSeparator = (c: number) => c === 32 || c === 46 || c === 40 || c === 41 
 
 function regionsOf(text: string): Regions {
   if (cache && cache.text === text) return cache;
-  const data: number[] = [];
+  const plus: number[] = [], many: number[] = [];
   const re = REGION;
   re.lastIndex = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
@@ -53,20 +58,23 @@ function regionsOf(text: string): Regions {
       else if (c === 46) flags |= HAS_DOT;
       else if (c === 45) flags |= HAS_DASH;
     }
-    data.push(s, e, digits, flags);
+    if (flags & HAS_PLUS) plus.push(s, e, digits, flags);
+    if (digits >= MANY_DIGITS) many.push(s, e, digits, flags);
   }
-  cache = { text, data };
+  cache = { text, plus, many };
   return cache;
 }
 
 /**
- * Runs the global regex `re` over every region that holds at least `minDigits` (≥ 3) digits, `minLength`
+ * Runs the global regex `re` over every region that holds at least `minDigits` digits (≥ 5 unless `needFlags` has HAS_PLUS), `minLength`
  * characters and the separators in `needFlags`, calling `onMatch` with matches whose `index` is an offset into the
  * whole text. `re` must consume only digits, spaces and `.()+-`, except for at most `tail` characters after the last
  * of them (the letter that ends a NINO), and use no anchors, lookarounds or \b.
  */
 export function execInNumberRegions(text: string, minDigits: number, minLength: number, needFlags: number, re: RegExp, onMatch: (m: RegExpExecArray) => void, tail = 0): void {
-  const { data } = regionsOf(text);
+  const regions = regionsOf(text);
+  const data = needFlags & HAS_PLUS ? regions.plus : regions.many;
+  if (minDigits < MANY_DIGITS && data !== regions.plus) throw new Error('number regions keep only runs of 5 digits or more');
   for (let k = 0; k < data.length; k += 4) {
     if (data[k + 2]! < minDigits || (data[k + 3]! & needFlags) !== needFlags) continue;
     const s = data[k]!, e = Math.min(text.length, data[k + 1]! + tail);
