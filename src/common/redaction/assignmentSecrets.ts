@@ -104,9 +104,9 @@ function inConnectionString(text: string, keyStart: number): boolean {
     : /:\/\/|jdbc:/.test(before);
 }
 
-function categoryFor(key: string, strength: Strength, text: string, keyStart: number): string {
+function categoryFor(key: string, strength: Strength, inConnection: boolean): string {
   const lower = key.toLowerCase();
-  if (inConnectionString(text, keyStart)) return 'connection-string';
+  if (inConnection) return 'connection-string';
   if (lower.includes('aws') && lower.includes('secret')) return 'aws-secret-access-key';
   if (lower.includes('heroku')) return 'heroku-api-key';
   if (strength === 'auth') return 'auth-header';
@@ -178,7 +178,7 @@ function skipSpaces(text: string, i: number): number {
 }
 
 /** Finds the value assigned after a key ending at `keyEnd`, or undefined when this is not an assignment. */
-function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number): ParsedValue | undefined {
+function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inConnection: boolean): ParsedValue | undefined {
   const { text } = ctx;
   const before = keyStart > 0 ? text[keyStart - 1] : '';
   let i = keyEnd;
@@ -207,7 +207,7 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number): Pars
   else if (c === ':' && c2 !== ':') i += 1;
   else return undefined;
   i = skipSpaces(text, i);
-  let v = readValue(text, i, false, inConnectionString(text, keyStart));
+  let v = readValue(text, i, false, inConnection);
   // `password: str = "hunter2"` / `password: string = 'x'`: skip a type annotation.
   if (v && !v.quoted && /^[A-Za-z_][\w.<>[\]|]*$/.test(text.slice(v.start, v.end))) {
     const j = skipSpaces(text, v.end);
@@ -237,7 +237,9 @@ export const assignmentSecrets: Detector = {
       while (key.length > 0 && (key.endsWith('.') || key.endsWith('-'))) { key = key.slice(0, -1); }
       const strength = keyStrength(key);
       if (!strength) continue;
-      const v = valueAfterKey(ctx, ks, ks + key.length);
+      // Whether the key sits in a connection string or a query, asked once per key.
+      const inConnection = inConnectionString(text, ks);
+      const v = valueAfterKey(ctx, ks, ks + key.length, inConnection);
       if (!v) continue;
       let { start } = v;
       let value = text.slice(start, v.end);
@@ -257,9 +259,9 @@ export const assignmentSecrets: Detector = {
       }
       if (ctx.isAllowed(value)) continue;
       // Inside a connection string the value is part of a literal even in a code file.
-      const quoted = v.quoted || (inConnectionString(text, ks) && !looksLikeCode(value));
+      const quoted = v.quoted || (inConnection && !looksLikeCode(value));
       if (!valueQualifies(value, strength === 'auth' ? 'secret' : strength, quoted, ctx.fileKind)) continue;
-      emit({ category: categoryFor(key, strength, text, ks), start, end: start + value.length, priority: PRIORITY.generic });
+      emit({ category: categoryFor(key, strength, inConnection), start, end: start + value.length, priority: PRIORITY.generic });
     }
   },
 };
