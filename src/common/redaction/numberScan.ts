@@ -18,7 +18,7 @@
 const REGION = /\d[ .()+-]*\d[ .()+-]*\d[\d .()+-]*/g;
 
 /** Separator flags of a region, so a detector skips regions without the separator its regex requires. */
-export const HAS_PLUS = 1, HAS_DOT = 2, HAS_DASH = 4;
+export const HAS_PLUS = 1, HAS_DOT = 2, HAS_DASH = 4, HAS_SPACE = 8;
 
 interface Regions {
   text: string;
@@ -51,12 +51,14 @@ function regionsOf(text: string): Regions {
       else if (c === 43) flags |= HAS_PLUS;
       else if (c === 46) flags |= HAS_DOT;
       else if (c === 45) flags |= HAS_DASH;
+      else if (c === 32) flags |= HAS_SPACE;
     }
     while (s > 0 && isSeparator(text.charCodeAt(s - 1))) {
       const c = text.charCodeAt(--s);
       if (c === 43) flags |= HAS_PLUS;
       else if (c === 46) flags |= HAS_DOT;
       else if (c === 45) flags |= HAS_DASH;
+      else if (c === 32) flags |= HAS_SPACE;
     }
     if (flags & HAS_PLUS) plus.push(s, e, digits, flags);
     if (digits >= MANY_DIGITS) many.push(s, e, digits, flags);
@@ -65,19 +67,37 @@ function regionsOf(text: string): Regions {
   return cache;
 }
 
+export interface RegionFilter {
+  /** Fewest digits a match needs (at least 5 unless `all` holds HAS_PLUS). */
+  minDigits: number;
+  /** Fewest characters a match needs, `tail` included. */
+  minLength: number;
+  /** Separators that every match holds (HAS_*). */
+  all?: number;
+  /** Separators of which every match holds at least one. */
+  any?: number;
+  /** Characters a match may take after the region (the letter that ends a NINO). */
+  tail?: number;
+  /** A test of the character right after the region, when every match must end on it. */
+  endsOn?: (code: number) => boolean;
+}
+
 /**
- * Runs the global regex `re` over every region that holds at least `minDigits` digits (≥ 5 unless `needFlags` has HAS_PLUS), `minLength`
- * characters and the separators in `needFlags`, calling `onMatch` with matches whose `index` is an offset into the
- * whole text. `re` must consume only digits, spaces and `.()+-`, except for at most `tail` characters after the last
- * of them (the letter that ends a NINO), and use no anchors, lookarounds or \b.
+ * Runs the global regex `re` over every region that passes `filter`, calling `onMatch` with matches whose `index`
+ * is an offset into the whole text. `re` must consume only digits, spaces and `.()+-` (except for at most
+ * `filter.tail` characters after the last of them), and use no anchors, lookarounds or \b.
  */
-export function execInNumberRegions(text: string, minDigits: number, minLength: number, needFlags: number, re: RegExp, onMatch: (m: RegExpExecArray) => void, tail = 0): void {
+export function execInNumberRegions(text: string, filter: RegionFilter, re: RegExp, onMatch: (m: RegExpExecArray) => void): void {
+  const { minDigits, minLength, all = 0, any = 0, tail = 0, endsOn } = filter;
   const regions = regionsOf(text);
-  const data = needFlags & HAS_PLUS ? regions.plus : regions.many;
+  const data = all & HAS_PLUS ? regions.plus : regions.many;
   if (minDigits < MANY_DIGITS && data !== regions.plus) throw new Error('number regions keep only runs of 5 digits or more');
   for (let k = 0; k < data.length; k += 4) {
-    if (data[k + 2]! < minDigits || (data[k + 3]! & needFlags) !== needFlags) continue;
-    const s = data[k]!, e = Math.min(text.length, data[k + 1]! + tail);
+    const flags = data[k + 3]!;
+    if (data[k + 2]! < minDigits || (flags & all) !== all || (any !== 0 && (flags & any) === 0)) continue;
+    const s = data[k]!, end = data[k + 1]!;
+    if (endsOn && !endsOn(text.charCodeAt(end))) continue;
+    const e = Math.min(text.length, end + tail);
     if (e - s < minLength) continue;
     const sub = text.slice(s, e);
     re.lastIndex = 0;

@@ -5,7 +5,7 @@
  */
 import { IBAN_LENGTHS, ibanChecksumValid, luhnValid } from './valueChecks';
 import { PRIORITY, type Detector, type Emit, type ScanContext } from './detector';
-import { execInNumberRegions, HAS_DASH, HAS_DOT, HAS_PLUS } from './numberScan';
+import { execInNumberRegions, HAS_DASH, HAS_DOT, HAS_PLUS, HAS_SPACE, type RegionFilter } from './numberScan';
 
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
 const isAlnum = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_]/.test(c);
@@ -57,12 +57,23 @@ function emitRegex(ctx: ScanContext, emit: Emit, re: RegExp, category: string, a
  * Like {@link emitRegex}, but only inside the number regions of `set` that can hold a match (see numberScan.ts):
  * the same matches, without running the regex over text that has no digits where it needs them.
  */
-function emitNumberRegex(ctx: ScanContext, emit: Emit, minDigits: number, minLength: number, needFlags: number, re: RegExp, category: string, accept: (m: RegExpExecArray) => [number, number] | undefined, tail = 0) {
-  execInNumberRegions(ctx.text, minDigits, minLength, needFlags, re, (m) => {
+function emitNumberRegex(ctx: ScanContext, emit: Emit, filter: RegionFilter, re: RegExp, category: string, accept: (m: RegExpExecArray) => [number, number] | undefined) {
+  execInNumberRegions(ctx.text, filter, re, (m) => {
     const span = accept(m);
     if (span && !ctx.isAllowed(ctx.text.slice(span[0], span[1]))) emit({ category, start: span[0], end: span[1], priority: PRIORITY.pii });
-  }, tail);
+  });
 }
+
+// What each regex needs of a region (digits, length, separators): see the regexes below.
+const INTL_REGIONS: RegionFilter = { minDigits: 3, minLength: 4, all: HAS_PLUS };
+const NANP_REGIONS: RegionFilter = { minDigits: 10, minLength: 11, any: HAS_DOT | HAS_DASH };
+const UK_REGIONS: RegionFilter = { minDigits: 9, minLength: 11 };
+const FR_REGIONS: RegionFilter = { minDigits: 10, minLength: 14, any: HAS_SPACE | HAS_DOT };
+const CARD_REGIONS: RegionFilter = { minDigits: 13, minLength: 13 };
+const SSN_REGIONS: RegionFilter = { minDigits: 9, minLength: 11, all: HAS_DASH };
+/** The suffix letter is no separator, so it is the character right after the region. */
+const NINO_REGIONS: RegionFilter = { minDigits: 6, minLength: 7, tail: 1, endsOn: (c) => c >= 65 && c <= 68 };
+const IPV4_REGIONS: RegionFilter = { minDigits: 5, minLength: 8, all: HAS_DOT };
 
 /** Not part of a longer number, version, identifier or dotted quad. */
 function numberBoundary(text: string, start: number, end: number): boolean {
@@ -84,7 +95,7 @@ const phones: Detector = {
   detect(ctx, emit) {
     const { text } = ctx;
     if (text.includes('+')) {
-      emitNumberRegex(ctx, emit, 3, 4, HAS_PLUS, INTL_PHONE, 'phone-number', (m) => {
+      emitNumberRegex(ctx, emit, INTL_REGIONS, INTL_PHONE, 'phone-number', (m) => {
         const start = m.index, end = start + m[0].length;
         const digits = m[0].replace(/\D/g, '');
         if (digits.length < 8 || digits.length > 15) return undefined;
@@ -96,7 +107,7 @@ const phones: Detector = {
         return [start, end];
       });
     }
-    emitNumberRegex(ctx, emit, 10, 11, 0, NANP_PHONE, 'phone-number', (m) => {
+    emitNumberRegex(ctx, emit, NANP_REGIONS, NANP_PHONE, 'phone-number', (m) => {
       let start = m.index;
       const end = start + m[0].length;
       const s = m[0];
@@ -109,8 +120,8 @@ const phones: Detector = {
       if (text[start - 1] === ' ' && text.slice(start - 3, start - 1) === '+1') start -= 3;
       return [start, end];
     });
-    emitNumberRegex(ctx, emit, 9, 11, 0, UK_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
-    emitNumberRegex(ctx, emit, 10, 14, 0, FR_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
+    emitNumberRegex(ctx, emit, UK_REGIONS, UK_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
+    emitNumberRegex(ctx, emit, FR_REGIONS, FR_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
   },
 };
 
@@ -125,7 +136,7 @@ const cards: Detector = {
   categories: ['credit-card'],
   detect(ctx, emit) {
     const { text } = ctx;
-    emitNumberRegex(ctx, emit, 13, 13, 0, CARD, 'credit-card', (m) => {
+    emitNumberRegex(ctx, emit, CARD_REGIONS, CARD, 'credit-card', (m) => {
       const start = m.index;
       if (isAlnum(text[start - 1]) || ((text[start - 1] === '.' || text[start - 1] === '-') && isDigit(text[start - 2]))) return undefined;
       // The match may run into the next number ("4111 1111 1111 1111 2025"): try each group boundary, longest first.
@@ -162,14 +173,14 @@ const nationalIds: Detector = {
   detect(ctx, emit) {
     const { text } = ctx;
     if (text.includes('-')) {
-      emitNumberRegex(ctx, emit, 9, 11, HAS_DASH, SSN, 'us-ssn', (m) => {
+      emitNumberRegex(ctx, emit, SSN_REGIONS, SSN, 'us-ssn', (m) => {
         const start = m.index, end = start + m[0].length;
         if (!numberBoundary(text, start, end)) return undefined;
         const s = m[0];
         return ssnValid(s.slice(0, 3), s.slice(4, 6), s.slice(7)) ? [start, end] : undefined;
       });
     }
-    emitNumberRegex(ctx, emit, 6, 7, 0, NINO, 'uk-nino', (m) => {
+    emitNumberRegex(ctx, emit, NINO_REGIONS, NINO, 'uk-nino', (m) => {
       const start = m.index - (text[m.index - 1] === ' ' ? 3 : 2), end = m.index + m[0].length;
       if (start < 0 || !NINO_PREFIX.test(text.slice(start, m.index))) return undefined;
       const whole = text.slice(start, end);
@@ -177,7 +188,7 @@ const nationalIds: Detector = {
       if (/^(?:BG|GB|NK|KN|TN|NT|ZZ)/.test(whole)) return undefined;
       const spaces = (whole.match(/ /g) ?? []).length;
       return spaces === 0 || spaces === 4 ? [start, end] : undefined;
-    }, 1);
+    });
   },
 };
 
@@ -244,7 +255,7 @@ const internalIps: Detector = {
   categories: ['internal-ip'],
   detect(ctx, emit) {
     const { text } = ctx;
-    emitNumberRegex(ctx, emit, 5, 8, HAS_DOT, IPV4, 'internal-ip', (m) => {
+    emitNumberRegex(ctx, emit, IPV4_REGIONS, IPV4, 'internal-ip', (m) => {
       const start = m.index, end = start + m[0].length;
       const b = text[start - 1], a = text[end];
       if (isAlnum(b) || b === '.' || isAlnum(a) || (a === '.' && isDigit(text[end + 1]))) return undefined;
