@@ -211,7 +211,6 @@ const ssnByContext: Detector = {
 };
 
 const IBAN = /\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g;
-const IBAN_PREFIX = /[A-Z]{2}\d{2}/;
 const isUpper = (c: string | undefined) => c !== undefined && c >= 'A' && c <= 'Z';
 
 const ibans: Detector = {
@@ -219,8 +218,6 @@ const ibans: Detector = {
   categories: ['iban'],
   detect(ctx, emit) {
     const { text } = ctx;
-    // The two capitals before the digits are required below: without such a pair anywhere, nothing is accepted.
-    if (!IBAN_PREFIX.test(text)) return;
     emitRegex(ctx, emit, IBAN, 'iban', (m) => {
       const start = m.index - 2;
       if (!isUpper(text[start]) || !isUpper(text[start + 1]) || isAlnum(text[start - 1])) return undefined;
@@ -243,16 +240,6 @@ const ibans: Detector = {
 const IPV4 = /(?:10|172|192)\.\d{1,3}\.\d{1,3}\.\d{1,3}/g;
 const IPV6_ULA = /[fF][cdCD][0-9a-fA-F]{2}:[0-9a-fA-F:]{2,40}/g;
 
-/** Whether `[fF][cdCD][0-9a-fA-F]{2}:` — where every IPV6_ULA match starts — occurs: a walk over the colons. */
-function hasUlaPrefix(text: string): boolean {
-  const hex = (c: number) => (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
-  for (let i = text.indexOf(':', 4); i >= 0; i = text.indexOf(':', i + 1)) {
-    const f = text.charCodeAt(i - 4) | 32, cd = text.charCodeAt(i - 3) | 32;
-    if (f === 102 && (cd === 99 || cd === 100) && hex(text.charCodeAt(i - 2)) && hex(text.charCodeAt(i - 1))) return true;
-  }
-  return false;
-}
-
 const internalIps: Detector = {
   id: 'internal-ip',
   categories: ['internal-ip'],
@@ -269,7 +256,7 @@ const internalIps: Detector = {
       const ok = a0 === 10 || (a0 === 172 && a1 >= 16 && a1 <= 31) || (a0 === 192 && a1 === 168);
       return ok ? [start, end] : undefined;
     });
-    if (hasUlaPrefix(text)) {
+    if (text.includes('::') || /[fF][cdCD][0-9a-fA-F]{2}:/.test(text)) {
       emitRegex(ctx, emit, IPV6_ULA, 'internal-ip', (m) => {
         const start = m.index;
         let s = m[0];
