@@ -13,7 +13,7 @@
 /**
  * Runs of digits, spaces and `.()+-` that hold at least three digits. One regex pass finds them from their first
  * digit to the end of the run (separators and digits are disjoint, so the pattern never backtracks; a run with fewer
- * than three digits fails at each of its digits); the separators before the first digit are added by hand.
+ * than three digits fails at each of its digits).
  */
 const REGION = /\d[ .()+-]*\d[ .()+-]*\d[\d .()+-]*/g;
 
@@ -34,31 +34,26 @@ const MANY_DIGITS = 5;
 // Detectors run synchronously over one text at a time: a one-entry cache shares the scan between them.
 let cache: Regions | undefined;
 
-const isSeparator = (c: number) => c === 32 || c === 46 || c === 40 || c === 41 || c === 43 || c === 45;
-
 function regionsOf(text: string): Regions {
   if (cache && cache.text === text) return cache;
   const plus: number[] = [], many: number[] = [];
   const re = REGION;
   re.lastIndex = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    let s = m.index;
-    const e = s + m[0].length;
-    let digits = 0, flags = 0;
-    for (let i = s; i < e; i++) {
-      const c = text.charCodeAt(i);
+  // test() rather than exec(): no match object per region. The region is read back from its end: a match runs to
+  // the end of its run and starts at the run's first digit, so the run is everything before the end that is a digit
+  // or a separator.
+  while (re.test(text)) {
+    const e = re.lastIndex;
+    let s = e, digits = 0, flags = 0;
+    while (s > 0) {
+      const c = text.charCodeAt(s - 1);
       if (c >= 48 && c <= 57) digits++;
+      else if (c === 32) flags |= HAS_SPACE;
+      else if (c === 46) flags |= HAS_DOT;
+      else if (c === 45) flags |= HAS_DASH;
       else if (c === 43) flags |= HAS_PLUS;
-      else if (c === 46) flags |= HAS_DOT;
-      else if (c === 45) flags |= HAS_DASH;
-      else if (c === 32) flags |= HAS_SPACE;
-    }
-    while (s > 0 && isSeparator(text.charCodeAt(s - 1))) {
-      const c = text.charCodeAt(--s);
-      if (c === 43) flags |= HAS_PLUS;
-      else if (c === 46) flags |= HAS_DOT;
-      else if (c === 45) flags |= HAS_DASH;
-      else if (c === 32) flags |= HAS_SPACE;
+      else if (c !== 40 && c !== 41) break;
+      s--;
     }
     if (flags & HAS_PLUS) plus.push(s, e, digits, flags);
     if (digits >= MANY_DIGITS) many.push(s, e, digits, flags);
