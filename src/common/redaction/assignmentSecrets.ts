@@ -15,6 +15,19 @@ type Strength = 'password' | 'secret' | 'weak-key' | 'auth';
 /** Explicit case classes: irregexp scans these much faster than an /i alternation, and no lower-cased copy is needed. */
 const KEYWORDS = /[pP](?:[aA][sS][sS]|[wW][dD])|[sS][eE][cC][rR][eE][tT]|[tT][oO][kK][eE][nN]|[kK][eE][yY]|[aA][uU][tT][hH]|[cC][rR][eE][dD][eE][nN][tT][iI][aA][lL]/g;
 
+/** Length of the KEYWORDS alternative that ends on this letter (their last letters differ, case aside). */
+function keywordLength(lastLetter: number): number {
+  switch (lastLetter | 32) {
+    case 115: return 4; // pass
+    case 100: return 3; // pwd
+    case 116: return 6; // secret
+    case 110: return 5; // token
+    case 121: return 3; // key
+    case 104: return 4; // auth
+    default: return 10; // credential
+  }
+}
+
 /** [A-Za-z0-9_.-] without a regex call per character. */
 function isKeyChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45;
@@ -224,10 +237,13 @@ export const assignmentSecrets: Detector = {
     const re = KEYWORDS;
     re.lastIndex = 0;
     let lastKeyEnd = -1;
-    for (let m = re.exec(text); m; m = re.exec(text)) {
-      let ks = m.index, ke = m.index + m[0].length;
-      while (ks > 0 && isKeyChar(text.charCodeAt(ks - 1)) && m.index - ks < 80) ks--;
-      while (ke < text.length && isKeyChar(text.charCodeAt(ke)) && ke - m.index < 80) ke++;
+    // test() rather than exec(): no match object per hit; the keyword's length follows from its last letter.
+    while (re.test(text)) {
+      const hitEnd = re.lastIndex;
+      const hit = hitEnd - keywordLength(text.charCodeAt(hitEnd - 1));
+      let ks = hit, ke = hitEnd;
+      while (ks > 0 && isKeyChar(text.charCodeAt(ks - 1)) && hit - ks < 80) ks--;
+      while (ke < text.length && isKeyChar(text.charCodeAt(ke)) && ke - hit < 80) ke++;
       re.lastIndex = ke;
       if (ke <= lastKeyEnd) continue;
       lastKeyEnd = ke;
