@@ -34,6 +34,11 @@ const MANY_DIGITS = 5;
 // Detectors run synchronously over one text at a time: a one-entry cache shares the scan between them.
 let cache: Regions | undefined;
 
+/** Drops the cached scan (and with it the reference to the text): the redactor calls it after each scan. */
+export function releaseNumberRegions(): void {
+  cache = undefined;
+}
+
 function regionsOf(text: string): Regions {
   if (cache && cache.text === text) return cache;
   const plus: number[] = [], many: number[] = [];

@@ -273,4 +273,11 @@ const internalIps: Detector = {
   },
 };
 
+/** The number regexes with the regions they run in, for the test that the regions lose no match. */
+export const NUMBER_PATTERNS: ReadonlyArray<[string, RegExp, RegionFilter]> = [
+  ['intl-phone', INTL_PHONE, INTL_REGIONS], ['nanp-phone', NANP_PHONE, NANP_REGIONS], ['uk-phone', UK_PHONE, UK_REGIONS],
+  ['fr-phone', FR_PHONE, FR_REGIONS], ['card', CARD, CARD_REGIONS], ['ssn', SSN, SSN_REGIONS], ['nino', NINO, NINO_REGIONS],
+  ['ipv4', IPV4, IPV4_REGIONS],
+];
+
 export const personalDataDetectors: Detector[] = [emails, phones, cards, nationalIds, ssnByContext, ibans, internalIps];

@@ -6,6 +6,7 @@
 import { assignmentSecrets } from './assignmentSecrets';
 import { BUILTIN_CATEGORIES, CATEGORY_GROUPS, categorySlug } from './categories';
 import { fileKindOf, PRIORITY, type Detector, type RawFinding, type ScanContext } from './detector';
+import { releaseNumberRegions } from './numberScan';
 import { personalDataDetectors } from './personalData';
 import { providerTokenDetectors } from './providerTokens';
 import { RedactionSession } from './redactionSession';
@@ -159,12 +160,16 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     const emit = (f: RawFinding) => {
       if (enabled.has(f.category) && f.end > f.start) raw.push(f);
     };
-    for (let i = 0; i < detectors.length; i++) {
-      if (!active[i]) continue;
-      const d = detectors[i]!;
-      if (d.keywordsLower && !d.keywordsLower.some((k) => ctx.lower().includes(k))) continue;
-      enabled = d.enabledSet;
-      d.detect(ctx, emit);
+    try {
+      for (let i = 0; i < detectors.length; i++) {
+        if (!active[i]) continue;
+        const d = detectors[i]!;
+        if (d.keywordsLower && !d.keywordsLower.some((k) => ctx.lower().includes(k))) continue;
+        enabled = d.enabledSet;
+        d.detect(ctx, emit);
+      }
+    } finally {
+      releaseNumberRegions(); // keep no reference to the text once it is redacted
     }
     return mergeFindings(raw);
   };
