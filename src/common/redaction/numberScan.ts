@@ -3,9 +3,9 @@
  *
  * Each of those detectors used to run its regex over the whole text. Every one of their regexes consumes only
  * digits and a few separators (space, `.()+-`), so a match always lies inside one maximal run of those characters
- * — a "region". A regex run over a region's substring finds exactly the matches the
- * whole-text scan finds there (its greedy matches cannot extend past the region, and no match spans two regions),
- * and a region with fewer digits or characters than the regex needs cannot hold a match at all. So the detectors
+ * — a "region". A regex run over a region's substring finds exactly the matches the whole-text scan finds there
+ * (its greedy matches cannot extend past the region, and no match spans two regions), and a region with fewer
+ * digits, characters or separators than the regex needs cannot hold a match at all. So the detectors
  * keep their regexes and validators unchanged and only look where a match is possible; source code is full of
  * short numbers, which the digit and length minimums skip without running any regex.
  */
