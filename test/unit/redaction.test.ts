@@ -1,7 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { createRedactor, RedactionConfigError, RedactionSession, restore } from '../../src/common/redaction';
-import { coverageFile, generateCorpus, NEGATIVE_GENERATORS, SECRET_GENERATORS } from '../fixtures/redactionCorpus';
+import { execInNumberRegions, releaseNumberRegions } from '../../src/common/redaction/numberScan';
+import { NUMBER_PATTERNS } from '../../src/common/redaction/personalData';
+import { shannonEntropy } from '../../src/common/redaction/valueChecks';
+import { coverageFile, generateCorpus, NEGATIVE_GENERATORS, prng, SECRET_GENERATORS } from '../fixtures/redactionCorpus';
 
 const redactor = createRedactor();
 
@@ -154,6 +157,44 @@ describe('redaction engine', () => {
 
     it('keeps allowed values', () => {
       assert.deepEqual(createRedactor({ allowValues: ['hunter2'] }).scan('password = "hunter2"', { fileName: 'a.py' }), []);
+    });
+  });
+
+  describe('fast paths find what the plain scans find', () => {
+    it('number regions lose no match of any number regex', () => {
+      const rnd = prng(5);
+      const pieces = ['0', '1', '2', '4', '5', '7', '9', '12', '555', '2345', '07', '06', ' 12', '.34', '4111', '-12-', '06 12 34', ' 56 78', '01.23.45', '.67.89', '10.', '172.16.', '192.168.', '.1', '+', '+44', '(', ')', ' ', ' ', '.', '-', 'A', 'C', 'D', 'x', 'Q', '\n', ', '];
+      const matched = new Map<string, number>();
+      for (let t = 0; t < 3000; t++) {
+        let text = '';
+        const n = 1 + Math.floor(rnd() * 40);
+        for (let i = 0; i < n; i++) text += pieces[Math.floor(rnd() * pieces.length)];
+        for (const [name, re, filter] of NUMBER_PATTERNS) {
+          const whole: string[] = [];
+          re.lastIndex = 0;
+          for (let m = re.exec(text); m; m = re.exec(text)) whole.push(`${m.index}:${m[0]}`);
+          const regions: string[] = [];
+          execInNumberRegions(text, filter, re, (m) => regions.push(`${m.index}:${m[0]}`));
+          releaseNumberRegions();
+          assert.deepEqual(regions, whole, `${name} in ${JSON.stringify(text)}`);
+          matched.set(name, (matched.get(name) ?? 0) + whole.length);
+        }
+      }
+      for (const [name] of NUMBER_PATTERNS) assert.ok((matched.get(name) ?? 0) >= 5, `too few ${name} matches to mean anything: ${JSON.stringify([...matched])}`);
+    });
+
+    it('entropy equals the textbook sum', () => {
+      const rnd = prng(9);
+      for (let t = 0; t < 500; t++) {
+        let s = '';
+        const n = Math.floor(rnd() * 80);
+        for (let i = 0; i < n; i++) s += String.fromCharCode(32 + Math.floor(rnd() * (rnd() < 0.1 ? 600 : 95)));
+        const counts = new Map<number, number>();
+        for (let i = 0; i < s.length; i++) counts.set(s.charCodeAt(i) & 0xff, (counts.get(s.charCodeAt(i) & 0xff) ?? 0) + 1);
+        let h = 0;
+        for (const c of [...counts.keys()].sort((a, b) => a - b)) { const p = counts.get(c)! / s.length; h -= p * Math.log2(p); }
+        assert.equal(shannonEntropy(s), s.length === 0 ? 0 : h);
+      }
     });
   });
 

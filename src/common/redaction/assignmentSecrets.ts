@@ -15,6 +15,19 @@ type Strength = 'password' | 'secret' | 'weak-key' | 'auth';
 /** Explicit case classes: irregexp scans these much faster than an /i alternation, and no lower-cased copy is needed. */
 const KEYWORDS = /[pP](?:[aA][sS][sS]|[wW][dD])|[sS][eE][cC][rR][eE][tT]|[tT][oO][kK][eE][nN]|[kK][eE][yY]|[aA][uU][tT][hH]|[cC][rR][eE][dD][eE][nN][tT][iI][aA][lL]/g;
 
+/** Length of the KEYWORDS alternative that ends on this letter (their last letters differ, case aside). */
+function keywordLength(lastLetter: number): number {
+  switch (lastLetter | 32) {
+    case 115: return 4; // pass
+    case 100: return 3; // pwd
+    case 116: return 6; // secret
+    case 110: return 5; // token
+    case 121: return 3; // key
+    case 104: return 4; // auth
+    default: return 10; // credential
+  }
+}
+
 /** [A-Za-z0-9_.-] without a regex call per character. */
 function isKeyChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45;
@@ -104,9 +117,9 @@ function inConnectionString(text: string, keyStart: number): boolean {
     : /:\/\/|jdbc:/.test(before);
 }
 
-function categoryFor(key: string, strength: Strength, text: string, keyStart: number): string {
+function categoryFor(key: string, strength: Strength, inConnection: boolean): string {
   const lower = key.toLowerCase();
-  if (inConnectionString(text, keyStart)) return 'connection-string';
+  if (inConnection) return 'connection-string';
   if (lower.includes('aws') && lower.includes('secret')) return 'aws-secret-access-key';
   if (lower.includes('heroku')) return 'heroku-api-key';
   if (strength === 'auth') return 'auth-header';
@@ -178,7 +191,7 @@ function skipSpaces(text: string, i: number): number {
 }
 
 /** Finds the value assigned after a key ending at `keyEnd`, or undefined when this is not an assignment. */
-function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number): ParsedValue | undefined {
+function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inConnection: boolean): ParsedValue | undefined {
   const { text } = ctx;
   const before = keyStart > 0 ? text[keyStart - 1] : '';
   let i = keyEnd;
@@ -207,7 +220,7 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number): Pars
   else if (c === ':' && c2 !== ':') i += 1;
   else return undefined;
   i = skipSpaces(text, i);
-  let v = readValue(text, i, false, inConnectionString(text, keyStart));
+  let v = readValue(text, i, false, inConnection);
   // `password: str = "hunter2"` / `password: string = 'x'`: skip a type annotation.
   if (v && !v.quoted && /^[A-Za-z_][\w.<>[\]|]*$/.test(text.slice(v.start, v.end))) {
     const j = skipSpaces(text, v.end);
@@ -224,10 +237,13 @@ export const assignmentSecrets: Detector = {
     const re = KEYWORDS;
     re.lastIndex = 0;
     let lastKeyEnd = -1;
-    for (let m = re.exec(text); m; m = re.exec(text)) {
-      let ks = m.index, ke = m.index + m[0].length;
-      while (ks > 0 && isKeyChar(text.charCodeAt(ks - 1)) && m.index - ks < 80) ks--;
-      while (ke < text.length && isKeyChar(text.charCodeAt(ke)) && ke - m.index < 80) ke++;
+    // test() rather than exec(): no match object per hit; the keyword's length follows from its last letter.
+    while (re.test(text)) {
+      const hitEnd = re.lastIndex;
+      const hit = hitEnd - keywordLength(text.charCodeAt(hitEnd - 1));
+      let ks = hit, ke = hitEnd;
+      while (ks > 0 && isKeyChar(text.charCodeAt(ks - 1)) && hit - ks < 80) ks--;
+      while (ke < text.length && isKeyChar(text.charCodeAt(ke)) && ke - hit < 80) ke++;
       re.lastIndex = ke;
       if (ke <= lastKeyEnd) continue;
       lastKeyEnd = ke;
@@ -237,7 +253,9 @@ export const assignmentSecrets: Detector = {
       while (key.length > 0 && (key.endsWith('.') || key.endsWith('-'))) { key = key.slice(0, -1); }
       const strength = keyStrength(key);
       if (!strength) continue;
-      const v = valueAfterKey(ctx, ks, ks + key.length);
+      // Whether the key sits in a connection string or a query, asked once per key.
+      const inConnection = inConnectionString(text, ks);
+      const v = valueAfterKey(ctx, ks, ks + key.length, inConnection);
       if (!v) continue;
       let { start } = v;
       let value = text.slice(start, v.end);
@@ -257,9 +275,9 @@ export const assignmentSecrets: Detector = {
       }
       if (ctx.isAllowed(value)) continue;
       // Inside a connection string the value is part of a literal even in a code file.
-      const quoted = v.quoted || (inConnectionString(text, ks) && !looksLikeCode(value));
+      const quoted = v.quoted || (inConnection && !looksLikeCode(value));
       if (!valueQualifies(value, strength === 'auth' ? 'secret' : strength, quoted, ctx.fileKind)) continue;
-      emit({ category: categoryFor(key, strength, text, ks), start, end: start + value.length, priority: PRIORITY.generic });
+      emit({ category: categoryFor(key, strength, inConnection), start, end: start + value.length, priority: PRIORITY.generic });
     }
   },
 };

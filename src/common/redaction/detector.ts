@@ -37,14 +37,13 @@ export interface Detector {
 /** Priorities: a provider's own format beats structure, which beats name-and-entropy guesses. */
 export const PRIORITY = { custom: 50, provider: 40, structure: 30, pii: 20, generic: 10 } as const;
 
-const WORD = /[A-Za-z0-9_]/;
+/** [A-Za-z0-9_] by character code. */
+const isWordCode = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
 
 /** True when the characters on either side of [start, end) do not continue a token. */
 export function tokenBoundary(text: string, start: number, end: number, extra = ''): boolean {
-  const before = start > 0 ? text[start - 1]! : '';
-  const after = end < text.length ? text[end]! : '';
-  const cont = (c: string) => c !== '' && (WORD.test(c) || (extra !== '' && extra.includes(c)));
-  return !cont(before) && !cont(after);
+  const cont = (i: number) => isWordCode(text.charCodeAt(i)) || (extra !== '' && extra.includes(text[i]!));
+  return !(start > 0 && cont(start - 1)) && !(end < text.length && cont(end));
 }
 
 /** Guesses the file kind from its name. */

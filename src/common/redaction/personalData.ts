@@ -5,11 +5,15 @@
  */
 import { IBAN_LENGTHS, ibanChecksumValid, luhnValid } from './valueChecks';
 import { PRIORITY, type Detector, type Emit, type ScanContext } from './detector';
+import { execInNumberRegions, HAS_DASH, HAS_DOT, HAS_PLUS, HAS_SPACE, type RegionFilter } from './numberScan';
 
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
-const isAlnum = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_]/.test(c);
+/** [A-Za-z0-9_] by character code (one character; a regex call per character cost more than the check). */
+const isWordCode = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+const isAlnum = (c: string | undefined) => c !== undefined && c.length === 1 && isWordCode(c.charCodeAt(0));
+/** [A-Za-z0-9._%+-] by character code. */
+const isEmailLocalCode = (c: number) => isWordCode(c) || c === 46 || c === 37 || c === 43 || c === 45;
 
-const EMAIL_LOCAL = /[A-Za-z0-9._%+-]/;
 const EMAIL_DOMAIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.([A-Za-z]{2,24})/;
 /** Domains reserved for documentation and tests (RFC 2606/6761) and addresses that belong to no person. */
 const NON_PERSONAL_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost|local|users\.noreply\.github\.com|gserviceaccount\.com)$/i;
@@ -24,7 +28,7 @@ const emails: Detector = {
     for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
       if (at < lastEnd) continue;
       let s = at;
-      while (s > lastEnd && at - s < 64 && EMAIL_LOCAL.test(text[s - 1]!)) s--;
+      while (s > lastEnd && at - s < 64 && isEmailLocalCode(text.charCodeAt(s - 1))) s--;
       while (s < at && (text[s] === '.' || text[s] === '-' || text[s] === '+')) s++;
       if (s === at) continue;
       const m = EMAIL_DOMAIN.exec(text.slice(at + 1, at + 256));
@@ -52,6 +56,28 @@ function emitRegex(ctx: ScanContext, emit: Emit, re: RegExp, category: string, a
   }
 }
 
+/**
+ * Like {@link emitRegex}, but only inside the number regions of `set` that can hold a match (see numberScan.ts):
+ * the same matches, without running the regex over text that has no digits where it needs them.
+ */
+function emitNumberRegex(ctx: ScanContext, emit: Emit, filter: RegionFilter, re: RegExp, category: string, accept: (m: RegExpExecArray) => [number, number] | undefined) {
+  execInNumberRegions(ctx.text, filter, re, (m) => {
+    const span = accept(m);
+    if (span && !ctx.isAllowed(ctx.text.slice(span[0], span[1]))) emit({ category, start: span[0], end: span[1], priority: PRIORITY.pii });
+  });
+}
+
+// What each regex needs of a region (digits, length, separators): see the regexes below.
+const INTL_REGIONS: RegionFilter = { minDigits: 3, minLength: 4, all: HAS_PLUS };
+const NANP_REGIONS: RegionFilter = { minDigits: 10, minLength: 11, any: HAS_DOT | HAS_DASH };
+const UK_REGIONS: RegionFilter = { minDigits: 9, minLength: 11 };
+const FR_REGIONS: RegionFilter = { minDigits: 10, minLength: 14, any: HAS_SPACE | HAS_DOT };
+const CARD_REGIONS: RegionFilter = { minDigits: 13, minLength: 13 };
+const SSN_REGIONS: RegionFilter = { minDigits: 9, minLength: 11, all: HAS_DASH };
+/** The suffix letter is no separator, so it is the character right after the region. */
+const NINO_REGIONS: RegionFilter = { minDigits: 6, minLength: 7, tail: 1, endsOn: (c) => c >= 65 && c <= 68 };
+const IPV4_REGIONS: RegionFilter = { minDigits: 5, minLength: 8, all: HAS_DOT };
+
 /** Not part of a longer number, version, identifier or dotted quad. */
 function numberBoundary(text: string, start: number, end: number): boolean {
   const b = text[start - 1], a = text[end];
@@ -72,7 +98,7 @@ const phones: Detector = {
   detect(ctx, emit) {
     const { text } = ctx;
     if (text.includes('+')) {
-      emitRegex(ctx, emit, INTL_PHONE, 'phone-number', (m) => {
+      emitNumberRegex(ctx, emit, INTL_REGIONS, INTL_PHONE, 'phone-number', (m) => {
         const start = m.index, end = start + m[0].length;
         const digits = m[0].replace(/\D/g, '');
         if (digits.length < 8 || digits.length > 15) return undefined;
@@ -84,7 +110,7 @@ const phones: Detector = {
         return [start, end];
       });
     }
-    emitRegex(ctx, emit, NANP_PHONE, 'phone-number', (m) => {
+    emitNumberRegex(ctx, emit, NANP_REGIONS, NANP_PHONE, 'phone-number', (m) => {
       let start = m.index;
       const end = start + m[0].length;
       const s = m[0];
@@ -97,8 +123,8 @@ const phones: Detector = {
       if (text[start - 1] === ' ' && text.slice(start - 3, start - 1) === '+1') start -= 3;
       return [start, end];
     });
-    emitRegex(ctx, emit, UK_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
-    emitRegex(ctx, emit, FR_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
+    emitNumberRegex(ctx, emit, UK_REGIONS, UK_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
+    emitNumberRegex(ctx, emit, FR_REGIONS, FR_PHONE, 'phone-number', (m) => (numberBoundary(text, m.index, m.index + m[0].length) ? [m.index, m.index + m[0].length] : undefined));
   },
 };
 
@@ -113,7 +139,7 @@ const cards: Detector = {
   categories: ['credit-card'],
   detect(ctx, emit) {
     const { text } = ctx;
-    emitRegex(ctx, emit, CARD, 'credit-card', (m) => {
+    emitNumberRegex(ctx, emit, CARD_REGIONS, CARD, 'credit-card', (m) => {
       const start = m.index;
       if (isAlnum(text[start - 1]) || ((text[start - 1] === '.' || text[start - 1] === '-') && isDigit(text[start - 2]))) return undefined;
       // The match may run into the next number ("4111 1111 1111 1111 2025"): try each group boundary, longest first.
@@ -150,19 +176,14 @@ const nationalIds: Detector = {
   detect(ctx, emit) {
     const { text } = ctx;
     if (text.includes('-')) {
-      emitRegex(ctx, emit, SSN, 'us-ssn', (m) => {
+      emitNumberRegex(ctx, emit, SSN_REGIONS, SSN, 'us-ssn', (m) => {
         const start = m.index, end = start + m[0].length;
         if (!numberBoundary(text, start, end)) return undefined;
         const s = m[0];
         return ssnValid(s.slice(0, 3), s.slice(4, 6), s.slice(7)) ? [start, end] : undefined;
       });
     }
-    if (/ssn|SSN|Ssn|[Ss]ocial|SOCIAL/.test(text)) emitRegex(ctx, emit, SSN_CONTEXT, 'us-ssn', (m) => {
-      const d = m[1]!;
-      const end = m.index + m[0].length, start = end - 9;
-      return ssnValid(d.slice(0, 3), d.slice(3, 5), d.slice(5)) && numberBoundary(text, start, end) ? [start, end] : undefined;
-    });
-    emitRegex(ctx, emit, NINO, 'uk-nino', (m) => {
+    emitNumberRegex(ctx, emit, NINO_REGIONS, NINO, 'uk-nino', (m) => {
       const start = m.index - (text[m.index - 1] === ' ' ? 3 : 2), end = m.index + m[0].length;
       if (start < 0 || !NINO_PREFIX.test(text.slice(start, m.index))) return undefined;
       const whole = text.slice(start, end);
@@ -170,6 +191,21 @@ const nationalIds: Detector = {
       if (/^(?:BG|GB|NK|KN|TN|NT|ZZ)/.test(whole)) return undefined;
       const spaces = (whole.match(/ /g) ?? []).length;
       return spaces === 0 || spaces === 4 ? [start, end] : undefined;
+    });
+  },
+};
+
+/** Nine digits after an SSN label; the combined keyword prefilter decides whether the label occurs at all. */
+const ssnByContext: Detector = {
+  id: 'national-id-context',
+  categories: ['us-ssn'],
+  keywords: ['ssn', 'SSN', 'Ssn', 'social', 'Social', 'SOCIAL'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    emitRegex(ctx, emit, SSN_CONTEXT, 'us-ssn', (m) => {
+      const d = m[1]!;
+      const end = m.index + m[0].length, start = end - 9;
+      return ssnValid(d.slice(0, 3), d.slice(3, 5), d.slice(5)) && numberBoundary(text, start, end) ? [start, end] : undefined;
     });
   },
 };
@@ -209,7 +245,7 @@ const internalIps: Detector = {
   categories: ['internal-ip'],
   detect(ctx, emit) {
     const { text } = ctx;
-    emitRegex(ctx, emit, IPV4, 'internal-ip', (m) => {
+    emitNumberRegex(ctx, emit, IPV4_REGIONS, IPV4, 'internal-ip', (m) => {
       const start = m.index, end = start + m[0].length;
       const b = text[start - 1], a = text[end];
       if (isAlnum(b) || b === '.' || isAlnum(a) || (a === '.' && isDigit(text[end + 1]))) return undefined;
@@ -237,4 +273,11 @@ const internalIps: Detector = {
   },
 };
 
-export const personalDataDetectors: Detector[] = [emails, phones, cards, nationalIds, ibans, internalIps];
+/** The number regexes with the regions they run in, for the test that the regions lose no match. */
+export const NUMBER_PATTERNS: ReadonlyArray<[string, RegExp, RegionFilter]> = [
+  ['intl-phone', INTL_PHONE, INTL_REGIONS], ['nanp-phone', NANP_PHONE, NANP_REGIONS], ['uk-phone', UK_PHONE, UK_REGIONS],
+  ['fr-phone', FR_PHONE, FR_REGIONS], ['card', CARD, CARD_REGIONS], ['ssn', SSN, SSN_REGIONS], ['nino', NINO, NINO_REGIONS],
+  ['ipv4', IPV4, IPV4_REGIONS],
+];
+
+export const personalDataDetectors: Detector[] = [emails, phones, cards, nationalIds, ssnByContext, ibans, internalIps];

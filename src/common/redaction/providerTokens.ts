@@ -58,6 +58,8 @@ const PATTERNS: TokenPattern[] = [
 
 /** Discord bot tokens have no literal prefix: base64 of a snowflake id, a timestamp and an HMAC. */
 const DISCORD_BOT = /[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}/g;
+/** The part after the id, rare in code: the bot-token regex only runs from its first occurrence on. */
+const DISCORD_MIDDLE = /\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27}/;
 
 function patternDetector(p: TokenPattern): Detector {
   return {
@@ -88,8 +90,11 @@ export const providerTokenDetectors: Detector[] = [
     categories: ['discord-bot-token'],
     detect(ctx, emit) {
       const { text } = ctx;
+      // Every match holds DISCORD_MIDDLE 24–28 characters after its start: no scan before the first one.
+      const first = text.search(DISCORD_MIDDLE);
+      if (first < 0) return;
       const re = DISCORD_BOT;
-      re.lastIndex = 0;
+      re.lastIndex = Math.max(0, first - 28);
       for (let m = re.exec(text); m; m = re.exec(text)) {
         const start = m.index, end = start + m[0].length;
         if (!tokenBoundary(text, start, end, '.')) continue;

@@ -6,6 +6,7 @@
 import { assignmentSecrets } from './assignmentSecrets';
 import { BUILTIN_CATEGORIES, CATEGORY_GROUPS, categorySlug } from './categories';
 import { fileKindOf, PRIORITY, type Detector, type RawFinding, type ScanContext } from './detector';
+import { releaseNumberRegions } from './numberScan';
 import { personalDataDetectors } from './personalData';
 import { providerTokenDetectors } from './providerTokens';
 import { RedactionSession } from './redactionSession';
@@ -133,6 +134,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   // One pass over the text finds every keyword at once; scanning the text once per keyword cost more than the
   // detectors themselves on keyword-free source.
   const keywords = [...new Set(detectors.flatMap((d) => d.keywords ?? []))].sort((a, b) => b.length - a.length);
+  const detectorsByKeyword = new Map<string, number[]>();
+  detectors.forEach((d, i) => { for (const k of d.keywords ?? []) detectorsByKeyword.set(k, [...(detectorsByKeyword.get(k) ?? []), i]); });
   const keywordRe = keywords.length > 0 ? new RegExp(keywords.map((k) => k.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|'), 'g') : undefined;
 
   const scanRaw = (text: string, fileName: string | undefined): RawFinding[] => {
@@ -144,19 +147,29 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       lower: () => (lowered ??= text.toLowerCase()),
       isAllowed: (v) => allow.size > 0 && allow.has(v),
     };
-    const present = new Set<string>();
+    // Detectors with keywords run only when one of them occurred; the others always run.
+    const active = new Uint8Array(detectors.length);
+    for (let i = 0; i < detectors.length; i++) if (!detectors[i]!.keywords) active[i] = 1;
     if (keywordRe) {
       const re = keywordRe;
       re.lastIndex = 0;
-      for (let m = re.exec(text); m; m = re.exec(text)) present.add(m[0]);
+      for (let m = re.exec(text); m; m = re.exec(text)) for (const i of detectorsByKeyword.get(m[0])!) active[i] = 1;
     }
     const raw: RawFinding[] = [];
-    for (const d of detectors) {
-      if (d.keywords && !d.keywords.some((k) => present.has(k))) continue;
-      if (d.keywordsLower && !d.keywordsLower.some((k) => ctx.lower().includes(k))) continue;
-      d.detect(ctx, (f) => {
-        if (d.enabledSet.has(f.category) && f.end > f.start) raw.push(f);
-      });
+    let enabled: ReadonlySet<string> = new Set();
+    const emit = (f: RawFinding) => {
+      if (enabled.has(f.category) && f.end > f.start) raw.push(f);
+    };
+    try {
+      for (let i = 0; i < detectors.length; i++) {
+        if (!active[i]) continue;
+        const d = detectors[i]!;
+        if (d.keywordsLower && !d.keywordsLower.some((k) => ctx.lower().includes(k))) continue;
+        enabled = d.enabledSet;
+        d.detect(ctx, emit);
+      }
+    } finally {
+      releaseNumberRegions(); // keep no reference to the text once it is redacted
     }
     return mergeFindings(raw);
   };

@@ -101,10 +101,14 @@ const awsSecretNearId: Detector = {
     for (let m = ids.exec(text); m; m = ids.exec(text)) {
       const from = Math.max(scannedTo, m.index - 400);
       const to = Math.min(text.length, m.index + 420);
+      // Over the window only (a match starting before `to` ends by to + 39): a scan of the whole text would run on
+      // to the next 40-character run, wherever it is.
       const re = B64_40;
-      re.lastIndex = from;
-      for (let k = re.exec(text); k && k.index < to; k = re.exec(text)) {
-        const start = k.index, end = start + 40;
+      const windowText = text.slice(from, Math.min(text.length, to + 39));
+      re.lastIndex = 0;
+      for (let k = re.exec(windowText); k; k = re.exec(windowText)) {
+        const start = from + k.index, end = start + 40;
+        if (start >= to) break;
         if (!tokenBoundary(text, start, end, '/+=')) continue;
         const v = k[0];
         // Git SHAs and hex digests are lower-case hex; a secret key mixes cases and digits.

@@ -2,17 +2,28 @@
 
 /** Shannon entropy in bits per character. */
 const entropyCounts = new Uint16Array(256);
+/** Which of the 256 counters are in use, as 8 words of 32 bits: only those are summed and reset. */
+const entropySeen = new Int32Array(8);
 
 export function shannonEntropy(s: string): number {
   const n = Math.min(s.length, 4096);
   if (n === 0) return 0;
-  entropyCounts.fill(0);
-  for (let i = 0; i < n; i++) entropyCounts[s.charCodeAt(i) & 0xff]!++;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i) & 0xff;
+    entropyCounts[c]!++;
+    entropySeen[c >>> 5]! |= 1 << (c & 31);
+  }
+  // Ascending character order, as a loop over all 256 counters would add them: the same sum to the last bit.
   let h = 0;
-  for (let c = 0; c < 256; c++) {
-    const k = entropyCounts[c]!;
-    if (k > 0) {
-      const p = k / n;
+  for (let w = 0; w < 8; w++) {
+    let bits = entropySeen[w]!;
+    entropySeen[w] = 0;
+    while (bits !== 0) {
+      const low = bits & -bits;
+      const c = (w << 5) | (31 - Math.clz32(low));
+      bits ^= low;
+      const p = entropyCounts[c]! / n;
+      entropyCounts[c] = 0;
       h -= p * Math.log2(p);
     }
   }
@@ -88,7 +99,8 @@ export function isPlaceholder(value: string): boolean {
   if (/^<[^<>]*>$|^\[[^[\]]*\]$|^\{[^{}]*\}$|^%[A-Za-z_]+%$/.test(v)) return true;
   if (/^(?:your|my|the|insert|enter|put|replace|add|set)[-_ ]?(?:own[-_ ]?)?[a-z0-9_-]*(?:key|token|secret|password|passwd|pass|here|value|id)s?$/i.test(v)) return true;
   if (/(?:[-_ ]here|_?goes_?here)$/i.test(v)) return true;
-  if (/example|placeholder|dummy|xxxxx|changeme|replace[-_]?me|redacted/i.test(v)) return true;
+  // On the lower-cased value rather than with /i (the same for these ASCII words, and much cheaper to scan).
+  if (/example|placeholder|dummy|xxxxx|changeme|replace[-_]?me|redacted/.test(lower)) return true;
   return false;
 }
 
@@ -132,7 +144,7 @@ export function isDocumentedExample(value: string): boolean {
 export function isTrivialRun(value: string): boolean {
   if (value.length < 2) return true;
   let same = true, asc = true;
-  for (let i = 1; i < value.length; i++) {
+  for (let i = 1; i < value.length && (same || asc); i++) {
     const d = value.charCodeAt(i) - value.charCodeAt(i - 1);
     if (d !== 0) same = false;
     if (d !== 1) asc = false;
