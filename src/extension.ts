@@ -10,6 +10,8 @@ import { acceptedCommand, InlineCompletionProvider } from './vscode/completions/
 import { LedgerService } from './vscode/ledger/ledgerService';
 import { detectHardwareProfile } from './node/hardware/hardwareProfile';
 import { createLogger } from './vscode/logger';
+import { PolicyService } from './vscode/policy/policyService';
+import { registerShowEffectivePolicy } from './vscode/policy/showEffectivePolicy';
 import { selectModel } from './vscode/models/selectModel';
 import { StatusBar } from './vscode/statusBar';
 
@@ -17,6 +19,8 @@ import { StatusBar } from './vscode/statusBar';
 export interface HearthApi {
   engineStatus(): ReturnType<EngineHost['client']['status']>;
   lastCompletion(): { prefix: string; suffix: string; text: string } | undefined;
+  /** The policy of each folder; the escalation command asks `policy.decide(folderUri, request)`. */
+  policy: PolicyService;
 }
 
 export function activate(context: vscode.ExtensionContext): HearthApi | undefined {
@@ -34,6 +38,8 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
       (p) => (profileId = p.profileId),
       (err) => logger.warn(`hardware profile unavailable: ${errorMessage(err)}`),
     );
+    const policy = new PolicyService(logger);
+    context.subscriptions.push(policy, registerShowEffectivePolicy(policy));
     const provider = new InlineCompletionProvider(host, ledger, () => profileId);
     completions = provider;
     context.subscriptions.push(
@@ -54,6 +60,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     logger.info(`Hearth activated (extension host: node ${process.versions.node})`);
     return {
       engineStatus: () => host.client.status(),
+      policy,
       lastCompletion: () => {
         const last = provider.lastCompletion;
         return last?.suggestion ? { prefix: last.prefix, suffix: last.suffix, text: last.suggestion } : undefined;
