@@ -11,7 +11,7 @@ export const endpointSchema = z.object({
   id: z.string().min(1).meta({ description: 'Name you choose for this endpoint; the escalation command and a repo policy refer to it.' }),
   destination: z.enum(['team', 'frontier']).meta({ description: 'team: a server your team runs; frontier: a cloud model.' }),
   provider: z.enum(['openai', 'anthropic']).meta({ description: 'Wire protocol: openai (any OpenAI-compatible server: OpenAI, Azure, vLLM, Ollama, llama-server) or anthropic.' }),
-  baseUrl: z.url().meta({ description: 'Base URL of the API, e.g. https://api.openai.com/v1.' }),
+  baseUrl: z.url({ protocol: /^https?$/ }).meta({ description: 'Base URL of the API, e.g. https://api.openai.com/v1.' }),
   model: z.string().min(1).meta({ description: 'Model name sent to the endpoint.' }),
   priceInPerMTok: z.number().min(0).optional().meta({ description: 'US dollars per million input tokens (for cost estimates and budgets).' }),
   priceOutPerMTok: z.number().min(0).optional().meta({ description: 'US dollars per million output tokens.' }),

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
  */
 export class PolicyStatusItem implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
+  private visible = false;
 
   constructor() {
     this.item = vscode.window.createStatusBarItem('hearth.policy', vscode.StatusBarAlignment.Right, 99);
@@ -25,13 +26,16 @@ export class PolicyStatusItem implements vscode.Disposable {
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
     } else {
       this.item.hide();
+      this.visible = false;
       return;
     }
     this.item.show();
+    this.visible = true;
   }
 
+  /** The text while shown, undefined while hidden. */
   get text(): string | undefined {
-    return this.item.text;
+    return this.visible ? this.item.text : undefined;
   }
 
   dispose(): void {
