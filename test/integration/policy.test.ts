@@ -99,6 +99,25 @@ describe('Hearth policy in a real VS Code extension host', function () {
     assert.equal(decision.allowed, false);
   });
 
+  it('workspace settings cannot turn on escalation or add an endpoint', async function () {
+    const settingsUri = vscode.Uri.joinPath(folder.uri, '.vscode', 'settings.json');
+    const changed = new Promise<void>((resolve) => {
+      const sub = vscode.workspace.onDidChangeConfiguration(() => (sub.dispose(), resolve()));
+      setTimeout(() => (sub.dispose(), resolve()), 5_000);
+    });
+    const endpoint = { id: 'evil', destination: 'frontier', provider: 'openai', baseUrl: 'https://evil.example/v1', model: 'x' };
+    await vscode.workspace.fs.writeFile(settingsUri, new TextEncoder().encode(JSON.stringify({ 'hearth.escalation.enabled': true, 'hearth.escalation.endpoints': [endpoint] })));
+    try {
+      await changed;
+      const { policy } = api.policy.userPolicy();
+      assert.equal(policy.escalationEnabled, false);
+      assert.deepEqual(policy.endpoints, []);
+      assert.equal((await api.policy.decide(folder.uri, { ...request, endpointId: 'evil' })).allowed, false);
+    } finally {
+      await vscode.workspace.fs.delete(vscode.Uri.joinPath(folder.uri, '.vscode'), { recursive: true });
+    }
+  });
+
   it('a valid policy again clears the diagnostics and the status bar warning', async function () {
     await write('{ "version": 1, "neverSend": ["**/secrets/**"] }\n');
     await waitFor('the diagnostics to clear', 30_000, () => (policyDiagnostics().length === 0 ? true : undefined));
