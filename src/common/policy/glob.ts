@@ -87,20 +87,6 @@ export function normalizePath(path: string): string {
   return path.replace(/\\/g, '/').replace(/^[a-zA-Z]:\//, '').replace(/^(\.\/|\/)+/, '');
 }
 
-/** A compiled list of patterns; returns the first that matches. */
-export class GlobList {
-  private readonly compiled: { pattern: string; re: RegExp }[];
-
-  constructor(patterns: readonly string[]) {
-    this.compiled = patterns.map((pattern) => ({ pattern, re: compileGlob(pattern) }));
-  }
-
-  firstMatch(path: string): string | undefined {
-    const p = normalizePath(path);
-    return this.compiled.find((c) => c.re.test(p))?.pattern;
-  }
-}
-
 /** Whether `pattern` matches `path` (see the module comment for the rules). */
 export function globMatches(pattern: string, path: string): boolean {
   return compileGlob(pattern).test(normalizePath(path));
