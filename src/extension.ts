@@ -12,6 +12,8 @@ import { createLogger } from './vscode/logger';
 import { deleteModel } from './vscode/models/deleteModel';
 import { downloadModelCommand } from './vscode/models/downloadModel';
 import { ModelLibrary } from './vscode/models/modelLibrary';
+import { PolicyService } from './vscode/policy/policyService';
+import { registerShowEffectivePolicy } from './vscode/policy/showEffectivePolicy';
 import { selectModel } from './vscode/models/selectModel';
 import { tuneForThisMachine } from './vscode/models/tuneCommand';
 import { TunedSettings } from './vscode/models/tunedSettings';
@@ -21,6 +23,8 @@ import { StatusBar } from './vscode/statusBar';
 export interface HearthApi {
   engineStatus(): ReturnType<EngineHost['client']['status']>;
   lastCompletion(): { prefix: string; suffix: string; text: string } | undefined;
+  /** The policy of each folder; the escalation command asks `policy.decide(folderUri, request)`. */
+  policy: PolicyService;
 }
 
 export function activate(context: vscode.ExtensionContext): HearthApi | undefined {
@@ -46,6 +50,8 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
       (p) => (profileId = p.profileId),
       (err) => logger.warn(`hardware profile unavailable: ${errorMessage(err)}`),
     );
+    const policy = new PolicyService(logger);
+    context.subscriptions.push(policy, registerShowEffectivePolicy(policy));
     const provider = new InlineCompletionProvider(host, ledger, () => profileId);
     completions = provider;
     context.subscriptions.push(
@@ -77,6 +83,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     logger.info(`Hearth activated (extension host: node ${process.versions.node})`);
     return {
       engineStatus: () => host.client.status(),
+      policy,
       lastCompletion: () => {
         const last = provider.lastCompletion;
         return last?.suggestion ? { prefix: last.prefix, suffix: last.suffix, text: last.suggestion } : undefined;

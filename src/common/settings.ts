@@ -1,10 +1,12 @@
+import { DEFAULT_NEVER_SEND, endpointJsonSchema, USER_DISABLEABLE_CATEGORIES, type EndpointConfig } from './policy/userPolicy';
+
 /**
  * Every Hearth setting, declared once (style rule 4). package.json's `contributes.configuration` must match
  * this table; a unit test checks that it does.
  */
 export interface SettingSpec<T> {
   key: string;
-  type: 'string' | 'boolean' | 'number' | 'integer';
+  type: 'string' | 'boolean' | 'number' | 'integer' | 'array';
   default: T;
   description: string;
   minimum?: number;
@@ -13,9 +15,13 @@ export interface SettingSpec<T> {
   requiresEngineRestart?: boolean;
   /**
    * `resource` for settings a folder may override. Not `machine`: remote windows (code-server, Remote-SSH)
-   * ignore machine-scoped values from User settings.
+   * ignore machine-scoped values from User settings. `application` for what only the user may decide (what may
+   * leave the machine): VS Code ignores a workspace's value for it, so a repo's `.vscode/settings.json` cannot
+   * turn on escalation or add an endpoint.
    */
-  scope?: 'window' | 'resource';
+  scope?: 'window' | 'resource' | 'application';
+  /** Further JSON Schema keywords for package.json (`items`, `enum`, `uniqueItems`…). */
+  schema?: Record<string, unknown>;
 }
 
 function setting<T>(spec: SettingSpec<T>): SettingSpec<T> {
@@ -93,6 +99,69 @@ export const Settings = {
     description: 'Record every task (completion shown/accepted/rejected, chat, escalation) in the workspace ledger `.hearth/ledger.jsonl`. No code or prompt text is recorded.',
     scope: 'resource',
   }),
+  escalationEnabled: setting<boolean>({
+    key: 'hearth.escalation.enabled',
+    type: 'boolean',
+    default: false,
+    description: 'Allow Hearth to send anything off this machine (a team server or a frontier model), always after the policy check, redaction and your consent. Off: nothing leaves the machine. A repo policy can turn it off, never on.',
+    scope: 'application',
+  }),
+  escalationAllowedDestinations: setting<string[]>({
+    key: 'hearth.escalation.allowedDestinations',
+    type: 'array',
+    default: ['team', 'frontier'],
+    description: 'Destinations off this machine you allow: `team` (a server your team runs) and `frontier` (cloud models). A repo policy can only narrow this.',
+    scope: 'application',
+    schema: { items: { type: 'string', enum: ['team', 'frontier'] }, uniqueItems: true },
+  }),
+  escalationEndpoints: setting<EndpointConfig[]>({
+    key: 'hearth.escalation.endpoints',
+    type: 'array',
+    default: [],
+    description: 'Endpoints Hearth may escalate to. API keys are not set here: run **Hearth: Set API Key…** (kept in SecretStorage). A repo policy cannot add endpoints, only choose among these.',
+    scope: 'application',
+    schema: { items: endpointJsonSchema() },
+  }),
+  escalationConsent: setting<string>({
+    key: 'hearth.escalation.consent',
+    type: 'string',
+    default: 'always',
+    description: '`always`: a modal warning before every escalation; `session`: once per destination per window session. The stricter of this and the repo policy applies.',
+    scope: 'application',
+    schema: { enum: ['always', 'session'] },
+  }),
+  escalationBudgetPerTaskUsd: setting<number>({
+    key: 'hearth.escalation.budgetPerTaskUsd',
+    type: 'number',
+    default: 1,
+    minimum: 0,
+    description: 'Most estimated US dollars one escalation may cost (0: only free endpoints). The lower of this and the repo policy applies.',
+    scope: 'application',
+  }),
+  escalationBudgetPerMonthUsd: setting<number>({
+    key: 'hearth.escalation.budgetPerMonthUsd',
+    type: 'number',
+    default: 20,
+    minimum: 0,
+    description: 'Most US dollars escalations may cost per calendar month, as counted in the ledger. The lower of this and the repo policy applies.',
+    scope: 'application',
+  }),
+  escalationNeverSend: setting<string[]>({
+    key: 'hearth.escalation.neverSend',
+    type: 'array',
+    default: [...DEFAULT_NEVER_SEND],
+    description: 'Globs of files never sent off this machine (workspace-relative; without `/` a name matches at any depth; case-insensitive). A repo policy adds its own `neverSend` to these.',
+    scope: 'application',
+    schema: { items: { type: 'string' } },
+  }),
+  redactionDisabledCategories: setting<string[]>({
+    key: 'hearth.redaction.disabledCategories',
+    type: 'array',
+    default: [],
+    description: 'Personal-data categories not to redact before escalation (`pii` for all of them). Secret categories cannot be switched off, and a repo policy cannot switch off anything.',
+    scope: 'application',
+    schema: { items: { type: 'string', enum: [...USER_DISABLEABLE_CATEGORIES] }, uniqueItems: true },
+  }),
 } as const;
 
 export type SettingName = keyof typeof Settings;
@@ -108,6 +177,7 @@ export function configurationProperties(): Record<string, Record<string, unknown
       ...(s.minimum !== undefined ? { minimum: s.minimum } : {}),
       ...(s.maximum !== undefined ? { maximum: s.maximum } : {}),
       ...(s.scope ? { scope: s.scope } : {}),
+      ...s.schema,
       markdownDescription: s.description,
     };
   }
