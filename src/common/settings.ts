@@ -2,9 +2,11 @@
  * Every Hearth setting, declared once (style rule 4). package.json's `contributes.configuration` must match
  * this table; a unit test checks that it does.
  */
+import { DEFAULT_COST_MODEL } from './ledger/ledgerAggregates';
+
 export interface SettingSpec<T> {
   key: string;
-  type: 'string' | 'boolean' | 'number' | 'integer';
+  type: 'string' | 'boolean' | 'number' | 'integer' | 'object';
   default: T;
   description: string;
   minimum?: number;
@@ -15,8 +17,21 @@ export interface SettingSpec<T> {
    * `resource` for settings a folder may override. Not `machine`: remote windows (code-server, Remote-SSH)
    * ignore machine-scoped values from User settings.
    */
-  scope?: 'window' | 'resource';
+  scope?: 'window' | 'resource' | 'application';
+  /** More JSON Schema for package.json (e.g. `additionalProperties` of an object setting). */
+  schema?: Record<string, unknown>;
 }
+
+/** A cloud price table entry, per million tokens (the JSON Schema of `hearth.cost.prices` values). */
+const PRICE_SCHEMA = {
+  type: 'object',
+  properties: {
+    inputPerMTok: { type: 'number', minimum: 0 },
+    outputPerMTok: { type: 'number', minimum: 0 },
+  },
+  required: ['inputPerMTok', 'outputPerMTok'],
+  additionalProperties: false,
+};
 
 function setting<T>(spec: SettingSpec<T>): SettingSpec<T> {
   return spec;
@@ -93,6 +108,55 @@ export const Settings = {
     description: 'Record every task (completion shown/accepted/rejected, chat, escalation) in the workspace ledger `.hearth/ledger.jsonl`. No code or prompt text is recorded.',
     scope: 'resource',
   }),
+  ledgerPath: setting<string>({
+    key: 'hearth.ledger.path',
+    type: 'string',
+    default: '.hearth/ledger.jsonl',
+    description: 'Where each workspace folder\'s ledger lives, relative to the folder (must end in `.jsonl`). An absolute path is honoured only in User settings; a workspace may not point its ledger outside its folder.',
+    scope: 'resource',
+  }),
+  costPrices: setting<Record<string, { inputPerMTok: number; outputPerMTok: number }>>({
+    key: 'hearth.cost.prices',
+    type: 'object',
+    default: DEFAULT_COST_MODEL.prices,
+    description: 'Cloud price table for the ROI figures: model name → price per million input and output tokens, in `#hearth.cost.currency#`. A team model without an entry costs 0.',
+    schema: { additionalProperties: PRICE_SCHEMA },
+  }),
+  costLocalWatts: setting<number>({
+    key: 'hearth.cost.localWatts',
+    type: 'number',
+    default: DEFAULT_COST_MODEL.localWatts,
+    minimum: 0,
+    maximum: 5000,
+    description: 'Power (watts) this machine draws while the local model runs; local cost is watts × time × `#hearth.cost.energyPricePerKWh#`.',
+  }),
+  costEnergyPricePerKWh: setting<number>({
+    key: 'hearth.cost.energyPricePerKWh',
+    type: 'number',
+    default: DEFAULT_COST_MODEL.energyPricePerKWh,
+    minimum: 0,
+    maximum: 100,
+    description: 'Price of one kWh of electricity, in `#hearth.cost.currency#`.',
+  }),
+  costCurrency: setting<string>({
+    key: 'hearth.cost.currency',
+    type: 'string',
+    default: DEFAULT_COST_MODEL.currency,
+    description: 'Currency of the price table and the energy price (a label only: Hearth converts nothing).',
+  }),
+  costFrontierModel: setting<string>({
+    key: 'hearth.cost.frontierModel',
+    type: 'string',
+    default: DEFAULT_COST_MODEL.frontierModel,
+    description: '"Cost avoided" is measured against sending every task to this model; it must have an entry in `#hearth.cost.prices#`.',
+  }),
+  telemetryOtlpEndpoint: setting<string>({
+    key: 'hearth.telemetry.otlpEndpoint',
+    type: 'string',
+    default: '',
+    description: 'OpenTelemetry collector (OTLP/HTTP, JSON) that **Hearth: Export Ledger…** sends ledger logs and metrics to, e.g. `http://127.0.0.1:4318`; `/v1/logs` and `/v1/metrics` are appended. Empty: off. Only counts, timings and costs are sent, never code or prompts. User settings only, so a repository cannot redirect it.',
+    scope: 'application',
+  }),
 } as const;
 
 export type SettingName = keyof typeof Settings;
@@ -108,6 +172,7 @@ export function configurationProperties(): Record<string, Record<string, unknown
       ...(s.minimum !== undefined ? { minimum: s.minimum } : {}),
       ...(s.maximum !== undefined ? { maximum: s.maximum } : {}),
       ...(s.scope ? { scope: s.scope } : {}),
+      ...s.schema,
       markdownDescription: s.description,
     };
   }
