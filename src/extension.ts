@@ -7,6 +7,9 @@ import { errorMessage } from './common/logger';
 import { engineRestartKeys } from './vscode/config';
 import { EngineHost } from './vscode/engineHost';
 import { acceptedCommand, InlineCompletionProvider } from './vscode/completions/inlineCompletionProvider';
+import { DashboardPanel, openDashboardCommand, type DashboardState } from './vscode/ledger/dashboardPanel';
+import { exportLedgerCommand, exportLedgerToUser, type ExportLedgerArg } from './vscode/ledger/exportLedgerCommand';
+import { flagIncident, flagIncidentCommand, type FlagIncidentArg } from './vscode/ledger/flagIncidentCommand';
 import { LedgerService } from './vscode/ledger/ledgerService';
 import { detectHardwareProfile } from './node/hardware/hardwareProfile';
 import { createLogger } from './vscode/logger';
@@ -17,6 +20,10 @@ import { StatusBar } from './vscode/statusBar';
 export interface HearthApi {
   engineStatus(): ReturnType<EngineHost['client']['status']>;
   lastCompletion(): { prefix: string; suffix: string; text: string } | undefined;
+  /** Id of the last task recorded in a ledger by this window (what an incident flag points at). */
+  lastTaskId(): string | undefined;
+  /** The ROI dashboard panel, when open. */
+  dashboard(): DashboardState | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): HearthApi | undefined {
@@ -36,7 +43,22 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     );
     const provider = new InlineCompletionProvider(host, ledger, () => profileId);
     completions = provider;
+    const version = String((context.extension.packageJSON as { version?: string }).version ?? '0.0.0');
     context.subscriptions.push(
+      ledger,
+      vscode.commands.registerCommand(exportLedgerCommand, (arg?: ExportLedgerArg) => exportLedgerToUser(ledger, logger, version, arg)),
+      vscode.commands.registerCommand(openDashboardCommand, async (arg?: { folder?: string }) => {
+        const folder = arg?.folder
+          ? vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === arg.folder)
+          : ledger.folderFor(vscode.window.activeTextEditor?.document.uri);
+        if (!folder) {
+          void vscode.window.showWarningMessage('Hearth: open a folder first: the ROI dashboard shows a workspace folder\'s ledger.');
+          return undefined;
+        }
+        return DashboardPanel.show(context.extensionUri, ledger, logger, folder).state;
+      }),
+      vscode.commands.registerCommand(flagIncidentCommand, (arg?: FlagIncidentArg) => flagIncident(ledger, [provider], logger, arg)),
+      { dispose: () => DashboardPanel.open?.dispose() },
       vscode.commands.registerCommand(acceptedCommand, (shown) => provider.accepted(shown)),
       vscode.workspace.onDidChangeTextDocument((e) => provider.documentChanged(e)),
       statusBar,
@@ -58,6 +80,8 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
         const last = provider.lastCompletion;
         return last?.suggestion ? { prefix: last.prefix, suffix: last.suffix, text: last.suggestion } : undefined;
       },
+      lastTaskId: () => provider.lastTask?.id,
+      dashboard: () => DashboardPanel.open?.state,
     };
   } catch (err) {
     logger.error(`Hearth failed to activate: ${errorMessage(err)}`);

@@ -1,0 +1,28 @@
+import * as vscode from 'vscode';
+import { costModelFromSettings } from '../../common/ledger/costModel';
+import type { CostModel } from '../../common/ledger/ledgerAggregates';
+import type { Logger } from '../../common/logger';
+import { Settings } from '../../common/settings';
+import { getSetting } from '../config';
+
+const warned = new Set<string>();
+
+/** Logs a settings problem once per window, not on every read. */
+export function warnOnce(logger: Logger, message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  logger.warn(message);
+}
+
+/** The cost model from the `hearth.cost.*` settings (invalid values fall back to defaults, with a logged warning). */
+export function readCostModel(logger: Logger, scope?: vscode.ConfigurationScope): CostModel {
+  const { cost, warnings } = costModelFromSettings({
+    prices: getSetting(Settings.costPrices, scope),
+    localWatts: getSetting(Settings.costLocalWatts, scope),
+    energyPricePerKWh: getSetting(Settings.costEnergyPricePerKWh, scope),
+    currency: getSetting(Settings.costCurrency, scope),
+    frontierModel: getSetting(Settings.costFrontierModel, scope),
+  });
+  for (const w of warnings) warnOnce(logger, w);
+  return cost;
+}
