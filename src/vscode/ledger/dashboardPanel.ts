@@ -156,7 +156,7 @@ export class DashboardPanel implements vscode.Disposable {
       let message: HostToDashboard;
       try {
         await this.ledger.flush(folder);
-        const { aggregates, verify } = await analyseLedger(this.ledger.pathFor(folder), readCostModel(this.logger, folder));
+        const { aggregates, verify } = await analyseLedger(this.ledger.pathFor(folder), readCostModel(this.logger));
         message = { type: 'data', data: dashboardData(aggregates, verify, folder.name) };
       } catch (err) {
         this.logger.error(`dashboard: could not read the ledger of ${folder.name}: ${errorMessage(err)}`);

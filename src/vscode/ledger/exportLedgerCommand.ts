@@ -73,7 +73,7 @@ export async function exportLedgerToUser(ledger: LedgerService, logger: Logger, 
     return undefined;
   }
   const ledgerPath = ledger.pathFor(folder);
-  const cost = readCostModel(logger, folder);
+  const cost = readCostModel(logger);
   // Records this window appended a moment ago belong in the export.
   await ledger.flush(folder);
 

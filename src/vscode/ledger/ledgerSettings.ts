@@ -1,4 +1,3 @@
-import * as vscode from 'vscode';
 import { costModelFromSettings } from '../../common/ledger/costModel';
 import type { CostModel } from '../../common/ledger/ledgerAggregates';
 import type { Logger } from '../../common/logger';
@@ -14,14 +13,17 @@ export function warnOnce(logger: Logger, message: string): void {
   logger.warn(message);
 }
 
-/** The cost model from the `hearth.cost.*` settings (invalid values fall back to defaults, with a logged warning). */
-export function readCostModel(logger: Logger, scope?: vscode.ConfigurationScope): CostModel {
+/**
+ * The cost model from the `hearth.cost.*` settings (invalid values fall back to defaults, with a logged warning).
+ * Window-scoped: one price table per window, whatever folder's ledger is being read.
+ */
+export function readCostModel(logger: Logger): CostModel {
   const { cost, warnings } = costModelFromSettings({
-    prices: getSetting(Settings.costPrices, scope),
-    localWatts: getSetting(Settings.costLocalWatts, scope),
-    energyPricePerKWh: getSetting(Settings.costEnergyPricePerKWh, scope),
-    currency: getSetting(Settings.costCurrency, scope),
-    frontierModel: getSetting(Settings.costFrontierModel, scope),
+    prices: getSetting(Settings.costPrices),
+    localWatts: getSetting(Settings.costLocalWatts),
+    energyPricePerKWh: getSetting(Settings.costEnergyPricePerKWh),
+    currency: getSetting(Settings.costCurrency),
+    frontierModel: getSetting(Settings.costFrontierModel),
   });
   for (const w of warnings) warnOnce(logger, w);
   return cost;
