@@ -85,6 +85,13 @@ function renderTable(d: DashboardData): void {
   table.append(thead, tbody);
 }
 
+/** Axis labels: percentages, or on a log axis only the powers of ten (1e-6, 1e-5…), which stay readable. */
+function tick(v: number, percent: boolean, log: boolean): string {
+  if (percent) return `${Math.round(v * 100)} %`;
+  if (log) return Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9 ? (v >= 0.01 && v < 1000 ? String(v) : v.toExponential(0)) : '';
+  return String(v);
+}
+
 interface Line {
   label: string;
   data: (number | null)[];
@@ -110,7 +117,7 @@ function renderCharts(d: DashboardData): number {
       options: {
         responsive: true,
         maintainAspectRatio: false,
-        scales: { y: { type: log ? 'logarithmic' : 'linear', beginAtZero: !log, title: { display: true, text: yTitle }, ...(percent ? { ticks: { callback: (v) => `${Math.round(Number(v) * 100)} %` } } : {}) } },
+        scales: { y: { type: log ? 'logarithmic' : 'linear', beginAtZero: !log, title: { display: true, text: yTitle }, ticks: { callback: (v) => tick(Number(v), percent, log) } } },
       },
     };
     charts.push(new Chart($(id) as HTMLCanvasElement, config));

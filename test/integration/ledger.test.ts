@@ -146,7 +146,9 @@ describe('Hearth ledger in a real VS Code extension host', function () {
     // A new record in the ledger (this window's writer, seen through the file watcher) redraws it.
     await vscode.commands.executeCommand('hearth.flagIncident', 'tool-misuse');
     await waitFor('the dashboard to redraw with the new record', 30_000, () => (api.dashboard()?.rendered?.records === count + 1 ? true : undefined));
-    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
-    await waitFor('the dashboard to close', 5_000, () => (api.dashboard() === undefined ? true : undefined));
+    if (!process.env.HEARTH_KEEP_DASHBOARD) {
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+      await waitFor('the dashboard to close', 5_000, () => (api.dashboard() === undefined ? true : undefined));
+    }
   });
 });
