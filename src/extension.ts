@@ -11,6 +11,7 @@ import { DashboardPanel, openDashboardCommand, type DashboardState } from './vsc
 import { exportLedgerCommand, exportLedgerToUser, type ExportLedgerArg } from './vscode/ledger/exportLedgerCommand';
 import { flagIncident, flagIncidentCommand, type FlagIncidentArg } from './vscode/ledger/flagIncidentCommand';
 import { LedgerService } from './vscode/ledger/ledgerService';
+import { OtlpScheduler } from './vscode/ledger/otlpScheduler';
 import { detectHardwareProfile } from './node/hardware/hardwareProfile';
 import { createLogger } from './vscode/logger';
 import { selectModel } from './vscode/models/selectModel';
@@ -46,6 +47,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     const version = String((context.extension.packageJSON as { version?: string }).version ?? '0.0.0');
     context.subscriptions.push(
       ledger,
+      new OtlpScheduler(ledger, logger, context.workspaceState, version),
       vscode.commands.registerCommand(exportLedgerCommand, (arg?: ExportLedgerArg) => exportLedgerToUser(ledger, logger, version, arg)),
       vscode.commands.registerCommand(openDashboardCommand, async (arg?: { folder?: string }) => {
         const folder = arg?.folder

@@ -157,6 +157,15 @@ export const Settings = {
     description: 'OpenTelemetry collector (OTLP/HTTP, JSON) that **Hearth: Export Ledger…** sends ledger logs and metrics to, e.g. `http://127.0.0.1:4318`; `/v1/logs` and `/v1/metrics` are appended. Empty: off. Only counts, timings and costs are sent, never code or prompts. User settings only, so a repository cannot redirect it.',
     scope: 'application',
   }),
+  telemetryOtlpIntervalMinutes: setting<number>({
+    key: 'hearth.telemetry.otlpIntervalMinutes',
+    type: 'integer',
+    default: 0,
+    minimum: 0,
+    maximum: 1440,
+    description: 'Also send to `#hearth.telemetry.otlpEndpoint#` every this many minutes while a window is open: the records added since the last send, and the metrics. 0: only when you run **Hearth: Export Ledger…** → OpenTelemetry.',
+    scope: 'application',
+  }),
 } as const;
 
 export type SettingName = keyof typeof Settings;

@@ -106,13 +106,16 @@ describe('Hearth ledger in a real VS Code extension host', function () {
 
   it('exports the ledger to CSV through the command', async function () {
     const out = path.join(tmp, 'ledger.csv');
+    // Suggestions still on screen may settle (and be recorded) at any moment: counts are lower bounds.
+    const before = readLedger(ledgerFile).length;
     const result = await vscode.commands.executeCommand<{ records: number; path: string } | undefined>('hearth.exportLedger', { format: 'csv', path: out });
     assert.ok(result, 'the export returned nothing');
-    const records = readLedger(ledgerFile);
-    assert.equal(result.records, records.length);
+    assert.ok(result.records >= before, `${result.records} records exported, ${before} in the ledger before`);
     const rows = fs.readFileSync(out, 'utf8').split('\r\n').filter(Boolean);
     assert.deepEqual(rows[0]!.split(','), [...CSV_COLUMNS]);
-    assert.equal(rows.length, records.length + 1);
+    assert.equal(rows.length, result.records + 1);
+    const ids = new Set(readLedger(ledgerFile).map((r) => r.id));
+    for (const row of rows.slice(1)) assert.ok(ids.has(row.split(',')[2]!), `CSV row not in the ledger: ${row}`);
     assert.ok(rows.some((r) => r.includes(taskId) && r.includes(',accepted,')), 'the accepted completion is in the CSV');
   });
 
@@ -125,7 +128,8 @@ describe('Hearth ledger in a real VS Code extension host', function () {
       assert.ok(result, 'the OTLP export returned nothing (see the Hearth log)');
       assert.deepEqual(receiver.problems, []);
       const logs = receiver.logs.flatMap((b) => b.resourceLogs.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords)));
-      assert.equal(logs.length, readLedger(ledgerFile).length);
+      assert.equal(logs.length, result.records);
+      assert.ok(logs.length <= readLedger(ledgerFile).length);
       assert.ok(logs.some((l) => attr(l.attributes, 'hearth.record.id') === taskId && attr(l.attributes, 'hearth.outcome') === 'accepted'));
       assert.equal(receiver.metrics.length, 1);
     } finally {
@@ -139,13 +143,13 @@ describe('Hearth ledger in a real VS Code extension host', function () {
     const count = readLedger(ledgerFile).length;
     const first = await waitFor('the dashboard to draw its charts', 30_000, () => {
       const r = api.dashboard()?.rendered;
-      return r && r.records === count ? r : undefined;
+      return r && r.records >= count ? r : undefined;
     });
     assert.equal(first.charts, 4);
     assert.deepEqual(api.dashboard()!.problems, []);
     // A new record in the ledger (this window's writer, seen through the file watcher) redraws it.
     await vscode.commands.executeCommand('hearth.flagIncident', 'tool-misuse');
-    await waitFor('the dashboard to redraw with the new record', 30_000, () => (api.dashboard()?.rendered?.records === count + 1 ? true : undefined));
+    await waitFor('the dashboard to redraw with the new record', 30_000, () => ((api.dashboard()?.rendered?.records ?? 0) > first.records ? true : undefined));
     if (!process.env.HEARTH_KEEP_DASHBOARD) {
       await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
       await waitFor('the dashboard to close', 5_000, () => (api.dashboard() === undefined ? true : undefined));

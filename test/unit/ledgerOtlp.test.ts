@@ -125,6 +125,30 @@ describe('OpenTelemetry export (OTLP/HTTP JSON)', function () {
     }
   });
 
+  it('sends as logs only the records after a watermark, and the whole ledger as metrics', async () => {
+    const t = tempLedger();
+    const receiver = await startOtlpReceiver();
+    try {
+      await writeLedger(t.path, sampleEntries(50, { seed: 9 }));
+      const first = await exportOtlp(t.path, { endpoint: receiver.url, serviceVersion: 't' });
+      assert.equal(first.lastSeq, 49);
+      await writeLedger(t.path, sampleEntries(5, { seed: 10, start: new Date('2025-03-03T09:00:00Z') }));
+      const second = await exportOtlp(t.path, { endpoint: receiver.url, serviceVersion: 't', afterSeq: first.lastSeq });
+      assert.equal(second.records, 5);
+      assert.equal(second.lastSeq, 54);
+      const seqs = receiver.logs[1]!.resourceLogs[0]!.scopeLogs[0]!.logRecords.map((l) => attr(l.attributes, 'hearth.record.seq'));
+      assert.deepEqual(seqs, [50, 51, 52, 53, 54]);
+      const records = receiver.metrics[1]!.resourceMetrics[0]!.scopeMetrics[0]!.metrics.find((m) => m.name === 'hearth.ledger.records')!;
+      assert.equal(records.gauge!.dataPoints[0]!.asInt, '55');
+      const none = await exportOtlp(t.path, { endpoint: receiver.url, serviceVersion: 't', afterSeq: 54 });
+      assert.equal(none.records, 0);
+      assert.deepEqual(receiver.problems, []);
+    } finally {
+      await receiver.close();
+      t.cleanup();
+    }
+  });
+
   it('says what went wrong when the collector refuses or cannot be reached', async () => {
     const t = tempLedger();
     const server = createServer((_req, res) => res.writeHead(503, { 'content-type': 'text/plain' }).end('collector overloaded'));

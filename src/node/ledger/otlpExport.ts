@@ -15,6 +15,8 @@ export interface OtlpExportOptions {
   endpoint: string;
   serviceVersion: string;
   cost?: CostModel;
+  /** Send as logs only records with a greater seq (the periodic export's watermark); metrics always cover the whole ledger. */
+  afterSeq?: number;
   /** Log records per request. Default 1000. */
   batchSize?: number;
   /** Per request. Default 30 s. */
@@ -29,7 +31,10 @@ export interface OtlpExportOptions {
 }
 
 export interface OtlpExportSummary {
+  /** Records sent as log records. */
   records: number;
+  /** Highest seq in the ledger (-1 when empty): the next periodic export's `afterSeq`. */
+  lastSeq: number;
   requests: number;
   skipped: SkippedLine[];
   /** What the collector said it dropped (`partialSuccess`); 0 when it took everything. */
@@ -59,7 +64,7 @@ export async function exportOtlp(ledgerPath: string, opts: OtlpExportOptions): P
   const batchSize = opts.batchSize ?? 1000;
   const now = opts.now ?? (() => new Date());
   const doFetch = opts.fetch ?? fetch;
-  const summary: OtlpExportSummary = { records: 0, requests: 0, skipped: [], rejectedLogRecords: 0, rejectedDataPoints: 0, logsUrl: urls.logs, metricsUrl: urls.metrics };
+  const summary: OtlpExportSummary = { records: 0, lastSeq: -1, requests: 0, skipped: [], rejectedLogRecords: 0, rejectedDataPoints: 0, logsUrl: urls.logs, metricsUrl: urls.metrics };
   const metrics = new OtlpMetricsAccumulator(cost);
   let src: OtlpSource | undefined;
 
@@ -106,6 +111,8 @@ export async function exportOtlp(ledgerPath: string, opts: OtlpExportOptions): P
     for (const r of batch) {
       src ??= { serviceVersion: opts.serviceVersion, workspace: r.workspace };
       metrics.add(r);
+      if (r.seq > summary.lastSeq) summary.lastSeq = r.seq;
+      if (opts.afterSeq !== undefined && r.seq <= opts.afterSeq) continue;
       pending.push(r);
       if (pending.length >= batchSize) {
         await sendLogs(pending);
