@@ -1,7 +1,7 @@
 // One build for every bundle: extension, engine and CLI (node, cjs), and the test suites.
 // `node esbuild.config.mjs [--watch] [--production]`.
 import * as esbuild from 'esbuild';
-import { readdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
@@ -53,10 +53,25 @@ const problemMatcherPlugin = {
   },
 };
 
+// The dashboard webview and the HTML report load Chart.js's UMD bundle as a file of the extension
+// (media/vendor/, gitignored, shipped in the .vsix): copied here so it always matches node_modules.
+mkdirSync('media/vendor', { recursive: true });
+copyFileSync('node_modules/chart.js/dist/chart.umd.min.js', 'media/vendor/chart.umd.min.js');
+
 const builds = [
   {
     ...common,
     entryPoints: { extension: 'src/extension.ts', engine: 'src/engineMain.ts', cli: 'src/cli.ts' },
+    outdir: 'dist',
+  },
+  {
+    // Webview pages: browser bundles; Chart.js is not bundled (its own script tag, window.Chart).
+    ...common,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    external: [],
+    entryPoints: { 'webview/dashboard': 'src/webview/dashboard.ts' },
     outdir: 'dist',
   },
   {

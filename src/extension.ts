@@ -7,7 +7,11 @@ import { errorMessage } from './common/logger';
 import { engineRestartKeys } from './vscode/config';
 import { EngineHost } from './vscode/engineHost';
 import { acceptedCommand, InlineCompletionProvider } from './vscode/completions/inlineCompletionProvider';
+import { DashboardPanel, openDashboardCommand, type DashboardState } from './vscode/ledger/dashboardPanel';
+import { exportLedgerCommand, exportLedgerToUser, type ExportLedgerArg } from './vscode/ledger/exportLedgerCommand';
+import { flagIncident, flagIncidentCommand, type FlagIncidentArg } from './vscode/ledger/flagIncidentCommand';
 import { LedgerService } from './vscode/ledger/ledgerService';
+import { OtlpScheduler } from './vscode/ledger/otlpScheduler';
 import { createLogger } from './vscode/logger';
 import { deleteModel } from './vscode/models/deleteModel';
 import { downloadModelCommand } from './vscode/models/downloadModel';
@@ -25,6 +29,10 @@ export interface HearthApi {
   lastCompletion(): { prefix: string; suffix: string; text: string } | undefined;
   /** The policy of each folder; the escalation command asks `policy.decide(folderUri, request)`. */
   policy: PolicyService;
+  /** Id of the last task recorded in a ledger by this window (what an incident flag points at). */
+  lastTaskId(): string | undefined;
+  /** The ROI dashboard panel, when open. */
+  dashboard(): DashboardState | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): HearthApi | undefined {
@@ -54,7 +62,23 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     context.subscriptions.push(policy, registerShowEffectivePolicy(policy));
     const provider = new InlineCompletionProvider(host, ledger, () => profileId);
     completions = provider;
+    const version = String((context.extension.packageJSON as { version?: string }).version ?? '0.0.0');
     context.subscriptions.push(
+      ledger,
+      new OtlpScheduler(ledger, logger, context.workspaceState, version),
+      vscode.commands.registerCommand(exportLedgerCommand, (arg?: ExportLedgerArg) => exportLedgerToUser(ledger, logger, version, arg)),
+      vscode.commands.registerCommand(openDashboardCommand, async (arg?: { folder?: string }) => {
+        const folder = arg?.folder
+          ? vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === arg.folder)
+          : ledger.folderFor(vscode.window.activeTextEditor?.document.uri);
+        if (!folder) {
+          void vscode.window.showWarningMessage('Hearth: open a folder first: the ROI dashboard shows a workspace folder\'s ledger.');
+          return undefined;
+        }
+        return DashboardPanel.show(context.extensionUri, ledger, logger, folder).state;
+      }),
+      vscode.commands.registerCommand(flagIncidentCommand, (arg?: FlagIncidentArg) => flagIncident(ledger, [provider], logger, arg)),
+      { dispose: () => DashboardPanel.open?.dispose() },
       vscode.commands.registerCommand(acceptedCommand, (shown) => provider.accepted(shown)),
       vscode.workspace.onDidChangeTextDocument((e) => provider.documentChanged(e)),
       statusBar,
@@ -88,6 +112,8 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
         const last = provider.lastCompletion;
         return last?.suggestion ? { prefix: last.prefix, suffix: last.suffix, text: last.suggestion } : undefined;
       },
+      lastTaskId: () => provider.lastTask?.id,
+      dashboard: () => DashboardPanel.open?.state,
     };
   } catch (err) {
     logger.error(`Hearth failed to activate: ${errorMessage(err)}`);

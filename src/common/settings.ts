@@ -4,9 +4,11 @@ import { DEFAULT_NEVER_SEND, endpointJsonSchema, USER_DISABLEABLE_CATEGORIES, ty
  * Every Hearth setting, declared once (style rule 4). package.json's `contributes.configuration` must match
  * this table; a unit test checks that it does.
  */
+import { DEFAULT_COST_MODEL } from './ledger/ledgerAggregates';
+
 export interface SettingSpec<T> {
   key: string;
-  type: 'string' | 'boolean' | 'number' | 'integer' | 'array';
+  type: 'string' | 'boolean' | 'number' | 'integer' | 'array' | 'object';
   default: T;
   description: string;
   minimum?: number;
@@ -20,9 +22,20 @@ export interface SettingSpec<T> {
    * turn on escalation or add an endpoint.
    */
   scope?: 'window' | 'resource' | 'application';
-  /** Further JSON Schema keywords for package.json (`items`, `enum`, `uniqueItems`…). */
+  /** Further JSON Schema keywords for package.json (`items`, `enum`, `uniqueItems`, `additionalProperties`…). */
   schema?: Record<string, unknown>;
 }
+
+/** A cloud price table entry, per million tokens (the JSON Schema of `hearth.cost.prices` values). */
+const PRICE_SCHEMA = {
+  type: 'object',
+  properties: {
+    inputPerMTok: { type: 'number', minimum: 0 },
+    outputPerMTok: { type: 'number', minimum: 0 },
+  },
+  required: ['inputPerMTok', 'outputPerMTok'],
+  additionalProperties: false,
+};
 
 function setting<T>(spec: SettingSpec<T>): SettingSpec<T> {
   return spec;
@@ -161,6 +174,64 @@ export const Settings = {
     description: 'Personal-data categories not to redact before escalation (`pii` for all of them). Secret categories cannot be switched off, and a repo policy cannot switch off anything.',
     scope: 'application',
     schema: { items: { type: 'string', enum: [...USER_DISABLEABLE_CATEGORIES] }, uniqueItems: true },
+  }),
+  ledgerPath: setting<string>({
+    key: 'hearth.ledger.path',
+    type: 'string',
+    default: '.hearth/ledger.jsonl',
+    description: 'Where each workspace folder\'s ledger lives, relative to the folder (must end in `.jsonl`). An absolute path is honoured only in User settings; a workspace may not point its ledger outside its folder.',
+    scope: 'resource',
+  }),
+  costPrices: setting<Record<string, { inputPerMTok: number; outputPerMTok: number }>>({
+    key: 'hearth.cost.prices',
+    type: 'object',
+    default: DEFAULT_COST_MODEL.prices,
+    description: 'Cloud price table for the ROI figures: model name → price per million input and output tokens, in `#hearth.cost.currency#`. A team model without an entry costs 0.',
+    schema: { additionalProperties: PRICE_SCHEMA },
+  }),
+  costLocalWatts: setting<number>({
+    key: 'hearth.cost.localWatts',
+    type: 'number',
+    default: DEFAULT_COST_MODEL.localWatts,
+    minimum: 0,
+    maximum: 5000,
+    description: 'Power (watts) this machine draws while the local model runs; local cost is watts × time × `#hearth.cost.energyPricePerKWh#`.',
+  }),
+  costEnergyPricePerKWh: setting<number>({
+    key: 'hearth.cost.energyPricePerKWh',
+    type: 'number',
+    default: DEFAULT_COST_MODEL.energyPricePerKWh,
+    minimum: 0,
+    maximum: 100,
+    description: 'Price of one kWh of electricity, in `#hearth.cost.currency#`.',
+  }),
+  costCurrency: setting<string>({
+    key: 'hearth.cost.currency',
+    type: 'string',
+    default: DEFAULT_COST_MODEL.currency,
+    description: 'Currency of the price table and the energy price (a label only: Hearth converts nothing).',
+  }),
+  costFrontierModel: setting<string>({
+    key: 'hearth.cost.frontierModel',
+    type: 'string',
+    default: DEFAULT_COST_MODEL.frontierModel,
+    description: '"Cost avoided" is measured against sending every task to this model; it must have an entry in `#hearth.cost.prices#`.',
+  }),
+  telemetryOtlpEndpoint: setting<string>({
+    key: 'hearth.telemetry.otlpEndpoint',
+    type: 'string',
+    default: '',
+    description: 'OpenTelemetry collector (OTLP/HTTP, JSON) that **Hearth: Export Ledger…** sends ledger logs and metrics to, e.g. `http://127.0.0.1:4318`; `/v1/logs` and `/v1/metrics` are appended. Empty: off. Only counts, timings and costs are sent, never code or prompts. User settings only, so a repository cannot redirect it.',
+    scope: 'application',
+  }),
+  telemetryOtlpIntervalMinutes: setting<number>({
+    key: 'hearth.telemetry.otlpIntervalMinutes',
+    type: 'integer',
+    default: 0,
+    minimum: 0,
+    maximum: 1440,
+    description: 'Also send to `#hearth.telemetry.otlpEndpoint#` every this many minutes while a window is open: the records added since the last send, and the metrics. 0: only when you run **Hearth: Export Ledger…** → OpenTelemetry.',
+    scope: 'application',
   }),
 } as const;
 

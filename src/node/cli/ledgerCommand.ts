@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import { applyCostOverrides, costModelOverridesSchema } from '../../common/ledger/costModel';
 import { DEFAULT_COST_MODEL, findGroup, type CostModel, type GroupStats } from '../../common/ledger/ledgerAggregates';
 import { DEFAULT_LEDGER_PATH } from '../ledger/ledgerFiles';
 import { analyseLedger, EXPORT_FORMATS, exportLedger, type ExportFormat } from '../ledger/ledgerExport';
@@ -17,22 +17,11 @@ const USAGE = [
   '       hearth ledger stats [--ledger PATH] [--costs FILE] [--json]',
 ].join('\n');
 
-const priceSchema = z.strictObject({ inputPerMTok: z.number().nonnegative(), outputPerMTok: z.number().nonnegative() });
-/** `--costs FILE`: a JSON cost model; omitted fields keep their defaults. */
-const costFileSchema = z.strictObject({
-  currency: z.string().min(1).optional(),
-  prices: z.record(z.string(), priceSchema).optional(),
-  localWatts: z.number().nonnegative().optional(),
-  energyPricePerKWh: z.number().nonnegative().optional(),
-  frontierModel: z.string().min(1).optional(),
-});
-
 function costModel(file: string | undefined): CostModel {
   if (!file) return DEFAULT_COST_MODEL;
-  const parsed = costFileSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  const parsed = costModelOverridesSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
   if (!parsed.success) throw new Error(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const c = parsed.data;
-  return { ...DEFAULT_COST_MODEL, ...c, prices: { ...DEFAULT_COST_MODEL.prices, ...c.prices } };
+  return applyCostOverrides(parsed.data);
 }
 
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);

@@ -5,10 +5,36 @@
  */
 import { readdirSync } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 
 /** Default location, relative to the workspace folder (the policy may move it). */
 export const DEFAULT_LEDGER_PATH = join('.hearth', 'ledger.jsonl');
+
+/** Where the `hearth.ledger.path` setting points, or why it was not honoured (the default is used then). */
+export interface ResolvedLedgerPath {
+  path: string;
+  warning?: string;
+}
+
+/**
+ * Resolves the ledger location of a workspace folder from the setting. Relative values are under the folder.
+ * A value from the workspace itself (`fromWorkspace`: `.vscode/settings.json`, a repo anyone can write) must stay
+ * inside the folder: otherwise a cloned repository could make Hearth append lines to any file the user can write.
+ * The name must end in `.jsonl`, for the same reason and so rotation can number the segments.
+ */
+export function resolveLedgerPath(folder: string, value: string | undefined, fromWorkspace: boolean): ResolvedLedgerPath {
+  const fallback = join(folder, DEFAULT_LEDGER_PATH);
+  const v = (value ?? '').trim();
+  if (!v) return { path: fallback };
+  if (!v.endsWith('.jsonl')) return { path: fallback, warning: `hearth.ledger.path "${v}" does not end in .jsonl; using ${DEFAULT_LEDGER_PATH}` };
+  const p = resolve(folder, v);
+  const rel = relative(folder, p);
+  const inside = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  if (fromWorkspace && !inside) {
+    return { path: fallback, warning: `hearth.ledger.path "${v}" from the workspace settings points outside the folder; only User settings may do that. Using ${DEFAULT_LEDGER_PATH}` };
+  }
+  return { path: p };
+}
 
 /** `ledger.jsonl` → `ledger.3.jsonl`. */
 export function segmentPath(ledgerPath: string, n: number): string {

@@ -5,6 +5,7 @@ import { OutcomeTracker, type DocumentEdit, type SettledSuggestion, type ShownSu
 import type { Outcome } from '../../common/ledger/ledgerEnums';
 import type { InfillResult, ModelInfo } from '../../common/protocol/engineProtocol';
 import type { LedgerService } from '../ledger/ledgerService';
+import type { RecordedTask } from '../ledger/recordedTask';
 import { Settings } from '../../common/settings';
 import { getSetting } from '../config';
 import type { EngineHost } from '../engineHost';
@@ -41,6 +42,7 @@ export const acceptedCommand = 'hearth.completionAccepted';
 
 export class InlineCompletionProvider implements vscode.InlineCompletionItemProvider {
   private last: CompletionOutcome | undefined;
+  private lastRecorded: RecordedTask | undefined;
   private readonly tracker = new OutcomeTracker<Shown>((settled) => this.recordSettled(settled));
 
   constructor(
@@ -68,6 +70,11 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
 
   get lastCompletion(): CompletionOutcome | undefined {
     return this.last;
+  }
+
+  /** The last completion written to a ledger (what "Flag Last Answer as Incident…" points at). */
+  get lastTask(): RecordedTask | undefined {
+    return this.lastRecorded;
   }
 
   async provideInlineCompletionItems(
@@ -129,8 +136,9 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
 
   private record(uri: vscode.Uri, model: ModelInfo, result: InfillResult, time: string, outcome: Outcome, chars: { charsSuggested?: number; charsAccepted?: number; linesAccepted?: number } = {}): void {
     const { sink, workspace } = this.ledger.sinkFor(uri);
+    if (workspace === 'none') return;
     try {
-      sink.append({
+      const id = sink.append({
         kind: 'task',
         time,
         workspace,
@@ -146,6 +154,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
         destination: 'local',
         ...chars,
       });
+      this.lastRecorded = { id, uri, lane: 'completion', model: model.name, time, outcome };
     } catch (err) {
       this.host.reportError(new Error(`could not record the completion in the workspace ledger: ${err instanceof Error ? err.message : String(err)}`));
     }
