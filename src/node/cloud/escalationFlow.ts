@@ -119,7 +119,7 @@ export type EscalationResult =
 
 export const SYSTEM_PROMPT =
   'You are a senior software engineer helping a developer with their code. Some values were replaced before ' +
-  'sending with placeholders such as [REDACTED:category#1]; they stand for real values you cannot see. Keep ' +
+  'sending with placeholders of the form [REDACTED:<category>#<number>]; they stand for real values you cannot see. Keep ' +
   'each placeholder exactly as written when you refer to it, and do not guess what it hides.';
 
 const DEFAULT_MAX_TOKENS = 2048;
