@@ -7,6 +7,7 @@ import { errorMessage } from './common/logger';
 import { engineRestartKeys } from './vscode/config';
 import { EngineHost } from './vscode/engineHost';
 import { acceptedCommand, InlineCompletionProvider } from './vscode/completions/inlineCompletionProvider';
+import { registerEscalation, type EscalationFeature } from './vscode/escalation/escalateCommand';
 import { LedgerService } from './vscode/ledger/ledgerService';
 import { detectHardwareProfile } from './node/hardware/hardwareProfile';
 import { createLogger } from './vscode/logger';
@@ -17,6 +18,8 @@ import { StatusBar } from './vscode/statusBar';
 export interface HearthApi {
   engineStatus(): ReturnType<EngineHost['client']['status']>;
   lastCompletion(): { prefix: string; suffix: string; text: string } | undefined;
+  /** "Hearth: Escalate to Frontier" with its modal answered by the caller (the smoke-test driver hides modals). */
+  escalation: EscalationFeature;
 }
 
 export function activate(context: vscode.ExtensionContext): HearthApi | undefined {
@@ -34,6 +37,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
       (p) => (profileId = p.profileId),
       (err) => logger.warn(`hardware profile unavailable: ${errorMessage(err)}`),
     );
+    const escalation = registerEscalation(context, ledger, logger);
     const provider = new InlineCompletionProvider(host, ledger, () => profileId);
     completions = provider;
     context.subscriptions.push(
@@ -54,6 +58,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     logger.info(`Hearth activated (extension host: node ${process.versions.node})`);
     return {
       engineStatus: () => host.client.status(),
+      escalation,
       lastCompletion: () => {
         const last = provider.lastCompletion;
         return last?.suggestion ? { prefix: last.prefix, suffix: last.suffix, text: last.suggestion } : undefined;
