@@ -129,7 +129,8 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
         const uri = docs.newUri(`request-body-${endpoint.id}.json`);
         docs.set(uri, w.body);
         const previewDoc = await vscode.workspace.openTextDocument(uri);
-        await vscode.window.showTextDocument(previewDoc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+        // Focus stays on the code, so the answer later opens in this same group beside it, not a third one.
+        await vscode.window.showTextDocument(previewDoc, { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
       },
       answer: async (u) => {
         if (!answerUri) {
