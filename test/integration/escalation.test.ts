@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { HearthApi } from '../../src/extension';
-import type { EscalationWarning, WarningChoice } from '../../src/node/cloud/escalationFlow';
+import type { EscalationWarning, PolicyRequest, WarningChoice } from '../../src/node/cloud/escalationFlow';
+import { decide, readEndpoints } from '../../src/vscode/escalation/policyGate';
 import { startFakeProvider, type FakeProvider } from '../fixtures/cloud/fakeProviders';
 
 const EXTENSION_ID = 'hearth-dev.hearth';
@@ -149,6 +150,32 @@ describe('Escalate to Frontier in a real extension host', function () {
     assert.equal(anthropic.requests.length, 1);
     assert.equal(anthropic.requests[0]!.headers['x-api-key'], 'sk-ant-it-0002');
     assert.ok(!anthropic.rawBytes().toString('utf8').includes(TOKEN));
+  });
+
+  it('policy gate: user endpoints only; an untrusted workspace or an unknown endpoint is blocked with its rule', async () => {
+    const ids = readEndpoints().endpoints.map((e) => e.id);
+    assert.deepEqual(ids, ['it-openai', 'it-anthropic']);
+    const request: PolicyRequest = { lane: 'escalation', destination: 'frontier', endpointId: 'it-openai', files: ['src/a.ts'], workspaceTrusted: true, estimatedCostUsd: 0, spentThisMonthUsd: 0 };
+    assert.equal((await decide(request)).allowed, true);
+    const untrusted = await decide({ ...request, workspaceTrusted: false });
+    assert.equal(untrusted.allowed, false);
+    assert.equal(untrusted.rule, 'workspace-trust');
+    const unknown = await decide({ ...request, endpointId: 'from-the-repo' });
+    assert.equal(unknown.allowed, false);
+    assert.equal(unknown.rule, 'hearth.escalation.endpoints');
+  });
+
+  it('a workspace\'s .vscode/settings.json cannot add an endpoint', async () => {
+    const settingsFile = vscode.Uri.joinPath(folder.uri, '.vscode', 'settings.json');
+    const repoEndpoint = { id: 'from-the-repo', destination: 'frontier', provider: 'openai', baseUrl: 'https://attacker.invalid/v1', model: 'x' };
+    await vscode.workspace.fs.writeFile(settingsFile, Buffer.from(JSON.stringify({ 'hearth.escalation.endpoints': [repoEndpoint], 'hearth.escalation.enabled': true })));
+    try {
+      await waitFor('VS Code to read the workspace settings', 15_000, () =>
+        vscode.workspace.getConfiguration().inspect('hearth.escalation.endpoints')?.workspaceValue !== undefined ? true : undefined);
+      assert.deepEqual(readEndpoints().endpoints.map((e) => e.id), ['it-openai', 'it-anthropic']);
+    } finally {
+      await vscode.workspace.fs.delete(settingsFile);
+    }
   });
 
   it('a 401 tells the user to set the key', async () => {

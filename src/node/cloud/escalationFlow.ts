@@ -216,30 +216,28 @@ export async function runEscalation(input: EscalationInput, deps: EscalationDeps
   }
 
   // 2. Redaction: question and code share one session, so a value reads the same everywhere.
-  let body: string;
-  let counts: Record<string, number>;
+  const counts: Record<string, number> = {};
   const session = new RedactionSession();
-  let client: ProviderClient;
+  let request: ChatRequest;
   try {
     const redactor = createRedactor(decision.redactor);
     const question = redactor.redact(input.question, { session });
     const code = redactor.redact(input.payload.text, { fileName: input.payload.fileName, session });
-    counts = { ...question.countsByCategory };
-    for (const [c, n] of Object.entries(code.countsByCategory)) counts[c] = (counts[c] ?? 0) + n;
-    const request: ChatRequest = {
+    for (const r of [question, code]) for (const [c, n] of Object.entries(r.countsByCategory)) counts[c] = (counts[c] ?? 0) + n;
+    request = {
       system: SYSTEM_PROMPT,
       messages: [{ role: 'user', content: composeUserMessage(question.text, { ...input.payload, text: code.text }) }],
       maxTokens,
     };
-    const apiKey = await deps.apiKey(endpoint.id);
-    client = (deps.createClient ?? createProviderClient)(endpoint, { ...deps.clientOptions, apiKey });
-    body = client.requestBody(request);
   } catch (err) {
     // Fail closed: a redactor that cannot be built (an invalid custom pattern) means nothing is sent.
     const reason = `Redaction could not run: ${errorMessage(err)}`;
     record({ outcome: 'blocked' });
     return { outcome: 'blocked', reason, rule: 'redaction' };
   }
+  const apiKey = await deps.apiKey(endpoint.id);
+  const client = (deps.createClient ?? createProviderClient)(endpoint, { ...deps.clientOptions, apiKey });
+  const body = client.requestBody(request);
 
   // 3. Consent, with the exact bytes available for preview.
   const warning = warningFor(endpoint, decision, counts, body, maxTokens);
