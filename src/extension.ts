@@ -10,6 +10,7 @@ import { acceptedCommand, InlineCompletionProvider } from './vscode/completions/
 import { DashboardPanel, openDashboardCommand, type DashboardState } from './vscode/ledger/dashboardPanel';
 import { exportLedgerCommand, exportLedgerToUser, type ExportLedgerArg } from './vscode/ledger/exportLedgerCommand';
 import { flagIncident, flagIncidentCommand, type FlagIncidentArg } from './vscode/ledger/flagIncidentCommand';
+import { registerEscalation, type EscalationFeature } from './vscode/escalation/escalateCommand';
 import { LedgerService } from './vscode/ledger/ledgerService';
 import { OtlpScheduler } from './vscode/ledger/otlpScheduler';
 import { createLogger } from './vscode/logger';
@@ -33,6 +34,8 @@ export interface HearthApi {
   lastTaskId(): string | undefined;
   /** The ROI dashboard panel, when open. */
   dashboard(): DashboardState | undefined;
+  /** "Hearth: Escalate to Frontier" with its modal answered by the caller (the smoke-test driver hides modals). */
+  escalation: EscalationFeature;
 }
 
 export function activate(context: vscode.ExtensionContext): HearthApi | undefined {
@@ -60,6 +63,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     );
     const policy = new PolicyService(logger);
     context.subscriptions.push(policy, registerShowEffectivePolicy(policy));
+    const escalation = registerEscalation(context, ledger, policy, logger);
     const provider = new InlineCompletionProvider(host, ledger, () => profileId);
     completions = provider;
     const version = String((context.extension.packageJSON as { version?: string }).version ?? '0.0.0');
@@ -108,6 +112,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     return {
       engineStatus: () => host.client.status(),
       policy,
+      escalation,
       lastCompletion: () => {
         const last = provider.lastCompletion;
         return last?.suggestion ? { prefix: last.prefix, suffix: last.suffix, text: last.suggestion } : undefined;
