@@ -75,8 +75,8 @@ async function main(): Promise<number> {
   const timeoutMs = Number(process.env.HEARTH_INTEGRATION_TIMEOUT_MS ?? 240_000);
   const consoleLog = fs.createWriteStream(path.join(runDir, 'browser-console.log'));
   try {
-    // Escalation endpoints live in user settings (a workspace may not add one), so the runner writes them,
-    // pointing at ports where test/integration/escalation.test.ts starts its fake OpenAI and Anthropic servers.
+    // Ports where test/integration/escalation.test.ts starts its fake OpenAI and Anthropic servers; that suite
+    // puts the endpoints in user settings itself and removes them after, so other suites see the defaults.
     const openAiPort = await freePort();
     const anthropicPort = await freePort();
     server = await startCodeServer({
@@ -93,11 +93,6 @@ async function main(): Promise<number> {
         // Fixed threads and a generous time cap: the suite compares against a second engine run.
         'hearth.engine.threads': 1,
         'hearth.completion.timeLimitMs': 60_000,
-        'hearth.escalation.enabled': true,
-        'hearth.escalation.endpoints': [
-          { id: 'it-openai', destination: 'frontier', provider: 'openai', baseUrl: `http://127.0.0.1:${openAiPort}/v1`, model: 'it-gpt', priceInPerMTok: 2.5, priceOutPerMTok: 10 },
-          { id: 'it-anthropic', destination: 'frontier', provider: 'anthropic', baseUrl: `http://127.0.0.1:${anthropicPort}`, model: 'it-claude', priceInPerMTok: 3, priceOutPerMTok: 15 },
-        ],
       },
     });
     say(`code-server ${server.url} (run folder ${runDir})`);

@@ -60,6 +60,15 @@ describe('Escalate to Frontier in a real extension host', function () {
     api = exported;
     openai = await startFakeProvider('openai', { port: Number(process.env.HEARTH_TEST_OPENAI_PORT) });
     anthropic = await startFakeProvider('anthropic', { port: Number(process.env.HEARTH_TEST_ANTHROPIC_PORT) });
+    // Endpoints live in user settings (a workspace may not add one): set them for this suite only.
+    const openAiPort = Number(process.env.HEARTH_TEST_OPENAI_PORT);
+    const anthropicPort = Number(process.env.HEARTH_TEST_ANTHROPIC_PORT);
+    const user = vscode.workspace.getConfiguration();
+    await user.update('hearth.escalation.enabled', true, vscode.ConfigurationTarget.Global);
+    await user.update('hearth.escalation.endpoints', [
+      { id: 'it-openai', destination: 'frontier', provider: 'openai', baseUrl: `http://127.0.0.1:${openAiPort}/v1`, model: 'it-gpt', priceInPerMTok: 2.5, priceOutPerMTok: 10 },
+      { id: 'it-anthropic', destination: 'frontier', provider: 'anthropic', baseUrl: `http://127.0.0.1:${anthropicPort}`, model: 'it-claude', priceInPerMTok: 3, priceOutPerMTok: 15 },
+    ], vscode.ConfigurationTarget.Global);
     folder = vscode.workspace.workspaceFolders![0]!;
     file = vscode.Uri.joinPath(folder.uri, 'src', 'escalationConfig.ts');
     await vscode.workspace.fs.writeFile(file, Buffer.from(SOURCE));
@@ -68,6 +77,9 @@ describe('Escalate to Frontier in a real extension host', function () {
   after(async () => {
     await openai?.close();
     await anthropic?.close();
+    const user = vscode.workspace.getConfiguration();
+    await user.update('hearth.escalation.enabled', undefined, vscode.ConfigurationTarget.Global);
+    await user.update('hearth.escalation.endpoints', undefined, vscode.ConfigurationTarget.Global);
   });
 
   beforeEach(async () => {
@@ -169,10 +181,12 @@ describe('Escalate to Frontier in a real extension host', function () {
   it('a workspace\'s .vscode/settings.json cannot add an endpoint', async () => {
     const settingsFile = vscode.Uri.joinPath(folder.uri, '.vscode', 'settings.json');
     const repoEndpoint = { id: 'from-the-repo', destination: 'frontier', provider: 'openai', baseUrl: 'https://attacker.invalid/v1', model: 'x' };
-    await vscode.workspace.fs.writeFile(settingsFile, Buffer.from(JSON.stringify({ 'hearth.escalation.endpoints': [repoEndpoint], 'hearth.escalation.enabled': true })));
+    // The escalation settings are application-scoped, so VS Code never reports a workspace value for them: a
+    // window-scoped setting in the same file tells when the file has been read.
+    await vscode.workspace.fs.writeFile(settingsFile, Buffer.from(JSON.stringify({ 'hearth.escalation.endpoints': [repoEndpoint], 'hearth.escalation.enabled': true, 'hearth.completion.debounceMs': 121 })));
     try {
       await waitFor('VS Code to read the workspace settings', 15_000, () =>
-        vscode.workspace.getConfiguration().inspect('hearth.escalation.endpoints')?.workspaceValue !== undefined ? true : undefined);
+        vscode.workspace.getConfiguration().inspect('hearth.completion.debounceMs')?.workspaceValue === 121 ? true : undefined);
       assert.deepEqual(readEndpoints(api.policy).endpoints.map((e) => e.id), ['it-openai', 'it-anthropic']);
     } finally {
       await vscode.workspace.fs.delete(settingsFile);

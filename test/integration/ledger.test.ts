@@ -92,7 +92,8 @@ describe('Hearth ledger in a real VS Code extension host', function () {
     // Closing the probe may have settled a later suggestion (ignored or rejected): the last answer is whatever was recorded last.
     const lastTask = api.lastTaskId();
     assert.ok(lastTask);
-    assert.ok(readLedger(ledgerFile).some((r) => r.id === lastTask && r.kind === 'task'), 'the last task id is a task in the ledger');
+    // Appends are batched: the record may reach the file a moment after its id is known.
+    await waitFor('the last task in the ledger file', 10_000, () => (readLedger(ledgerFile).some((r) => r.id === lastTask && r.kind === 'task') ? true : undefined));
     const id = await vscode.commands.executeCommand<string | undefined>('hearth.flagIncident', 'factual-error');
     assert.ok(id, 'the command returned no incident id');
     const incident = readLedger(ledgerFile).find((r) => r.id === id);
