@@ -1,0 +1,346 @@
+/**
+ * `npm run bench:model`: quality of the shipped code model (models/hearth-code-tiny.gguf) on held-out files that
+ * were never trained on (models/train/data-manifest.json → heldout), against two baselines computed the same way:
+ *   - random: the generated random-weight demo model (test/fixtures/gguf/makeModel.ts preset `demo`);
+ *   - repeat line: no model; propose the remainder of the line above the cursor whose start is most similar to
+ *     the current line's prefix (same prefix window as the models see).
+ * Tasks, sampled deterministically (seeded) from the held-out files:
+ *   - rest of line: cursor inside a code line after at least one typed character; expected = the rest of the line.
+ *   - bracket/argument: cursor right after `(` or `[`; expected = the text up to the matching close on that line.
+ * Models run through Hearth's engine (EngineClient, private engine, the llama.cpp backend's infill: PSM prompt,
+ * greedy, stop at a newline). Measures: exact match (after trimming trailing whitespace) and edit similarity
+ * (1 − Levenshtein / longer length). Next-token accuracy: teacher-forced greedy prediction through node-llama-cpp
+ * (`controlledEvaluate`) on held-out text windows, each model with its own tokenizer; the repeat-line column shows
+ * a copy baseline there (the token that followed the previous occurrence of the current token).
+ * Options (env): HEARTH_BENCH_MODEL (model file), HEARTH_BENCH_N (rest-of-line tasks, default 150; bracket tasks = N/2),
+ * HEARTH_BENCH_SEED (default 8), HEARTH_BENCH_THREADS (default 1).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { EngineClient } from '../src/node/engine/engineClient';
+import { mulberry32 } from '../test/fixtures/gguf/ggufWriter';
+import { printMachine, printResult, repoRoot, round } from './benchUtil';
+
+const enginePath = resolve(repoRoot, 'dist/engine.js');
+const modelPath = resolve(repoRoot, process.env.HEARTH_BENCH_MODEL ?? 'models/hearth-code-tiny.gguf');
+const nLine = Number(process.env.HEARTH_BENCH_N ?? 150);
+const nBracket = Math.ceil(nLine / 2);
+const seed = Number(process.env.HEARTH_BENCH_SEED ?? 8);
+const threads = Number(process.env.HEARTH_BENCH_THREADS ?? 1);
+/** Context windows (characters) given to every predictor; sized so prompt + output fit a 512-token context. */
+const PREFIX_CHARS = 1000;
+const SUFFIX_CHARS = 250;
+const MAX_TOKENS = 32;
+const CONTEXT = 512;
+const NTA_WINDOWS = 16;
+const NTA_TOKENS = 192;
+
+export interface Task {
+  kind: 'line' | 'bracket';
+  file: string;
+  prefix: string;
+  suffix: string;
+  expected: string;
+}
+
+interface Manifest {
+  heldout: Array<{ name: string; version: string; licence: string; files: Array<{ path: string; bytes: number; sha256: string }> }>;
+}
+
+export function levenshtein(a: string, b: string): number {
+  if (a === b) return 0;
+  if (!a.length) return b.length;
+  if (!b.length) return a.length;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  let cur = new Array<number>(b.length + 1);
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    [prev, cur] = [cur, prev];
+  }
+  return prev[b.length]!;
+}
+
+export function editSimilarity(a: string, b: string): number {
+  const n = Math.max(a.length, b.length);
+  return n === 0 ? 1 : 1 - levenshtein(a, b) / n;
+}
+
+/** Cuts text at the first closing bracket that has no opening bracket in the text (the one the cursor is inside). */
+export function cutAtUnmatchedClose(text: string): string {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      if (depth === 0) return text.slice(0, i);
+      depth--;
+    }
+  }
+  return text;
+}
+
+function matchingClose(line: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      depth--;
+      if (depth === 0) return (line[open] === '(' ? c === ')' : c === ']') ? i : -1;
+    }
+  }
+  return -1;
+}
+
+function isCodeLine(t: string): boolean {
+  return t.length >= 6 && !t.startsWith('//') && !t.startsWith('/*') && !t.startsWith('*');
+}
+
+/** The prefix window: the last PREFIX_CHARS characters before the cursor, starting at a line start. */
+function prefixWindow(text: string, cursor: number): string {
+  let start = Math.max(0, cursor - PREFIX_CHARS);
+  if (start > 0) {
+    const nl = text.indexOf('\n', start);
+    start = nl >= 0 && nl < cursor ? nl + 1 : start;
+  }
+  return text.slice(start, cursor);
+}
+
+/** Deterministic tasks from the held-out files. */
+export function sampleTasks(files: Array<{ path: string; text: string }>, nLines: number, nBrackets: number, rngSeed: number): Task[] {
+  const rng = mulberry32(rngSeed);
+  const pick = (n: number) => Math.floor((rng() / 0x100000000) * n);
+  const lineCands: Array<{ f: number; start: number; end: number }> = [];
+  const brCands: Array<{ f: number; open: number; close: number }> = [];
+  files.forEach((file, f) => {
+    let start = 0;
+    for (const line of file.text.split('\n')) {
+      const end = start + line.length;
+      const t = line.trim();
+      if (isCodeLine(t)) {
+        lineCands.push({ f, start, end });
+        for (let i = 0; i < line.length; i++) {
+          if (line[i] !== '(' && line[i] !== '[') continue;
+          const c = matchingClose(line, i);
+          if (c > i + 1 && c - i <= 80 && line.slice(i + 1, c).trim()) brCands.push({ f, open: start + i, close: start + c });
+        }
+      }
+      start = end + 1;
+    }
+  });
+  const tasks: Task[] = [];
+  const take = <T>(cands: T[], n: number, make: (c: T) => Task | undefined) => {
+    const pool = [...cands];
+    let made = 0;
+    while (made < n && pool.length) {
+      const c = pool.splice(pick(pool.length), 1)[0]!;
+      const t = make(c);
+      if (t) { tasks.push(t); made++; }
+    }
+  };
+  take(lineCands, nLines, ({ f, start, end }) => {
+    const text = files[f]!.text;
+    const line = text.slice(start, end);
+    const indent = line.length - line.trimStart().length;
+    const body = line.trimEnd().length - indent;
+    if (body < 2) return undefined;
+    const cursor = start + indent + 1 + pick(body - 1);
+    const expected = text.slice(cursor, end);
+    if (!expected.trim()) return undefined;
+    return { kind: 'line', file: files[f]!.path, prefix: prefixWindow(text, cursor), suffix: text.slice(end, end + SUFFIX_CHARS), expected };
+  });
+  take(brCands, nBrackets, ({ f, open, close }) => {
+    const text = files[f]!.text;
+    const cursor = open + 1;
+    return { kind: 'bracket', file: files[f]!.path, prefix: prefixWindow(text, cursor), suffix: text.slice(close, close + SUFFIX_CHARS), expected: text.slice(cursor, close) };
+  });
+  return tasks;
+}
+
+/** The prediction of the "repeat the most similar line above" baseline. */
+export function repeatLinePrediction(task: Pick<Task, 'prefix'>): string {
+  const lines = task.prefix.split('\n');
+  const current = lines.pop()!.trimStart();
+  let best = '';
+  let bestScore = -1;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i]!.trimStart();
+    if (!l.trim() || l.length <= current.length) continue;
+    const score = editSimilarity(current, l.slice(0, current.length));
+    if (score > bestScore) { bestScore = score; best = l.slice(current.length); }
+  }
+  return best;
+}
+
+/** What a predictor's raw output proposes for a task (first line; brackets: up to the unmatched close). */
+export function proposal(task: Pick<Task, 'kind'>, raw: string): string {
+  const line = raw.split('\n')[0]!;
+  return task.kind === 'bracket' ? cutAtUnmatchedClose(line) : line;
+}
+
+interface Scores { em: number; es: number; n: number }
+
+function score(tasks: Task[], preds: string[], kind: Task['kind']): Scores {
+  let em = 0;
+  let es = 0;
+  let n = 0;
+  tasks.forEach((t, i) => {
+    if (t.kind !== kind) return;
+    const p = proposal(t, preds[i]!).trimEnd();
+    const e = t.expected.trimEnd();
+    if (p === e) em++;
+    es += editSimilarity(p, e);
+    n++;
+  });
+  return { em: n ? em / n : 0, es: n ? es / n : 0, n };
+}
+
+async function runEngine(path: string, tasks: Task[]): Promise<{ preds: string[]; msPerTask: number }> {
+  const client = new EngineClient({ enginePath, mode: 'private' });
+  try {
+    await client.loadModel({ path, threads, contextSize: CONTEXT });
+    const preds: string[] = [];
+    const t0 = performance.now();
+    for (const t of tasks) {
+      const r = await client.infill({ documentId: t.file, prefix: t.prefix, suffix: t.suffix, maxTokens: MAX_TOKENS, temperature: 0, stop: ['\n'] });
+      preds.push(r.text);
+    }
+    return { preds, msPerTask: (performance.now() - t0) / Math.max(1, tasks.length) };
+  } finally {
+    await client.dispose();
+  }
+}
+
+/** Held-out text windows for next-token accuracy: starts at line starts, chosen with the same seed. */
+function ntaTexts(files: Array<{ path: string; text: string }>, rngSeed: number): string[] {
+  const rng = mulberry32(rngSeed + 1);
+  const out: string[] = [];
+  for (let i = 0; i < NTA_WINDOWS; i++) {
+    const f = files[Math.floor((rng() / 0x100000000) * files.length)]!.text;
+    let s = Math.floor((rng() / 0x100000000) * Math.max(1, f.length - 2000));
+    const nl = f.indexOf('\n', s);
+    s = nl >= 0 ? nl + 1 : 0;
+    out.push(f.slice(s, s + 1200));
+  }
+  return out;
+}
+
+async function nextTokenAccuracy(path: string, texts: string[]): Promise<{ model: number; copy: number }> {
+  const mod = await import('node-llama-cpp');
+  const llama = await mod.getLlama({ gpu: false, build: 'never', logLevel: mod.LlamaLogLevel.error });
+  const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+  const ctx = await model.createContext({ contextSize: CONTEXT, threads });
+  const seq = ctx.getSequence();
+  let hit = 0;
+  let copyHit = 0;
+  let n = 0;
+  try {
+    for (const text of texts) {
+      const ids = Array.from(model.tokenize(text)).slice(0, NTA_TOKENS);
+      await seq.clearHistory();
+      const res = await seq.controlledEvaluate(ids.map((t) => [t, { generateNext: { token: true, options: { temperature: 0 } } }] as const));
+      const last = new Map<number, number>();
+      for (let i = 0; i + 1 < ids.length; i++) {
+        if (res[i]?.next.token === ids[i + 1]) hit++;
+        const prev = last.get(ids[i]!);
+        if (prev !== undefined && ids[prev + 1] === ids[i + 1]) copyHit++;
+        last.set(ids[i]!, i);
+        n++;
+      }
+    }
+  } finally {
+    await ctx.dispose();
+    await model.dispose();
+    await llama.dispose();
+  }
+  return { model: hit / n, copy: copyHit / n };
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+async function main(): Promise<void> {
+  printMachine('bench:model');
+  const t0 = performance.now();
+  const manifest = JSON.parse(readFileSync(resolve(repoRoot, 'models/train/data-manifest.json'), 'utf8')) as Manifest;
+  const files: Array<{ path: string; text: string }> = [];
+  let changed = 0;
+  for (const g of manifest.heldout) {
+    for (const f of g.files) {
+      const p = resolve(repoRoot, f.path);
+      if (!existsSync(p)) { changed++; continue; }
+      if (sha256(p) !== f.sha256) changed++;
+      files.push({ path: f.path, text: readFileSync(p, 'utf8').replace(/\r\n/g, '\n') });
+    }
+  }
+  if (changed) console.log(`# warning: ${changed} held-out files are missing or differ from the manifest (npm ci?); figures are not comparable`);
+  const shaFile = `${modelPath}.sha256`;
+  const sha = sha256(modelPath);
+  if (existsSync(shaFile) && !readFileSync(shaFile, 'utf8').startsWith(sha)) console.log(`# warning: ${modelPath} does not match ${shaFile}`);
+  const randomPath = resolve(repoRoot, '.models/hearth-demo.gguf');
+  const mk = spawnSync(process.execPath, [resolve(repoRoot, 'out/scripts/makeModel.js'), '--preset', 'demo', '--out', randomPath], { stdio: 'inherit' });
+  if (mk.status !== 0) throw new Error('could not generate the random-weight demo model');
+
+  const tasks = sampleTasks(files, nLine, nBracket, seed);
+  console.log(`# ${files.length} held-out files (${manifest.heldout.map((g) => `${g.name}@${g.version}`).join(', ')}), ${tasks.filter((t) => t.kind === 'line').length} rest-of-line + ${tasks.filter((t) => t.kind === 'bracket').length} bracket tasks, seed ${seed}`);
+  console.log(`# model ${modelPath} sha256 ${sha.slice(0, 16)}…`);
+
+  const trained = await runEngine(modelPath, tasks);
+  const random = await runEngine(randomPath, tasks);
+  const repeat = tasks.map((t) => repeatLinePrediction(t));
+  const texts = ntaTexts(files, seed);
+  const ntaTrained = await nextTokenAccuracy(modelPath, texts);
+  const ntaRandom = await nextTokenAccuracy(randomPath, texts);
+
+  const cols = { trained: trained.preds, random: random.preds, repeat };
+  const s = Object.fromEntries(Object.entries(cols).map(([k, preds]) => [k, { line: score(tasks, preds, 'line'), bracket: score(tasks, preds, 'bracket') }])) as Record<keyof typeof cols, { line: Scores; bracket: Scores }>;
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(8);
+  const row = (name: string, a: string, b: string, c: string) => console.log(`${name.padEnd(34)}${a.padStart(14)}${b.padStart(14)}${c.padStart(14)}`);
+  console.log('');
+  row('measure', 'trained', 'random', 'repeat line');
+  row('rest-of-line exact match', pct(s.trained.line.em), pct(s.random.line.em), pct(s.repeat.line.em));
+  row('rest-of-line edit similarity', pct(s.trained.line.es), pct(s.random.line.es), pct(s.repeat.line.es));
+  row('bracket/argument exact match', pct(s.trained.bracket.em), pct(s.random.bracket.em), pct(s.repeat.bracket.em));
+  row('bracket/argument edit similarity', pct(s.trained.bracket.es), pct(s.random.bracket.es), pct(s.repeat.bracket.es));
+  row('next-token accuracy (own tokens)', pct(ntaTrained.model), pct(ntaRandom.model), `${pct(ntaTrained.copy)} (copy)`);
+  row('ms per completion (engine)', trained.msPerTask.toFixed(0), random.msPerTask.toFixed(0), '-');
+  console.log('');
+  console.log('# examples (trained model):');
+  tasks.filter((t) => t.kind === 'line').slice(0, 6).forEach((t) => {
+    const i = tasks.indexOf(t);
+    console.log(`#   …${JSON.stringify(t.prefix.slice(-40))} expected ${JSON.stringify(t.expected)} got ${JSON.stringify(proposal(t, trained.preds[i]!))}`);
+  });
+  printResult({
+    exact_match_rest_of_line: round(s.trained.line.em),
+    baseline_random: round(s.random.line.em),
+    baseline_repeat_line: round(s.repeat.line.em),
+    edit_similarity_rest_of_line: round(s.trained.line.es),
+    edit_similarity_random: round(s.random.line.es),
+    edit_similarity_repeat_line: round(s.repeat.line.es),
+    exact_match_bracket: round(s.trained.bracket.em),
+    exact_match_bracket_random: round(s.random.bracket.em),
+    exact_match_bracket_repeat_line: round(s.repeat.bracket.em),
+    edit_similarity_bracket: round(s.trained.bracket.es),
+    next_token_accuracy: round(ntaTrained.model),
+    next_token_accuracy_random: round(ntaRandom.model),
+    next_token_accuracy_copy: round(ntaTrained.copy),
+    tasks_rest_of_line: s.trained.line.n,
+    tasks_bracket: s.trained.bracket.n,
+    seed,
+    model_sha256: sha,
+    seconds: round((performance.now() - t0) / 1000, 1),
+  });
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.stack ?? e.message : e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,349 @@
+#!/usr/bin/env python3
+"""Trains hearth-code-tiny from scratch on CPU (FIM + next-token objective) and writes plain files
+that scripts/packModel.ts turns into the GGUF.
+
+  /usr/bin/python3 models/train/train.py --config models/train/config.json --data .models/train --out .models/train
+      [--max-steps N] [--time-budget S] [--smoke]
+
+Objective: each training chunk (up to n_ctx tokens of one file) is, with probability fim_rate, turned into a
+fill-in-the-middle sample, else kept as plain next-token text:
+  PSM: <|fim_prefix|>pre<|fim_suffix|>suf<|fim_middle|>mid<|endoftext|>
+  SPM: <|fim_suffix|>suf<|fim_prefix|>pre<|fim_middle|>mid<|endoftext|>   (llama.cpp's --spm-infill order)
+  plain: <|file_sep|>text
+A FIM sample uses a random run of lines of the chunk (at most fim_max_chars); the middle is a random character span,
+the rest of a line (optionally plus the next lines), or the inside of a bracket pair. Samples are packed into windows
+of n_ctx + 1 tokens (FIM samples are never cut); the loss is on every token.
+
+Stopping: at train.time_budget_s of dedicated-machine time (CPU seconds / threads: the wall clock of an idle
+machine with that many cores), at --max-steps N / train.max_steps (0: no step limit), or at --wall-cap S (wall clock,
+for shared machines), whichever comes first. The cosine learning-rate schedule follows the progress
+max(step / max_steps, used / budget, wall / wall_cap), so the rate decays fully whichever limit ends the run.
+
+Outputs in --out: weights.bin (little-endian f32 tensors, in weights.json order), weights.json, model.pt,
+run.json (steps, times, losses), reference.json (PyTorch logits for a few prompts, to compare with llama.cpp).
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+
+def _threads_from_config():
+    # BLAS/OpenMP thread counts must be set before numpy and torch are imported
+    path = 'models/train/config.json'
+    for i, a in enumerate(sys.argv):
+        if a == '--config' and i + 1 < len(sys.argv):
+            path = sys.argv[i + 1]
+    try:
+        with open(path, encoding='utf-8') as f:
+            return str(json.load(f)['train']['threads'])
+    except (OSError, ValueError, KeyError):
+        return '1'
+
+
+for _v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS'):
+    os.environ.setdefault(_v, _threads_from_config())
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import Llama  # noqa: E402
+from tokenizer import Tokenizer  # noqa: E402
+
+T0 = time.time()
+
+
+def log(msg):
+    print(f'[{time.time() - T0:7.1f}s] {msg}', flush=True)
+
+
+def load_jsonl(path):
+    with open(path, encoding='utf-8') as f:
+        return [json.loads(l) for l in f]
+
+
+def chunk_doc(text, tok, max_tokens):
+    """Splits a file at line boundaries into chunks of at most ~max_tokens tokens."""
+    chunks, cur, cur_n = [], [], 0
+    for line in text.split('\n'):
+        n = len(tok.encode(line)) + 1
+        if cur and cur_n + n > max_tokens:
+            chunks.append('\n'.join(cur) + '\n')
+            cur, cur_n = [], 0
+        cur.append(line)
+        cur_n += n
+    if cur:
+        last = '\n'.join(cur)
+        if last.strip():
+            chunks.append(last)
+    return chunks
+
+
+def find_close(s, p):
+    pairs = {'(': ')', '[': ']', '{': '}'}
+    depth = 0
+    for i in range(p, min(len(s), p + 400)):
+        c = s[i]
+        if c in pairs:
+            depth += 1
+        elif c in ')]}':
+            depth -= 1
+            if depth == 0:
+                return i if pairs[s[p]] == c else -1
+    return -1
+
+
+def fim_split(s, rng, modes):
+    """(pre, mid, suf) for one chunk."""
+    n = len(s)
+    r = rng.random()
+    if r < modes['rest_of_line']:
+        starts = [0] + [i + 1 for i, c in enumerate(s) if c == '\n' and i + 1 < n]
+        starts = [a for a in starts if s[a:s.find('\n', a) if s.find('\n', a) >= 0 else n].strip()]
+        if starts:
+            a = rng.choice(starts)
+            e = s.find('\n', a)
+            e = n if e < 0 else e
+            ind = a + len(s[a:e]) - len(s[a:e].lstrip())
+            c = rng.randint(ind, e - 1) if e - 1 > ind else ind
+            end = e
+            while rng.random() < 0.25 and end < n:  # sometimes the next line(s) too
+                nx = s.find('\n', end + 1)
+                end = n if nx < 0 else nx
+            return s[:c], s[c:end], s[end:]
+    elif r < modes['rest_of_line'] + modes['bracket']:
+        opens = [i for i, c in enumerate(s) if c in '([{']
+        rng.shuffle(opens)
+        for p in opens[:5]:
+            q = find_close(s, p)
+            if q > p:
+                return s[:p + 1], s[p + 1:q], s[q:]
+    i, j = sorted((rng.randint(0, n), rng.randint(0, n)))
+    return s[:i], s[i:j], s[j:]
+
+
+def fim_window(chunk, rng, max_chars):
+    """A random run of whole lines of the chunk, at most ~max_chars long: FIM samples stay short, so several fit in
+    one training window and their middles are not cut off by the packing."""
+    if len(chunk) <= max_chars:
+        return chunk
+    starts = [0] + [i + 1 for i, c in enumerate(chunk) if c == '\n' and i + 1 < len(chunk)]
+    a = rng.choice([x for x in starts if x < len(chunk) - max_chars // 2] or [0])
+    e = chunk.rfind('\n', a, a + max_chars)
+    return chunk[a:e + 1] if e > a else chunk[a:a + max_chars]
+
+
+def sample_tokens(chunk, tok, rng, tc):
+    """(tokens, is_fim) for one chunk."""
+    sp = tok.special
+    if rng.random() >= tc['fim_rate'] or len(chunk) < 8:
+        return [sp['fimSep']] + tok.encode(chunk), False
+    pre, mid, suf = fim_split(fim_window(chunk, rng, tc['fim_max_chars']), rng, tc['fim_span_modes'])
+    p, m, s = tok.encode(pre), tok.encode(mid), tok.encode(suf)
+    if rng.random() < tc['spm_share_of_fim']:
+        return [sp['fimSuf']] + s + [sp['fimPre']] + p + [sp['fimMid']] + m + [sp['eos']], True
+    return [sp['fimPre']] + p + [sp['fimSuf']] + s + [sp['fimMid']] + m + [sp['eos']], True
+
+
+def windows(chunks, tok, seed, T, tc):
+    """Endless stream of (T + 1)-token windows, epoch after epoch, each epoch in a new seeded order. Plain samples
+    may be cut at a window's end; a FIM sample that does not fit moves to the next window whole (the rest of the
+    current window is filled with the chunk's plain text), so every middle is trained on with its context."""
+    epoch = 0
+    buf = []
+    while True:
+        rng = random.Random(seed * 1000 + epoch)
+        order = list(range(len(chunks)))
+        rng.shuffle(order)
+        for k in order:
+            toks, fim = sample_tokens(chunks[k], tok, rng, tc)
+            toks = toks[:T + 1]
+            room = T + 1 - len(buf)
+            if fim and len(toks) > room:
+                plain = [tok.special['fimSep']] + tok.encode(chunks[k])
+                if len(plain) < room:  # the plain text fits: use it instead
+                    buf.extend(plain)
+                    continue
+                buf.extend(plain[:room])
+                yield buf
+                buf = list(toks)
+                continue
+            buf.extend(toks[:room])
+            if len(buf) == T + 1:
+                yield buf
+                buf = []
+        epoch += 1
+        log(f'epoch {epoch} done')
+
+
+def heldout_windows(docs, tok, T, limit):
+    ids = []
+    for d in docs:
+        ids += [tok.special['fimSep']] + tok.encode(d['text'])
+    out = [ids[i:i + T + 1] for i in range(0, len(ids) - T - 1, T + 1)]
+    return torch.tensor(out[:limit], dtype=torch.long)
+
+
+@torch.no_grad()
+def eval_loss(model, data, bs=4):
+    model.eval()
+    tot, n = 0.0, 0
+    for i in range(0, len(data), bs):
+        x = data[i:i + bs]
+        logits = model(x[:, :-1])
+        tot += F.cross_entropy(logits.reshape(-1, logits.size(-1)), x[:, 1:].reshape(-1), reduction='sum').item()
+        n += x[:, 1:].numel()
+    model.train()
+    return tot / n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--config', default='models/train/config.json')
+    ap.add_argument('--data', default='.models/train')
+    ap.add_argument('--out', default='.models/train')
+    ap.add_argument('--max-steps', type=int, default=None)
+    ap.add_argument('--time-budget', type=float, default=None)
+    ap.add_argument('--smoke', action='store_true', help='2-minute run to check the pipeline end to end')
+    ap.add_argument('--wall-cap', type=float, default=None, help='also stop after this many wall-clock seconds (shared machines)')
+    ap.add_argument('--skip-initial-eval', action='store_true', help='no held-out loss before training (saves time)')
+    args = ap.parse_args()
+    with open(args.config, encoding='utf-8') as f:
+        cfg = json.load(f)
+    mc, tc = cfg['model'], cfg['train']
+    if args.smoke:
+        tc['time_budget_s'] = 120
+    if args.time_budget is not None:
+        tc['time_budget_s'] = args.time_budget
+    max_steps = args.max_steps if args.max_steps is not None else tc['max_steps']
+
+    seed = cfg['seed']
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.set_num_threads(tc['threads'])
+    log(f'torch {torch.__version__}, {torch.get_num_threads()} threads')
+
+    tok = Tokenizer.load(os.path.join(args.out, 'tokenizer.json'))
+    assert len(tok.tokens) == mc['n_vocab'], (len(tok.tokens), mc['n_vocab'])
+    T = mc['n_ctx']
+    docs = load_jsonl(os.path.join(args.data, 'train.jsonl'))
+    chunks = [c for d in docs for c in chunk_doc(d['text'], tok, T - 8)]
+    log(f'{len(docs)} files -> {len(chunks)} chunks')
+    held = heldout_windows(load_jsonl(os.path.join(args.data, 'heldout.jsonl')), tok, T, 16)
+
+    model = Llama(mc)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f'model: {n_params} parameters')
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': tc['weight_decay']}, {'params': no_decay, 'weight_decay': 0.0}],
+                            lr=tc['lr'], betas=(tc['beta1'], tc['beta2']))
+    stream = windows(chunks, tok, seed, T, tc)
+    B = tc['batch_size']
+    log(f'batch {B} x {T} tokens, time budget {tc["time_budget_s"]}s, max_steps {max_steps or "none"}')
+    budget = tc['time_budget_s']
+
+    loss0 = float('nan') if args.skip_initial_eval else eval_loss(model, held)
+    log(f'held-out loss before training {loss0:.3f}')
+    t_start = time.time()
+    c_start = time.process_time()
+    threads = tc['threads']
+    wall_cap = tc.get('wall_cap_s', 0) if args.wall_cap is None else args.wall_cap
+    total = max_steps if max_steps else 10**9
+
+    def used():
+        """Training time so far as a dedicated `threads`-core machine would spend it: CPU seconds / threads. On a shared,
+        loaded machine the wall clock says more about the other jobs than about this one."""
+        return (time.process_time() - c_start) / threads
+
+    def progress(step):
+        p = step / total if total < 10**9 else 0.0
+        p = max(p, used() / budget)
+        if wall_cap:
+            p = max(p, (time.time() - t_start) / wall_cap)
+        return min(1.0, p)
+
+    def lr_now(step):
+        if step < tc['warmup_steps']:
+            return tc['lr'] * (step + 1) / tc['warmup_steps']
+        pr = progress(step)
+        return tc['lr'] * (tc['min_lr_ratio'] + (1 - tc['min_lr_ratio']) * 0.5 * (1 + math.cos(math.pi * pr)))
+
+    step, ema, stopped_by = 0, None, 'steps'
+    tokens_seen = 0
+    while step < total:
+        if used() >= budget:
+            stopped_by = 'time budget (CPU seconds / threads)'
+            break
+        if wall_cap and time.time() - t_start >= wall_cap:
+            stopped_by = 'wall-clock cap'
+            break
+        x = torch.tensor([next(stream) for _ in range(B)], dtype=torch.long)
+        for g in opt.param_groups:
+            g['lr'] = lr_now(step)
+        logits = model(x[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc['grad_clip'])
+        opt.step()
+        step += 1
+        tokens_seen += B * T
+        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        if step % 25 == 0 or step == total:
+            el = time.time() - t_start
+            log(f'step {step} loss {ema:.3f} lr {opt.param_groups[0]["lr"]:.2e} progress {progress(step):.2f} '
+                f'{tokens_seen / el:.0f} tok/s wall, {tokens_seen / max(1e-9, used()):.0f} tok/s dedicated')
+    train_s = time.time() - t_start
+    dedicated_s = used()
+    loss1 = eval_loss(model, held)
+    log(f'trained {step} steps ({tokens_seen} tokens) in {train_s:.0f}s wall, {dedicated_s:.0f}s dedicated-machine time (CPU s / {threads}), stopped by {stopped_by}; held-out loss {loss1:.3f}')
+
+    # ---- export -------------------------------------------------------------------------------------------------
+    model.eval()
+    torch.save(model.state_dict(), os.path.join(args.out, 'model.pt'))
+    index, off = [], 0
+    with open(os.path.join(args.out, 'weights.bin'), 'wb') as f:
+        for name, arr in model.gguf_tensors():
+            b = arr.astype('<f4').tobytes()
+            f.write(b)
+            index.append({'name': name, 'shape': list(arr.shape), 'offset': off})
+            off += len(b)
+    with open(os.path.join(args.out, 'weights.json'), 'w', encoding='utf-8') as f:
+        json.dump({'config': cfg, 'tensors': index}, f, indent=1)
+
+    prompts = [
+        ('plain', 'function add(a, b) {\n  return'),
+        ('plain', 'import { readFileSync } from'),
+        ('fim', ('const items = [];\nfor (let i = 0; i < 10; i++) {\n  items.', ');\n}\n')),
+        ('fim', ('export function isEmpty(value: string): boolean {\n  return value.', ' === 0;\n}\n')),
+    ]
+    ref = []
+    with torch.no_grad():
+        for kind, p in prompts:
+            sp = tok.special
+            ids = tok.encode(p) if kind == 'plain' else [sp['fimPre']] + tok.encode(p[0]) + [sp['fimSuf']] + tok.encode(p[1]) + [sp['fimMid']]
+            lg = model(torch.tensor([ids]))[0, -1]
+            top = torch.topk(lg, 20)
+            ref.append({'kind': kind, 'text': p, 'tokens': ids, 'top': [[int(i), float(v)] for v, i in zip(top.values, top.indices)]})
+    with open(os.path.join(args.out, 'reference.json'), 'w', encoding='utf-8') as f:
+        json.dump(ref, f, indent=1)
+    run = {'name': cfg['name'], 'seed': seed, 'params': n_params, 'steps': step, 'max_steps': max_steps or None, 'threads': threads,
+           'dedicated_seconds': round(dedicated_s, 1), 'wall_cap_s': wall_cap,
+           'stopped_by': stopped_by, 'tokens_seen': tokens_seen, 'train_seconds': round(train_s, 1),
+           'total_seconds': round(time.time() - T0, 1), 'heldout_loss_before': None if math.isnan(loss0) else round(loss0, 4),
+           'heldout_loss_after': round(loss1, 4), 'final_train_loss_ema': round(ema or 0, 4), 'torch': torch.__version__,
+           'chunks': len(chunks)}
+    with open(os.path.join(args.out, 'run.json'), 'w', encoding='utf-8') as f:
+        json.dump(run, f, indent=1)
+    log(f'done: {json.dumps(run)}')
+
+
+if __name__ == '__main__':
+    main()

