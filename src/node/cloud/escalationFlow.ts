@@ -8,35 +8,18 @@ import type { TaskEntry } from '../../common/ledger/ledgerRecord';
 import type { LedgerSink } from '../../common/ledger/ledgerSink';
 import type { Logger } from '../../common/logger';
 import { nullLogger, errorMessage } from '../../common/logger';
-import { createRedactor, RedactionSession, restore, type RedactorOptions } from '../../common/redaction';
+import type { DataClass, Decision, DecisionRequest } from '../../common/policy';
+import { createRedactor, RedactionSession, restore } from '../../common/redaction';
 import { CloudError } from './cloudError';
 import type { ChatRequest, ClientOptions, EndpointConfig, ProviderClient, Usage } from './cloudTypes';
 import { costUsd, estimateTokens, formatUsd } from './costEstimate';
 import { createProviderClient } from './providerClient';
 import { hostOf } from './streamRunner';
 
-export type DataClass = 'public' | 'internal' | 'sensitive' | 'regulated';
-
-/** What the policy layer is asked (mirrors `EscalationRequestForPolicy` of `src/common/policy`). */
-export interface PolicyRequest {
-  lane: 'chat' | 'escalation';
-  destination: 'team' | 'frontier';
-  endpointId: string;
-  files: string[];
-  workspaceTrusted: boolean;
-  estimatedCostUsd: number;
-  spentThisMonthUsd: number;
-}
-
-/** The policy layer's answer (mirrors `Decision` of `src/common/policy`). */
-export interface PolicyDecision {
-  allowed: boolean;
-  reason: string;
-  rule?: string;
-  dataClasses: DataClass[];
-  redactor: RedactorOptions;
-  requireConsent: true | 'session';
-}
+export type { DataClass };
+/** What the policy layer is asked, and its answer (`src/common/policy`). */
+export type PolicyRequest = DecisionRequest;
+export type PolicyDecision = Decision;
 
 export interface EscalationPayload {
   kind: 'selection' | 'file' | 'conversation';
