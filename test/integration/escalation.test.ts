@@ -13,22 +13,13 @@ import type { HearthApi } from '../../src/extension';
 import type { EscalationWarning, PolicyRequest, WarningChoice } from '../../src/node/cloud/escalationFlow';
 import { readEndpoints } from '../../src/vscode/escalation/policyGate';
 import { startFakeProvider, type FakeProvider } from '../fixtures/cloud/fakeProviders';
+import { waitFor } from './waitFor';
 
 const EXTENSION_ID = 'hearth-dev.hearth';
 // Assembled at run time so no committed string looks like a live token.
 const TOKEN = ['ghp', '_', 'Zq8Lm2Nx7Rt4Vb9Kc3Hd6Jf1Gs5Pw0Ye2Ua4'].join('');
 const EMAIL = 'dana.whitfield@clientcorp-mail.com';
 const SOURCE = `export const config = {\n  githubToken: '${TOKEN}',\n  owner: '${EMAIL}',\n};\n`;
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function scripted(choices: WarningChoice[], seen: EscalationWarning[]): (w: EscalationWarning) => WarningChoice {
   return (w) => {

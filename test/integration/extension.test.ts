@@ -11,21 +11,10 @@ import type { HearthApi } from '../../src/extension';
 import { runCompletion } from '../../src/common/completion/completionPipeline';
 import { allSettings } from '../../src/common/settings';
 import { EngineClient } from '../../src/node/engine/engineClient';
+import { waitFor } from './waitFor';
 
 const EXTENSION_ID = 'hearth-dev.hearth';
 const COMMANDS = ['hearth.selectModel', 'hearth.downloadModel', 'hearth.deleteModel', 'hearth.tune', 'hearth.showLog', 'hearth.restartEngine'];
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>, onTick?: () => unknown): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let tick = 0;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    if (onTick && ++tick % 20 === 0) await onTick();
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('Hearth in a real VS Code extension host', function () {
   let extension: vscode.Extension<HearthApi | undefined>;

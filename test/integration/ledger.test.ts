@@ -13,18 +13,7 @@ import type { HearthApi } from '../../src/extension';
 import type { LedgerRecord } from '../../src/common/ledger/ledgerRecord';
 import { CSV_COLUMNS } from '../../src/common/ledger/ledgerSerialize';
 import { attr, startOtlpReceiver } from '../fixtures/otlpReceiver';
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>, onTick?: () => unknown): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let tick = 0;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    if (onTick && ++tick % 20 === 0) await onTick();
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { waitFor } from './waitFor';
 
 function readLedger(file: string): LedgerRecord[] {
   if (!fs.existsSync(file)) return [];
