@@ -113,20 +113,10 @@ export class EngineClient {
     signal?.throwIfAborted();
     const { connection } = await this.ensureConnected(true);
     signal?.throwIfAborted();
-    let requestId: number | undefined;
-    const onAbort = () => {
-      if (requestId !== undefined) connection.notify('$/cancel', { id: requestId });
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      return await this.call(connection, 'infill', params, (id) => {
-        requestId = id;
-        if (onText) this.textListeners.set(id, onText);
-      });
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      if (requestId !== undefined) this.textListeners.delete(requestId);
-    }
+    return this.cancellableCall(connection, 'infill', params, signal, onText && {
+      add: (id) => this.textListeners.set(id, onText),
+      remove: (id) => this.textListeners.delete(id),
+    });
   }
 
   /**
@@ -138,20 +128,10 @@ export class EngineClient {
     signal?.throwIfAborted();
     const { connection } = await this.ensureConnected(true);
     if (!this.loadedModel && this.lastLoad) this.loadedModel = await this.call(connection, 'loadModel', this.lastLoad);
-    let requestId: number | undefined;
-    const onAbort = () => {
-      if (requestId !== undefined) connection.notify('$/cancel', { id: requestId });
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      return await this.call(connection, 'tune', params, (id) => {
-        requestId = id;
-        if (onProgress) this.progressListeners.set(id, onProgress);
-      });
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      if (requestId !== undefined) this.progressListeners.delete(requestId);
-    }
+    return this.cancellableCall(connection, 'tune', params, signal, onProgress && {
+      add: (id) => this.progressListeners.set(id, onProgress),
+      remove: (id) => this.progressListeners.delete(id),
+    });
   }
 
   async status(): Promise<StatusResult> {
@@ -180,6 +160,33 @@ export class EngineClient {
     this.disposed = true;
     await this.current?.close();
     this.current = undefined;
+  }
+
+  /**
+   * Calls `method`, forwarding an abort of `signal` to the engine as `$/cancel` for this request, and keeping
+   * `listener` registered under the request's id while it runs (for its streamed notifications).
+   */
+  private async cancellableCall<M extends EngineMethod>(
+    connection: RpcConnection,
+    method: M,
+    params: MethodParams<M>,
+    signal: AbortSignal | undefined,
+    listener?: { add(id: number): void; remove(id: number): void },
+  ): Promise<MethodResult<M>> {
+    let requestId: number | undefined;
+    const onAbort = () => {
+      if (requestId !== undefined) connection.notify('$/cancel', { id: requestId });
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.call(connection, method, params, (id) => {
+        requestId = id;
+        listener?.add(id);
+      });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (requestId !== undefined) listener?.remove(requestId);
+    }
   }
 
   private async call<M extends EngineMethod>(connection: RpcConnection, method: M, params: MethodParams<M>, onId?: (id: number) => void): Promise<MethodResult<M>> {
