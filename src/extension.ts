@@ -55,13 +55,13 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
       statusBar,
       tunedFor: (path) => tuned.get(profileId, path),
     });
-    const ledger = new LedgerService(logger);
+    const policy = new PolicyService(logger);
+    const ledger = new LedgerService(logger, policy);
     ledgers = ledger;
     void library.profile().then(
       (p) => (profileId = p.profileId),
       (err) => logger.warn(`hardware profile unavailable: ${errorMessage(err)}`),
     );
-    const policy = new PolicyService(logger);
     context.subscriptions.push(policy, registerShowEffectivePolicy(policy));
     const escalation = registerEscalation(context, ledger, policy, logger);
     const provider = new InlineCompletionProvider(host, ledger, () => profileId);

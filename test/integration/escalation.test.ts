@@ -138,6 +138,49 @@ describe('Escalate to Frontier in a real extension host', function () {
     assert.ok(!line.includes(TOKEN) && !line.includes(EMAIL) && !line.includes('sk-it-openai-0001'));
   });
 
+  it('the policy file moves the ledger and keeps redacted text; the monthly budget counts this month\'s escalations', async () => {
+    const policyFile = vscode.Uri.joinPath(folder.uri, '.hearth', 'policy.jsonc');
+    const original = await vscode.workspace.fs.readFile(policyFile);
+    const withOptions = (perMonthUsd: number) =>
+      original.toString().replace(/"budgets": \{[^}]*\}/, `"budgets": { "perTaskUsd": 0.5, "perMonthUsd": ${perMonthUsd} }`)
+        .replace(/"ledger": \{[^}]*\}/, '"ledger": { "path": ".hearth/it-budget-ledger.jsonl", "includeText": true }');
+    const ledger = path.join(folder.uri.fsPath, '.hearth', 'it-budget-ledger.jsonl');
+    const setPolicy = async (text: string, perMonthUsd: number) => {
+      await vscode.workspace.fs.writeFile(policyFile, Buffer.from(text));
+      await api.policy.reload(folder);
+      await waitFor('the policy to be read', 10_000, () => (api.policy.effectiveFor(folder.uri)?.budgets.perMonthUsd.value === perMonthUsd ? true : undefined));
+    };
+    try {
+      await setPolicy(withOptions(20), 20);
+      assert.equal(api.policy.effectiveFor(folder.uri)?.ledger.path, '.hearth/it-budget-ledger.jsonl');
+      const warnings: EscalationWarning[] = [];
+      const first = await api.escalation.escalate({ question: 'Is this config safe to commit?', endpointId: 'it-openai', confirm: scripted(['send'], warnings) });
+      assert.equal(first?.outcome, 'accepted', JSON.stringify(first));
+      const line = await waitFor('the record in the policy\'s ledger', 15_000, () =>
+        fs.existsSync(ledger) ? fs.readFileSync(ledger, 'utf8').split('\n').find((l) => l.includes('"lane":"escalation"')) : undefined);
+      const rec = JSON.parse(line) as { estimatedCost: number; text?: { prompt?: string; answer?: string } };
+      // includeText: the prompt as sent (placeholders), never the values.
+      assert.match(rec.text?.prompt ?? '', /Is this config safe to commit\?/);
+      assert.match(rec.text?.prompt ?? '', /github-pat/);
+      assert.ok(!line.includes(TOKEN) && !line.includes(EMAIL), 'a secret value reached the ledger');
+      assert.ok(rec.estimatedCost > 0);
+
+      // A budget that the next request's estimate fits alone, but not with what this month already spent.
+      const estimate = warnings[0]!.estimatedCostUsd!;
+      const budget = Number((estimate + rec.estimatedCost / 2).toFixed(6));
+      await setPolicy(withOptions(budget), budget);
+      const sentBefore = openai.requests.length;
+      const second = await api.escalation.escalate({ question: 'Is this config safe to commit?', endpointId: 'it-openai', confirm: scripted(['send'], []) });
+      assert.equal(second?.outcome, 'blocked', JSON.stringify(second));
+      assert.equal((second as { rule?: string }).rule, 'budgetPerMonth');
+      assert.match((second as { reason: string }).reason, /spent this month/);
+      assert.equal(openai.requests.length, sentBefore, 'a request over the monthly budget was sent');
+    } finally {
+      await vscode.workspace.fs.writeFile(policyFile, original);
+      await api.policy.reload(folder);
+    }
+  });
+
   it('declining the warning sends nothing', async () => {
     const before = anthropic.rawBytes().length;
     await vscode.commands.executeCommand('hearth.setApiKey', 'it-anthropic', 'sk-ant-it-0002');

@@ -51,7 +51,8 @@ export interface EffectivePolicy {
   redactor: RedactorOptions;
   consent: { mode: ConsentMode; source: RuleSource };
   budgets: { perTaskUsd: { value: number; source: RuleSource }; perMonthUsd: { value: number; source: RuleSource } };
-  ledger: { path: string; includeText: boolean };
+  /** `pathSetByRepo`: the policy file names the ledger's path (it then wins over the `hearth.ledger.path` setting). */
+  ledger: { path: string; includeText: boolean; pathSetByRepo: boolean };
   /** Plain-words list of what the repo policy asked for and did not get. */
   refused: string[];
   refusals: Refusal[];
@@ -180,7 +181,7 @@ export function combinePolicies(user: UserPolicy, repo: RepoPolicyInput, setting
     redactor,
     consent,
     budgets: { perTaskUsd: lowest(user.budgetPerTaskUsd, policy?.budgets?.perTaskUsd), perMonthUsd: lowest(user.budgetPerMonthUsd, policy?.budgets?.perMonthUsd) },
-    ledger: { path: policy?.ledger?.path ?? DEFAULT_LEDGER_PATH, includeText: policy?.ledger?.includeText ?? false },
+    ledger: { path: policy?.ledger?.path ?? DEFAULT_LEDGER_PATH, includeText: policy?.ledger?.includeText ?? false, pathSetByRepo: policy?.ledger?.path !== undefined },
     refused: refusals.map((r) => r.message),
     refusals,
     settingsProblems,

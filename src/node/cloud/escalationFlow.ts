@@ -262,6 +262,8 @@ export async function runEscalation(input: EscalationInput, deps: EscalationDeps
     record({
       outcome: 'accepted',
       redactions: counts,
+      // Kept only where the workspace policy opts in (the writer drops it otherwise); placeholders, never values.
+      text: { prompt: request.messages[0]!.content, answer: result.text },
       tokensIn: usage.inputTokens,
       tokensOut: usage.outputTokens,
       timeToFirstTokenMs: result.timeToFirstTokenMs,
@@ -277,6 +279,7 @@ export async function runEscalation(input: EscalationInput, deps: EscalationDeps
     record({
       outcome: error.kind === 'cancelled' ? 'cancelled' : 'error',
       redactions: counts,
+      text: { prompt: request.messages[0]!.content, answer: error.partialText || raw },
       tokensIn: usage.inputTokens,
       tokensOut: usage.outputTokens,
       estimatedCost: costUsd(endpoint, usage),

@@ -50,7 +50,8 @@ export class FileLedgerWriter implements LedgerSink {
   private readonly maxSegmentBytes: number;
   private readonly batchDelayMs: number;
   private readonly maxBatch: number;
-  private readonly includeText: boolean;
+  /** Whether records keep their `text` field (the workspace policy opted in). */
+  readonly includeText: boolean;
   private readonly hash: HashFn;
   private readonly newId: () => string;
   private readonly now: () => Date;

@@ -167,6 +167,7 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
           },
           endpoint,
           workspaceTrusted: vscode.workspace.isTrusted,
+          spentThisMonthUsd: await ledgers.spentThisMonth(doc.uri),
         },
         { decide: decideFor(policy, doc.uri), apiKey: async () => apiKey, ledger: sink, workspace, ui, logger, signal: abort.signal, maxTokens: MAX_TOKENS, sessionConsent },
       );
