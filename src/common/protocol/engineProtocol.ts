@@ -84,6 +84,11 @@ export const ModelInfo = z.object({
   expertUsedCount: z.number().int().nonnegative().nullable(),
   fim: FimTokens,
   infillSupported: z.boolean(),
+  /**
+   * Order of the fill-in-the-middle prompt: prefix-suffix-middle (most code models) or suffix-prefix-middle
+   * (llama.cpp's `--spm-infill`), read from the GGUF key `hearth.fim.order`. Absent: `psm`.
+   */
+  fimOrder: z.enum(['psm', 'spm']).optional(),
   loadMs: z.number().nonnegative(),
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;

@@ -3,7 +3,7 @@
  * imported on first use, never at module load (style rule 2).
  */
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
-import type { Llama, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import type { Llama, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel, Token, TokenBias } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import type { InfillParams, InfillResult, LoadModelParams, ModelInfo, Priority, StopReason, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
 import { detectHardwareProfile } from '../../hardware/hardwareProfile';
 import { measureLlamaSetting, runSweep, sampleTokens, tuneCandidates } from '../tuner';
@@ -64,6 +64,10 @@ export class LlamaCppBackend {
   private slots: Slot[] = [];
   private info: ModelInfo | undefined;
   private loadedKey: string | undefined;
+  private mod: NodeLlamaCpp | undefined;
+  /** Every token's text, sorted, for token healing; built on first use per model. */
+  private tokenTexts: Array<{ text: string; token: Token }> | undefined;
+  private readonly healBiases = new Map<string, TokenBias>();
 
   constructor(private readonly logger: Logger) {}
 
@@ -83,6 +87,7 @@ export class LlamaCppBackend {
     checkGgufFile(params.path);
     const started = performance.now();
     const mod = await loadModule();
+    this.mod = mod;
     this.llama ??= await mod.getLlama({
       gpu: false,
       build: 'never',
@@ -115,6 +120,7 @@ export class LlamaCppBackend {
     const archMeta = meta[model.fileInfo.metadata.general.architecture] ?? {};
     const num = (v: unknown) => (typeof v === 'number' ? v : null);
     const infill = model.tokens.infill;
+    const hearthMeta = meta['hearth'] as { fim?: { order?: unknown } } | undefined;
     this.info = {
       path: params.path,
       name: String(model.fileInfo.metadata.general.name ?? params.path.split(/[\\/]/).pop()),
@@ -128,11 +134,73 @@ export class LlamaCppBackend {
       expertUsedCount: num(archMeta['expert_used_count']),
       fim: { prefix: infill.prefixString, suffix: infill.suffixString, middle: infill.middleString },
       infillSupported: infill.prefix != null && infill.suffix != null,
+      fimOrder: hearthMeta?.fim?.order === 'spm' ? 'spm' : 'psm',
       loadMs: performance.now() - started,
     };
     this.loadedKey = key;
     this.logger.info(`loaded ${this.info.name} (${this.info.architecture}, ${(this.info.sizeBytes / 1e6).toFixed(1)} MB) with ${threads} threads, batch ${context.batchSize}, context ${context.contextSize} × ${sequences} sequences, in ${this.info.loadMs.toFixed(0)} ms`);
     return this.info;
+  }
+
+  /**
+   * The fill-in-the-middle prompt: `<PRE>prefix<SUF>suffix<MID>` or, for models trained that way (or without a
+   * middle token, as llama.cpp does), `<SUF>suffix<PRE>prefix<MID>`. When it does not fit the context, the suffix's
+   * end goes first, then the prefix's beginning, leaving room for `maxTokens`.
+   *
+   * Token healing: a cursor inside a word leaves a piece the model never saw alone (`re` of `return` is one token in
+   * training), so the prefix's last token is taken back and returned as `heal`; generation then starts with a
+   * token that begins with it (see `healBias`).
+   */
+  private fimPrompt(params: InfillParams): { tokens: Token[]; heal: string } {
+    const model = this.model!;
+    const { prefix: pre, suffix: suf, middle: mid } = model.tokens.infill;
+    const room = Math.max(8, this.info!.contextSize - (params.maxTokens ?? 128) - 4);
+    let prefix = model.tokenize(params.prefix, false, 'trimLeadingSpace');
+    let suffix = model.tokenize(params.suffix, false, 'trimLeadingSpace');
+    let heal = '';
+    const last = prefix[prefix.length - 1];
+    if (last !== undefined && prefix.length > 1) {
+      const text = model.detokenize([last], false);
+      if (text && !text.includes('\n') && params.prefix.endsWith(text)) {
+        heal = text;
+        prefix = prefix.slice(0, -1);
+      }
+    }
+    if (prefix.length > room) prefix = prefix.slice(prefix.length - room);
+    suffix = suffix.slice(0, Math.max(0, room - prefix.length));
+    const tokens = this.info!.fimOrder === 'spm' || mid == null
+      ? [suf!, ...suffix, pre!, ...prefix, ...(mid != null ? [mid] : [])]
+      : [pre!, ...prefix, suf!, ...suffix, mid];
+    return { tokens, heal };
+  }
+
+  /** A bias that makes the next token one whose text begins with `heal` (greedy picks the likeliest of those). */
+  private healBias(heal: string): TokenBias {
+    const cached = this.healBiases.get(heal);
+    if (cached) return cached;
+    const model = this.model!;
+    if (!this.tokenTexts) {
+      const texts: Array<{ text: string; token: Token }> = [];
+      for (const token of model.iterateAllTokens()) {
+        const text = model.detokenize([token], false);
+        if (text) texts.push({ text, token });
+      }
+      texts.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+      this.tokenTexts = texts;
+    }
+    const texts = this.tokenTexts;
+    let lo = 0;
+    let hi = texts.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (texts[m]!.text < heal) lo = m + 1;
+      else hi = m;
+    }
+    const bias = new this.mod!.TokenBias(model.tokenizer);
+    for (let i = lo; i < texts.length && texts[i]!.text.startsWith(heal); i++) bias.set(texts[i]!.token, { logit: 100 });
+    if (this.healBiases.size >= 256) this.healBiases.clear();
+    this.healBiases.set(heal, bias);
+    return bias;
   }
 
   /**
@@ -165,7 +233,7 @@ export class LlamaCppBackend {
     const tokensBefore = sequence.tokenMeter.usedInputTokens;
     let text: string;
     try {
-      const res = await slot.completion.generateInfillCompletionWithMeta(params.prefix, params.suffix, {
+      const options = {
         maxTokens: params.maxTokens,
         temperature: params.temperature ?? 0,
         seed: params.seed,
@@ -173,20 +241,53 @@ export class LlamaCppBackend {
         stopOnAbortSignal: true,
         evaluationPriority: evaluationPriority[params.priority ?? 'completion'],
         customStopTriggers: stops.length ? stops : undefined,
-        onTextChunk: (chunk) => {
+        onTextChunk: (chunk: string) => {
           if (firstTokenAt === null) firstTokenAt = performance.now();
           onText(chunk);
         },
         onToken: () => {
           tokensOut++;
         },
-      });
+      };
+      const { tokens, heal } = this.fimPrompt(params);
+      let prompt = tokens;
+      let lead = '';
+      let leadStopped = false;
+      if (heal) {
+        // The first token alone, constrained to begin with the healed text; the rest continues from it.
+        let first: Token | undefined;
+        const r = await slot.completion.generateCompletionWithMeta(prompt, {
+          ...options,
+          maxTokens: 1,
+          customStopTriggers: undefined,
+          tokenBias: this.healBias(heal),
+          onTextChunk: undefined,
+          onToken: (t: Token[]) => {
+            first ??= t[0];
+          },
+        });
+        if (first !== undefined) {
+          tokensOut++;
+          prompt = [...prompt, first];
+          lead = r.response.startsWith(heal) ? r.response.slice(heal.length) : '';
+          const stopAt = Math.min(...stops.map((st) => lead.indexOf(st)).filter((i) => i >= 0));
+          if (Number.isFinite(stopAt)) {
+            lead = lead.slice(0, stopAt);
+            leadStopped = true;
+          }
+          if (lead) options.onTextChunk(lead);
+        }
+      }
+      const rest = leadStopped || (params.maxTokens !== undefined && params.maxTokens <= 1) || local.signal.aborted
+        ? undefined
+        : await slot.completion.generateCompletionWithMeta(prompt, { ...options, maxTokens: params.maxTokens === undefined ? undefined : params.maxTokens - (heal ? 1 : 0) });
+      const res = rest ?? { response: '', metadata: { stopReason: leadStopped ? 'customStopTrigger' : local.signal.aborted ? 'abort' : 'maxTokens' } };
       if (timedOut) stopReason = 'timeLimit';
       else if (local.signal.aborted) stopReason = 'cancelled';
       else if (res.metadata.stopReason === 'maxTokens') stopReason = 'maxTokens';
       else if (res.metadata.stopReason === 'customStopTrigger') stopReason = 'stop';
       else stopReason = 'eos';
-      text = res.response;
+      text = lead + res.response;
     } finally {
       if (timer) clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
@@ -254,6 +355,8 @@ export class LlamaCppBackend {
     this.model = undefined;
     this.info = undefined;
     this.loadedKey = undefined;
+    this.tokenTexts = undefined;
+    this.healBiases.clear();
   }
 
   async dispose(): Promise<void> {
