@@ -449,6 +449,21 @@ export async function ensureGeneratedModel(preset: string, outFile?: string, roo
   return file;
 }
 
+/** The model the project trains and ships (models/train): real code as ghost text, no download. */
+export const SHIPPED_MODEL = path.join('models', 'hearth-code-tiny.gguf');
+
+/**
+ * The model the end-to-end tests and `npm start` use: the shipped trained model, or a generated random-weight one
+ * when HEARTH_TEST_MODEL_PRESET names a preset (shapes for speed checks; its text is noise).
+ */
+export async function e2eModel(root = repoRoot()): Promise<string> {
+  const preset = process.env.HEARTH_TEST_MODEL_PRESET;
+  if (preset) return ensureGeneratedModel(preset, undefined, root);
+  const file = path.join(root, SHIPPED_MODEL);
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: it is committed with the repository (git checkout ${SHIPPED_MODEL}, or set HEARTH_TEST_MODEL_PRESET=tinyDense)`);
+  return file;
+}
+
 /** Newest modification time of the files a .vsix is built from (src/, media/, the manifest, package.json). */
 function newestSourceMtime(root: string): number {
   let newest = 0;

@@ -1,6 +1,6 @@
 /**
  * `npm start`: Hearth in a real VS Code with a model, in one command.
- *   1. the demo model (.models/hearth-demo.gguf, generated) unless HEARTH_MODEL names a GGUF file;
+ *   1. the model the project trains and ships (models/hearth-code-tiny.gguf) unless HEARTH_MODEL names a GGUF file;
  *   2. the packaged extension hearth.vsix (`npm run package` when missing or older than its sources; HEARTH_VSIX
  *      names another);
  *   3. code-server (scripts/setup-code-server.sh), Hearth installed into .hearth-run/extensions;
@@ -17,9 +17,9 @@ import * as path from 'node:path';
 import {
   chromiumAvailable,
   diagnostics,
-  ensureGeneratedModel,
   installVsix,
   repoRoot,
+  SHIPPED_MODEL,
   startCodeServer,
   writeUserSettings,
   type CodeServer,
@@ -45,11 +45,10 @@ async function resolveModel(): Promise<string> {
     if (!fs.existsSync(p)) fail(`HEARTH_MODEL=${fromEnv}: no such file`);
     return p;
   }
-  if (!fs.existsSync(path.join(root, 'out', 'scripts', 'makeModel.js'))) {
-    fail('out/scripts/makeModel.js is missing, so the demo model cannot be generated: run npm run build (or set HEARTH_MODEL to a GGUF file)');
-  }
-  say('demo model: .models/hearth-demo.gguf (generated on first start)');
-  return ensureGeneratedModel('demo', path.join('.models', 'hearth-demo.gguf'), root);
+  const shipped = path.join(root, SHIPPED_MODEL);
+  if (!fs.existsSync(shipped)) fail(`${SHIPPED_MODEL} is missing (it is committed with the repository): git checkout ${SHIPPED_MODEL}, or set HEARTH_MODEL to a GGUF file`);
+  say(`demo model: ${SHIPPED_MODEL} (trained by the project: models/train/README.md)`);
+  return shipped;
 }
 
 function npmRun(script: string): void {

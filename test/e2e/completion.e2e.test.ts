@@ -19,7 +19,7 @@ import { EngineClient } from '../../src/node/engine/engineClient';
 import {
   diagnostics,
   e2eRequired,
-  ensureGeneratedModel,
+  e2eModel,
   installVsix,
   launchBrowser,
   repoRoot,
@@ -99,7 +99,7 @@ describe('Hearth in a real VS Code (code-server + chromium)', function () {
     for (const f of ['dist/extension.js', 'dist/engine.js']) {
       assert.ok(fs.existsSync(path.join(root, f)), `${f} is missing: run npm run build`);
     }
-    model = await ensureGeneratedModel(process.env.HEARTH_TEST_MODEL_PRESET ?? 'tinyDense', undefined, root);
+    model = await e2eModel(root);
     const vsix = vsixPath();
     if (vsix && vsixIsStale(root, vsix)) {
       note(`warning: ${path.relative(root, vsix)} is older than the sources; run npm run package`);
@@ -150,6 +150,10 @@ describe('Hearth in a real VS Code (code-server + chromium)', function () {
       await page.locator(GHOST).first().waitFor({ timeout: 90_000 });
       const ghost = await ghostText(page);
       note(`ghost text: ${JSON.stringify(ghost)}`);
+      // The picture of what a user sees: the shipped model's suggestion as ghost text in the sample workspace.
+      fs.mkdirSync(resultsDir, { recursive: true });
+      await page.screenshot({ path: path.join(resultsDir, 'e2e-ghost-text.png') });
+      note('screenshot: test-results/e2e-ghost-text.png');
       assert.ok(ghost.trim().length > 0, 'ghost text is empty');
       const squash = (t: string) => t.replace(/\s+/g, ' ').trim();
       assert.equal(squash(ghost), squash(expected), 'the ghost text is not the engine\'s suggestion');

@@ -17,7 +17,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import {
   diagnostics,
   e2eRequired,
-  ensureGeneratedModel,
+  e2eModel,
   installVsix,
   launchBrowser,
   repoRoot,
@@ -91,7 +91,7 @@ describe('Escalate to Frontier in a real VS Code (code-server + chromium)', func
       this.skip();
     }
     fake = await startFakeProvider('openai');
-    const model = await ensureGeneratedModel(process.env.HEARTH_TEST_MODEL_PRESET ?? 'tinyDense', undefined, root);
+    const model = await e2eModel(root);
     runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-e2e-escalation-'));
     const workspace = path.join(runDir, 'workspace');
     fs.cpSync(path.join(root, 'sample-workspace'), workspace, { recursive: true });

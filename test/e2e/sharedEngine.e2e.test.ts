@@ -16,7 +16,7 @@ import { nullLogger } from '../../src/common/logger';
 import { PROTOCOL_VERSION, StatusResult } from '../../src/common/protocol/engineProtocol';
 import { RpcConnection } from '../../src/node/engine/rpcConnection';
 import { readEngineInfo, runtimePaths } from '../../src/node/engine/runtimeDir';
-import { diagnostics, e2eRequired, ensureGeneratedModel, installVsix, launchBrowser, repoRoot, startCodeServer, unavailableReason, type CodeServer } from '../../scripts/codeServer';
+import { diagnostics, e2eRequired, e2eModel, installVsix, launchBrowser, repoRoot, startCodeServer, unavailableReason, type CodeServer } from '../../scripts/codeServer';
 import { EDITOR_SETTINGS, GHOST, ghostText, note, openFile, typeAtEnd, vsixPath, waitForStatus } from './workbench';
 
 const root = repoRoot();
@@ -98,7 +98,7 @@ describe('two VS Code windows, one Hearth engine (code-server + chromium)', func
 
   it('both windows get completions from one engine process that lists both as clients', async function () {
     const started = Date.now();
-    const model = await ensureGeneratedModel(process.env.HEARTH_TEST_MODEL_PRESET ?? 'tinyDense', undefined, root);
+    const model = await e2eModel(root);
     const vsix = vsixPath();
     if (vsix) await installVsix(vsix, path.join(runDir, 'extensions'), path.join(runDir, 'user-data'), root);
     server = await startCodeServer({ runDir, settings: { 'hearth.model.path': model, ...EDITOR_SETTINGS }, isolateHome: true, smokeTestDriver: !vsix });

@@ -157,15 +157,18 @@ export class LlamaCppBackend {
     const room = Math.max(8, this.info!.contextSize - (params.maxTokens ?? 128) - 4);
     let prefix = model.tokenize(params.prefix, false, 'trimLeadingSpace');
     let suffix = model.tokenize(params.suffix, false, 'trimLeadingSpace');
+    // Dynamic healing (as llama.cpp's): take back tokens while what was taken back still begins some token, so
+    // `Ke` tokenized as `K`,`e` is healed whole and a token such as `Keyword` can follow.
     let heal = '';
-    const last = prefix[prefix.length - 1];
-    if (last !== undefined && prefix.length > 1) {
-      const text = model.detokenize([last], false);
-      if (text && !text.includes('\n') && params.prefix.endsWith(text)) {
-        heal = text;
-        prefix = prefix.slice(0, -1);
-      }
+    let keep = prefix.length;
+    while (keep > 1 && heal.length < 32) {
+      const text = model.detokenize([prefix[keep - 1]!], false);
+      const candidate = text + heal;
+      if (!text || candidate.includes('\n') || !params.prefix.endsWith(candidate) || this.tokensStartingWith(candidate).length === 0) break;
+      heal = candidate;
+      keep--;
     }
+    prefix = prefix.slice(0, keep);
     if (prefix.length > room) prefix = prefix.slice(prefix.length - room);
     suffix = suffix.slice(0, Math.max(0, room - prefix.length));
     const tokens = this.info!.fimOrder === 'spm' || mid == null
@@ -174,16 +177,14 @@ export class LlamaCppBackend {
     return { tokens, heal };
   }
 
-  /** A bias that makes the next token one whose text begins with `heal` (greedy picks the likeliest of those). */
-  private healBias(heal: string): TokenBias {
-    const cached = this.healBiases.get(heal);
-    if (cached) return cached;
+  /** Tokens whose text begins with `text`, from every token's text sorted (built on first use per model). */
+  private tokensStartingWith(text: string): Token[] {
     const model = this.model!;
     if (!this.tokenTexts) {
       const texts: Array<{ text: string; token: Token }> = [];
       for (const token of model.iterateAllTokens()) {
-        const text = model.detokenize([token], false);
-        if (text) texts.push({ text, token });
+        const t = model.detokenize([token], false);
+        if (t) texts.push({ text: t, token });
       }
       texts.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
       this.tokenTexts = texts;
@@ -193,11 +194,20 @@ export class LlamaCppBackend {
     let hi = texts.length;
     while (lo < hi) {
       const m = (lo + hi) >> 1;
-      if (texts[m]!.text < heal) lo = m + 1;
+      if (texts[m]!.text < text) lo = m + 1;
       else hi = m;
     }
-    const bias = new this.mod!.TokenBias(model.tokenizer);
-    for (let i = lo; i < texts.length && texts[i]!.text.startsWith(heal); i++) bias.set(texts[i]!.token, { logit: 100 });
+    const out: Token[] = [];
+    for (let i = lo; i < texts.length && texts[i]!.text.startsWith(text); i++) out.push(texts[i]!.token);
+    return out;
+  }
+
+  /** A bias that makes the next token one whose text begins with `heal` (greedy picks the likeliest of those). */
+  private healBias(heal: string): TokenBias {
+    const cached = this.healBiases.get(heal);
+    if (cached) return cached;
+    const bias = new this.mod!.TokenBias(this.model!.tokenizer);
+    for (const token of this.tokensStartingWith(heal)) bias.set(token, { logit: 100 });
     if (this.healBiases.size >= 256) this.healBiases.clear();
     this.healBiases.set(heal, bias);
     return bias;
