@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { createRedactor, RedactionConfigError, RedactionSession, restore } from '../../src/common/redaction';
+import { BUILTIN_DETECTORS, createRedactor, RedactionConfigError, RedactionSession, restore } from '../../src/common/redaction';
+import { keywordTrie } from '../../src/common/redaction/redactor';
 import { execInNumberRegions, releaseNumberRegions } from '../../src/common/redaction/numberScan';
 import { NUMBER_PATTERNS } from '../../src/common/redaction/personalData';
 import { shannonEntropy } from '../../src/common/redaction/valueChecks';
@@ -181,6 +182,23 @@ describe('redaction engine', () => {
         }
       }
       for (const [name] of NUMBER_PATTERNS) assert.ok((matched.get(name) ?? 0) >= 5, `too few ${name} matches to mean anything: ${JSON.stringify([...matched])}`);
+    });
+
+    it('the keyword trie finds what the longest-first alternation finds', () => {
+      const keywords = [...new Set(BUILTIN_DETECTORS.flatMap((d) => d.keywords ?? []))];
+      const trie = new RegExp(keywordTrie(keywords), 'g');
+      const alternation = new RegExp([...keywords].sort((a, b) => b.length - a.length).map((k) => k.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|'), 'g');
+      const rnd = prng(13);
+      const all = (re: RegExp, text: string) => [...text.matchAll(re)].map((m) => `${m.index}:${m[0]}`);
+      for (let t = 0; t < 300; t++) {
+        let text = '';
+        for (let i = 0; i < 30; i++) {
+          const k = keywords[Math.floor(rnd() * keywords.length)]!;
+          text += rnd() < 0.5 ? k : k.slice(0, 1 + Math.floor(rnd() * k.length));
+          if (rnd() < 0.3) text += ' ';
+        }
+        assert.deepEqual(all(trie, text), all(alternation, text), text);
+      }
     });
 
     it('entropy equals the textbook sum', () => {
