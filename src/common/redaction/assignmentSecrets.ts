@@ -2,12 +2,14 @@
  * `password = "hunter2"`, `API_KEY=…`, `"client_secret": "…"`, `<password>…</password>`, `--token …`,
  * `Authorization: Bearer …`: a literal assigned to a secret-like name. The name decides how much evidence the
  * value needs — a password-like name takes any literal that is not a placeholder or a reference (simple passwords
- * are the ones generic detectors miss); a weaker name such as `mapsKey` needs a long, high-entropy value.
+ * are the ones generic detectors miss); a weaker name such as `mapsKey` needs a long, high-entropy value. A value
+ * that is the name itself (`API_KEY: 'apiKey'`) never counts, and under names other than password-like ones
+ * neither does an identifier such as `hearth.completion.enabled`.
  *
  * Linear time: a keyword scan over the lower-cased text, then a hand-written parse around each hit (no regex that
  * backtracks over long identifier runs).
  */
-import { charClasses, isPlaceholder, isReference, isTrivialRun, looksLikeCode, shannonEntropy } from './valueChecks';
+import { charClasses, isPlaceholder, isReference, isTrivialRun, isWordLikeIdentifier, looksLikeCode, shannonEntropy } from './valueChecks';
 import { PRIORITY, type Detector, type ScanContext } from './detector';
 
 type Strength = 'password' | 'secret' | 'weak-key' | 'auth';
@@ -129,6 +131,12 @@ function categoryFor(key: string, strength: Strength, inConnection: boolean): st
 const HEX_DIGEST = /^(?:[a-f0-9]{32}|[a-f0-9]{40}|[a-f0-9]{64}|[A-F0-9]{32}|[A-F0-9]{40}|[A-F0-9]{64})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The literal text of a template string, interpolations dropped: `hearth.otlp.lastSeq:${path}` → `hearth.otlp.lastSeq`. */
+function literalParts(v: string): string {
+  if (!v.includes('${')) return v;
+  return v.replace(/\$\{[^{}]*\}/g, '.').replace(/[._:/-]{2,}/g, '.').replace(/^[._:/-]|[._:/-]$/g, '');
+}
+
 /** Does the value carry enough evidence for a name of this strength? */
 export function valueQualifies(value: string, strength: Strength, quoted: boolean, fileKind: ScanContext['fileKind']): boolean {
   const v = value;
@@ -144,11 +152,23 @@ export function valueQualifies(value: string, strength: Strength, quoted: boolea
     case 'secret':
       if (v.length < 8 || isTrivialRun(v)) return false;
       if (/\s/.test(v) && (v.match(/\s/g)?.length ?? 0) >= 2) return false; // prose, not a token
-      return shannonEntropy(v) >= 2.5 || charClasses(v) >= 2;
+      // A settings key or header name (`auth.session.token`, `x-api-key`) names a secret; it is not one. Passwords
+      // are exempt: a plain word is exactly the weak password people use. Asked last, being the dearest check.
+      return (shannonEntropy(v) >= 2.5 || charClasses(v) >= 2) && !isWordLikeIdentifier(literalParts(v));
     case 'weak-key':
       if (v.length < 16 || /\s/.test(v) || HEX_DIGEST.test(v) || UUID.test(v)) return false;
-      return shannonEntropy(v) >= 3.5 && charClasses(v) >= 2;
+      return shannonEntropy(v) >= 3.5 && charClasses(v) >= 2 && !isWordLikeIdentifier(literalParts(v));
   }
+}
+
+/** Lower-case letters and digits only, so `API_KEY`, `apiKey` and `api-key` compare equal. */
+function bareName(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '');
+}
+
+/** `API_KEY: 'apiKey'`, `AUTHORIZATION = "authorization"`: a constant holding its own name is no secret. */
+function isOwnName(key: string, value: string): boolean {
+  return bareName(value) === bareName(key);
 }
 
 interface ParsedValue { start: number; end: number; quoted: boolean }
@@ -276,7 +296,7 @@ export const assignmentSecrets: Detector = {
       if (ctx.isAllowed(value)) continue;
       // Inside a connection string the value is part of a literal even in a code file.
       const quoted = v.quoted || (inConnection && !looksLikeCode(value));
-      if (!valueQualifies(value, strength === 'auth' ? 'secret' : strength, quoted, ctx.fileKind)) continue;
+      if (!valueQualifies(value, strength === 'auth' ? 'secret' : strength, quoted, ctx.fileKind) || isOwnName(key, value)) continue;
       emit({ category: categoryFor(key, strength, inConnection), start, end: start + value.length, priority: PRIORITY.generic });
     }
   },
