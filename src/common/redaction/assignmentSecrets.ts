@@ -1,10 +1,10 @@
 /**
  * `password = "hunter2"`, `API_KEY=…`, `"client_secret": "…"`, `<password>…</password>`, `--token …`,
- * `Authorization: Bearer …`: a literal assigned to a secret-like name. The name decides how much evidence the
- * value needs — a password-like name takes any literal that is not a placeholder or a reference (simple passwords
- * are the ones generic detectors miss); a weaker name such as `mapsKey` needs a long, high-entropy value. A value
- * that is the name itself (`API_KEY: 'apiKey'`) never counts, and under names other than password-like ones
- * neither does an identifier such as `hearth.completion.enabled`.
+ * `Authorization: Bearer …`, YAML's `password: |` block: a literal assigned to a secret-like name. The name decides
+ * how much evidence the value needs — a password-like name takes any literal that is not a placeholder or a
+ * reference (simple passwords are the ones generic detectors miss); a weaker name such as `mapsKey` needs a long,
+ * high-entropy value. A value that is the name itself (`API_KEY: 'apiKey'`) never counts, and under names other
+ * than password-like ones neither does an identifier such as `hearth.completion.enabled`.
  *
  * Linear time: a keyword scan over the lower-cased text, then a hand-written parse around each hit (no regex that
  * backtracks over long identifier runs).
@@ -171,6 +171,43 @@ function isOwnName(key: string, value: string): boolean {
   return bareName(value) === bareName(key);
 }
 
+/**
+ * `password: |` or `client_secret: >-` and the more-indented lines under it: the span from the first content
+ * character to the end of the last content line (the indicator stays), or undefined when this is no block scalar.
+ */
+function yamlBlockAfterKey(text: string, keyStart: number, keyEnd: number): { start: number; end: number } | undefined {
+  let i = keyEnd;
+  const q = text[keyStart - 1];
+  if ((q === '"' || q === '\'') && text[i] === q) i++;
+  if (text[i] !== ':') return undefined;
+  i = skipSpaces(text, i + 1);
+  if (text[i] !== '|' && text[i] !== '>') return undefined;
+  i++;
+  // Chomping and indentation indicators, in either order: |-, >+, |2, >-2.
+  for (let k = 0; k < 2 && i < text.length && '-+123456789'.includes(text[i]!); k++) i++;
+  i = skipSpaces(text, i);
+  if (text[i] === '#') { const nl = text.indexOf('\n', i); i = nl < 0 ? text.length : nl; }
+  if (text[i] === '\r') i++;
+  if (i >= text.length || text[i] !== '\n') return undefined;
+  const lineStart = text.lastIndexOf('\n', keyStart - 1) + 1;
+  const keyIndent = skipSpaces(text, lineStart) - lineStart;
+  let start = -1, end = -1;
+  const limit = Math.min(text.length, i + 64 * 1024);
+  for (let pos = i + 1; pos < limit;) {
+    let nl = text.indexOf('\n', pos);
+    if (nl < 0) nl = text.length;
+    const lineEnd = text[nl - 1] === '\r' ? nl - 1 : nl;
+    const first = skipSpaces(text, pos);
+    if (first < lineEnd) {
+      if (first - pos <= keyIndent) break; // back at the key's level: the block is over
+      if (start < 0) start = first;
+      end = lineEnd;
+    }
+    pos = nl + 1;
+  }
+  return start >= 0 ? { start, end } : undefined;
+}
+
 interface ParsedValue { start: number; end: number; quoted: boolean }
 
 /** Reads the value after the operator at `i`: a quoted string on one line, or an unquoted run. */
@@ -251,7 +288,7 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inCon
 
 export const assignmentSecrets: Detector = {
   id: 'assignment',
-  categories: ['password', 'generic-secret', 'auth-header', 'connection-string', 'aws-secret-access-key', 'heroku-api-key'],
+  categories: ['password', 'generic-secret', 'auth-header', 'connection-string', 'aws-secret-access-key', 'heroku-api-key', 'yaml-block-secret'],
   detect(ctx, emit) {
     const { text } = ctx;
     const re = KEYWORDS;
@@ -273,6 +310,19 @@ export const assignmentSecrets: Detector = {
       while (key.length > 0 && (key.endsWith('.') || key.endsWith('-'))) { key = key.slice(0, -1); }
       const strength = keyStrength(key);
       if (!strength) continue;
+      if (strength !== 'weak-key') {
+        const block = yamlBlockAfterKey(text, ks, ks + key.length);
+        if (block) {
+          const content = text.slice(block.start, block.end);
+          const single = !content.includes('\n');
+          if (!ctx.isAllowed(content) && !(single && (isReference(content) || isPlaceholder(content)))) {
+            emit({ category: 'yaml-block-secret', start: block.start, end: block.end, priority: PRIORITY.generic });
+          }
+          // The block's lines are its value, not keys of their own.
+          re.lastIndex = lastKeyEnd = block.end;
+          continue;
+        }
+      }
       // Whether the key sits in a connection string or a query, asked once per key.
       const inConnection = inConnectionString(text, ks);
       const v = valueAfterKey(ctx, ks, ks + key.length, inConnection);

@@ -5,6 +5,7 @@
  */
 import { assignmentSecrets } from './assignmentSecrets';
 import { BUILTIN_CATEGORIES, CATEGORY_GROUPS, categorySlug } from './categories';
+import { commandLinePasswords } from './commandLineSecrets';
 import { fileKindOf, PRIORITY, type Detector, type RawFinding, type ScanContext } from './detector';
 import { releaseNumberRegions } from './numberScan';
 import { personalDataDetectors } from './personalData';
@@ -68,6 +69,7 @@ export class RedactionConfigError extends Error {}
 export const BUILTIN_DETECTORS: readonly Detector[] = [
   ...providerTokenDetectors,
   ...structuredSecretDetectors,
+  commandLinePasswords,
   assignmentSecrets,
   ...personalDataDetectors,
 ];

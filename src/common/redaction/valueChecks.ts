@@ -99,6 +99,7 @@ export function isPlaceholder(value: string): boolean {
   if (/^<[^<>]*>$|^\[[^[\]]*\]$|^\{[^{}]*\}$|^%[A-Za-z_]+%$/.test(v)) return true;
   if (/^(?:your|my|the|insert|enter|put|replace|add|set)[-_ ]?(?:own[-_ ]?)?[a-z0-9_-]*(?:key|token|secret|password|passwd|pass|here|value|id)s?$/i.test(v)) return true;
   if (/(?:[-_ ]here|_?goes_?here)$/i.test(v)) return true;
+  if (v.includes('…')) return true; // elided in documentation: `-p…`, `user:…`
   // On the lower-cased value rather than with /i (the same for these ASCII words, and much cheaper to scan).
   if (/example|placeholder|dummy|xxxxx|changeme|replace[-_]?me|redacted/.test(lower)) return true;
   return false;
