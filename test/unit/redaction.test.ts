@@ -217,7 +217,9 @@ describe('redaction engine', () => {
   });
 
   it('stays linear on adversarial input', () => {
-    const blobs = ['a'.repeat(200_000), '1'.repeat(200_000), 'password='.repeat(20_000), '@'.repeat(100_000) + 'a', 'eyJ' + 'a'.repeat(100_000), '-----BEGIN RSA PRIVATE KEY-----' + 'A'.repeat(100_000)];
+    const blobs = ['a'.repeat(200_000), '1'.repeat(200_000), 'password='.repeat(20_000), '@'.repeat(100_000) + 'a', 'eyJ' + 'a'.repeat(100_000), '-----BEGIN RSA PRIVATE KEY-----' + 'A'.repeat(100_000),
+      'password '.repeat(25_000), 'machine a.b login x password y\n'.repeat(6_000), 'curl -u a:b '.repeat(15_000), 'mysql '.repeat(30_000),
+      'token: |\n'.repeat(20_000), 'SIN ' + '130692544 '.repeat(20_000)];
     for (const b of blobs) {
       const t0 = Date.now();
       redactor.scan(b);

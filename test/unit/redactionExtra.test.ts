@@ -151,6 +151,8 @@ describe('redaction: passwords on command lines', () => {
     ["curl --user 'bob:pa ss9' https://x.io", 'a.sh', ['cli-password:pa ss9']],
     ['curl --user=ci:tok3nValue https://x.io', 'a.sh', ['cli-password:tok3nValue']],
     ['RUN curl -sS -u admin:Adm1nPw \\\n  https://x.io/api', 'Dockerfile', ['cli-password:Adm1nPw']],
+    ["sshpass -p 'Secr3tPw' ssh db1 mysql -uroot -pDbPw99 shop", 'a.sh', ['cli-password:Secr3tPw', 'cli-password:DbPw99']],
+    ['zcat dump.gz | mysql -uroot -pDbPw99 shop && curl -u ci:T0kenValue https://x.io', 'a.sh', ['cli-password:DbPw99', 'cli-password:T0kenValue']],
     ['mysql -u root -p shop', 'a.sh', []], // prompts; `shop` is the database
     ['mysql -h db -P 3306 -u root -p', 'a.sh', []],
     ['mysql -u root -p"$MYSQL_PWD" shop', 'a.sh', []],

@@ -18,6 +18,8 @@ const MYSQL_CLIENTS = new Set([
   'mariadb', 'mariadb-dump', 'mariadb-admin', 'mariadb-import', 'mariadb-check', 'mariadb-show', 'mariadb-slap', 'mariadb-binlog',
 ]);
 
+const COMMAND_NAMES = new Set([...MYSQL_CLIENTS, 'sshpass', 'redis-cli', 'curl']);
+
 /** Options of sshpass that take an argument, so the argument is not mistaken for the wrapped command. */
 const SSHPASS_ARGS = new Set(['-f', '-d', '-P']);
 
@@ -45,7 +47,7 @@ const isBlank = (c: string | undefined) => c === ' ' || c === '\t';
 const endsWord = (c: string | undefined) => c === undefined || c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === ';' || c === '|' || c === '&' || c === ')' || c === '`' || c === '<' || c === '>';
 
 /**
- * The words of the command that starts at `i`. A quote glued to a word joins it only when the quoted part closes
+ * The words of the command that starts at `i`, up to 64 of them. A quote glued to a word joins it only when the quoted part closes
  * on the line and a word boundary follows (`-p'a b'`); otherwise it is the end of a string in code that holds the
  * command (`exec("mysql -pX")`), and so the end of the command.
  */
@@ -71,6 +73,8 @@ function commandWords(text: string, i: number): Word[] {
       }
       i++;
     }
+    // Another of our commands starts its own scan (`… | curl …`, `ssh host mysql -pX`): this one ends before it.
+    if (i - start <= 14 && COMMAND_NAMES.has(text.slice(start, i))) break;
     if (i > start) words.push({ start, end: i });
     if (!open) break;
   }

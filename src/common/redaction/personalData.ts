@@ -254,8 +254,9 @@ const sinByContext: Detector = {
     emitNumberRegex(ctx, emit, BARE_SIN_REGIONS, BARE_SIN, 'ca-sin', (m) => {
       const start = m.index, end = start + 9;
       if (!numberBoundary(text, start, end) || !sinValid(m[0])) return undefined;
-      const from = Math.max(0, start - 40, text.lastIndexOf('\n', start) + 1);
-      return SIN_LABEL.test(text.slice(from, start)) ? [start, end] : undefined;
+      // The label's window: 40 characters back, cut at a newline (found within them, so the search stays short).
+      const window = text.slice(Math.max(0, start - 40), start);
+      return SIN_LABEL.test(window.slice(window.lastIndexOf('\n') + 1)) ? [start, end] : undefined;
     });
   },
 };

@@ -271,15 +271,22 @@ function walkNetrc(ctx: ScanContext, emit: Emit, from: number, limit: number, ne
   }
 }
 
-/** The offset of the `machine` / `default` that starts a line at most a few lines above `at`, or -1. */
+/**
+ * The offset of the `machine` / `default` that starts a line at most 8 lines and 1 KB above `at`, or -1. Never
+ * looks further back, so text with many `password` words and no newline stays linear.
+ */
 function netrcEntryStart(text: string, at: number): number {
-  let lineStart = text.lastIndexOf('\n', at - 1) + 1;
-  for (let n = 0; n < 8 && at - lineStart < 1024; n++) {
+  const from = Math.max(0, at - 1024);
+  let lineEnd = at;
+  for (let n = 0; n < 8; n++) {
+    let lineStart = lineEnd;
+    while (lineStart > from && text[lineStart - 1] !== '\n') lineStart--;
+    if (lineStart === from && from > 0 && text[from - 1] !== '\n') return -1; // the line starts beyond the window
     let i = lineStart;
     while (text[i] === ' ' || text[i] === '\t') i++;
-    if ((text.startsWith('machine', i) && isNetrcSpace(text.charCodeAt(i + 7))) || (text.startsWith('default', i) && isNetrcSpace(text.charCodeAt(i + 7)))) return i;
-    if (lineStart === 0) return -1;
-    lineStart = text.lastIndexOf('\n', lineStart - 2) + 1;
+    if ((text.startsWith('machine', i) || text.startsWith('default', i)) && isNetrcSpace(text.charCodeAt(i + 7))) return i;
+    if (lineStart <= from) return -1;
+    lineEnd = lineStart - 1;
   }
   return -1;
 }
