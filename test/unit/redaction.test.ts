@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { createRedactor, RedactionConfigError, RedactionSession, restore } from '../../src/common/redaction';
+import { BUILTIN_DETECTORS, createRedactor, RedactionConfigError, RedactionSession, restore } from '../../src/common/redaction';
+import { keywordTrie } from '../../src/common/redaction/redactor';
 import { execInNumberRegions, releaseNumberRegions } from '../../src/common/redaction/numberScan';
 import { NUMBER_PATTERNS } from '../../src/common/redaction/personalData';
 import { shannonEntropy } from '../../src/common/redaction/valueChecks';
@@ -163,7 +164,7 @@ describe('redaction engine', () => {
   describe('fast paths find what the plain scans find', () => {
     it('number regions lose no match of any number regex', () => {
       const rnd = prng(5);
-      const pieces = ['0', '1', '2', '4', '5', '7', '9', '12', '555', '2345', '07', '06', ' 12', '.34', '4111', '-12-', '06 12 34', ' 56 78', '01.23.45', '.67.89', '10.', '172.16.', '192.168.', '.1', '+', '+44', '(', ')', ' ', ' ', '.', '-', 'A', 'C', 'D', 'x', 'Q', '\n', ', '];
+      const pieces = ['0', '1', '2', '4', '5', '7', '9', '12', '555', '2345', '07', '06', ' 12', '.34', '4111', '-12-', '06 12 34', ' 56 78', '01.23.45', '.67.89', '10.', '172.16.', '192.168.', '.1', '130', '-692-', ' 692 ', '544', '+', '+44', '(', ')', ' ', ' ', '.', '-', 'A', 'C', 'D', 'x', 'Q', '\n', ', '];
       const matched = new Map<string, number>();
       for (let t = 0; t < 3000; t++) {
         let text = '';
@@ -183,6 +184,23 @@ describe('redaction engine', () => {
       for (const [name] of NUMBER_PATTERNS) assert.ok((matched.get(name) ?? 0) >= 5, `too few ${name} matches to mean anything: ${JSON.stringify([...matched])}`);
     });
 
+    it('the keyword trie finds what the longest-first alternation finds', () => {
+      const keywords = [...new Set(BUILTIN_DETECTORS.flatMap((d) => d.keywords ?? []))];
+      const trie = new RegExp(keywordTrie(keywords), 'g');
+      const alternation = new RegExp([...keywords].sort((a, b) => b.length - a.length).map((k) => k.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|'), 'g');
+      const rnd = prng(13);
+      const all = (re: RegExp, text: string) => [...text.matchAll(re)].map((m) => `${m.index}:${m[0]}`);
+      for (let t = 0; t < 300; t++) {
+        let text = '';
+        for (let i = 0; i < 30; i++) {
+          const k = keywords[Math.floor(rnd() * keywords.length)]!;
+          text += rnd() < 0.5 ? k : k.slice(0, 1 + Math.floor(rnd() * k.length));
+          if (rnd() < 0.3) text += ' ';
+        }
+        assert.deepEqual(all(trie, text), all(alternation, text), text);
+      }
+    });
+
     it('entropy equals the textbook sum', () => {
       const rnd = prng(9);
       for (let t = 0; t < 500; t++) {
@@ -199,7 +217,9 @@ describe('redaction engine', () => {
   });
 
   it('stays linear on adversarial input', () => {
-    const blobs = ['a'.repeat(200_000), '1'.repeat(200_000), 'password='.repeat(20_000), '@'.repeat(100_000) + 'a', 'eyJ' + 'a'.repeat(100_000), '-----BEGIN RSA PRIVATE KEY-----' + 'A'.repeat(100_000)];
+    const blobs = ['a'.repeat(200_000), '1'.repeat(200_000), 'password='.repeat(20_000), '@'.repeat(100_000) + 'a', 'eyJ' + 'a'.repeat(100_000), '-----BEGIN RSA PRIVATE KEY-----' + 'A'.repeat(100_000),
+      'password '.repeat(25_000), 'machine a.b login x password y\n'.repeat(6_000), 'curl -u a:b '.repeat(15_000), 'mysql '.repeat(30_000),
+      'token: |\n'.repeat(20_000), 'SIN ' + '130692544 '.repeat(20_000)];
     for (const b of blobs) {
       const t0 = Date.now();
       redactor.scan(b);

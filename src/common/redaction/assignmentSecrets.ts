@@ -1,13 +1,15 @@
 /**
  * `password = "hunter2"`, `API_KEY=…`, `"client_secret": "…"`, `<password>…</password>`, `--token …`,
- * `Authorization: Bearer …`: a literal assigned to a secret-like name. The name decides how much evidence the
- * value needs — a password-like name takes any literal that is not a placeholder or a reference (simple passwords
- * are the ones generic detectors miss); a weaker name such as `mapsKey` needs a long, high-entropy value.
+ * `Authorization: Bearer …`, YAML's `password: |` block: a literal assigned to a secret-like name. The name decides
+ * how much evidence the value needs — a password-like name takes any literal that is not a placeholder or a
+ * reference (simple passwords are the ones generic detectors miss); a weaker name such as `mapsKey` needs a long,
+ * high-entropy value. A value that is the name itself (`API_KEY: 'apiKey'`) never counts, and under names other
+ * than password-like ones neither does an identifier such as `hearth.completion.enabled`.
  *
  * Linear time: a keyword scan over the lower-cased text, then a hand-written parse around each hit (no regex that
  * backtracks over long identifier runs).
  */
-import { charClasses, isPlaceholder, isReference, isTrivialRun, looksLikeCode, shannonEntropy } from './valueChecks';
+import { charClasses, isPlaceholder, isReference, isTrivialRun, isWordLikeIdentifier, looksLikeCode, shannonEntropy } from './valueChecks';
 import { PRIORITY, type Detector, type ScanContext } from './detector';
 
 type Strength = 'password' | 'secret' | 'weak-key' | 'auth';
@@ -129,6 +131,12 @@ function categoryFor(key: string, strength: Strength, inConnection: boolean): st
 const HEX_DIGEST = /^(?:[a-f0-9]{32}|[a-f0-9]{40}|[a-f0-9]{64}|[A-F0-9]{32}|[A-F0-9]{40}|[A-F0-9]{64})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The literal text of a template string, interpolations dropped: `hearth.otlp.lastSeq:${path}` → `hearth.otlp.lastSeq`. */
+function literalParts(v: string): string {
+  if (!v.includes('${')) return v;
+  return v.replace(/\$\{[^{}]*\}/g, '.').replace(/[._:/-]{2,}/g, '.').replace(/^[._:/-]|[._:/-]$/g, '');
+}
+
 /** Does the value carry enough evidence for a name of this strength? */
 export function valueQualifies(value: string, strength: Strength, quoted: boolean, fileKind: ScanContext['fileKind']): boolean {
   const v = value;
@@ -144,11 +152,60 @@ export function valueQualifies(value: string, strength: Strength, quoted: boolea
     case 'secret':
       if (v.length < 8 || isTrivialRun(v)) return false;
       if (/\s/.test(v) && (v.match(/\s/g)?.length ?? 0) >= 2) return false; // prose, not a token
-      return shannonEntropy(v) >= 2.5 || charClasses(v) >= 2;
+      // A settings key or header name (`auth.session.token`, `x-api-key`) names a secret; it is not one. Passwords
+      // are exempt: a plain word is exactly the weak password people use. Asked last, being the dearest check.
+      return (shannonEntropy(v) >= 2.5 || charClasses(v) >= 2) && !isWordLikeIdentifier(literalParts(v));
     case 'weak-key':
       if (v.length < 16 || /\s/.test(v) || HEX_DIGEST.test(v) || UUID.test(v)) return false;
-      return shannonEntropy(v) >= 3.5 && charClasses(v) >= 2;
+      return shannonEntropy(v) >= 3.5 && charClasses(v) >= 2 && !isWordLikeIdentifier(literalParts(v));
   }
+}
+
+/** Lower-case letters and digits only, so `API_KEY`, `apiKey` and `api-key` compare equal. */
+function bareName(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '');
+}
+
+/** `API_KEY: 'apiKey'`, `AUTHORIZATION = "authorization"`: a constant holding its own name is no secret. */
+function isOwnName(key: string, value: string): boolean {
+  return bareName(value) === bareName(key);
+}
+
+/**
+ * `password: |` or `client_secret: >-` and the more-indented lines under it: the span from the first content
+ * character to the end of the last content line (the indicator stays), or undefined when this is no block scalar.
+ */
+function yamlBlockAfterKey(text: string, keyStart: number, keyEnd: number): { start: number; end: number } | undefined {
+  let i = keyEnd;
+  const q = text[keyStart - 1];
+  if ((q === '"' || q === '\'') && text[i] === q) i++;
+  if (text[i] !== ':') return undefined;
+  i = skipSpaces(text, i + 1);
+  if (text[i] !== '|' && text[i] !== '>') return undefined;
+  i++;
+  // Chomping and indentation indicators, in either order: |-, >+, |2, >-2.
+  for (let k = 0; k < 2 && i < text.length && '-+123456789'.includes(text[i]!); k++) i++;
+  i = skipSpaces(text, i);
+  if (text[i] === '#') { const nl = text.indexOf('\n', i); i = nl < 0 ? text.length : nl; }
+  if (text[i] === '\r') i++;
+  if (i >= text.length || text[i] !== '\n') return undefined;
+  const lineStart = text.lastIndexOf('\n', keyStart - 1) + 1;
+  const keyIndent = skipSpaces(text, lineStart) - lineStart;
+  let start = -1, end = -1;
+  const limit = Math.min(text.length, i + 64 * 1024);
+  for (let pos = i + 1; pos < limit;) {
+    let nl = text.indexOf('\n', pos);
+    if (nl < 0) nl = text.length;
+    const lineEnd = text[nl - 1] === '\r' ? nl - 1 : nl;
+    const first = skipSpaces(text, pos);
+    if (first < lineEnd) {
+      if (first - pos <= keyIndent) break; // back at the key's level: the block is over
+      if (start < 0) start = first;
+      end = lineEnd;
+    }
+    pos = nl + 1;
+  }
+  return start >= 0 ? { start, end } : undefined;
 }
 
 interface ParsedValue { start: number; end: number; quoted: boolean }
@@ -231,7 +288,7 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inCon
 
 export const assignmentSecrets: Detector = {
   id: 'assignment',
-  categories: ['password', 'generic-secret', 'auth-header', 'connection-string', 'aws-secret-access-key', 'heroku-api-key'],
+  categories: ['password', 'generic-secret', 'auth-header', 'connection-string', 'aws-secret-access-key', 'heroku-api-key', 'yaml-block-secret'],
   detect(ctx, emit) {
     const { text } = ctx;
     const re = KEYWORDS;
@@ -253,6 +310,19 @@ export const assignmentSecrets: Detector = {
       while (key.length > 0 && (key.endsWith('.') || key.endsWith('-'))) { key = key.slice(0, -1); }
       const strength = keyStrength(key);
       if (!strength) continue;
+      if (strength !== 'weak-key') {
+        const block = yamlBlockAfterKey(text, ks, ks + key.length);
+        if (block) {
+          const content = text.slice(block.start, block.end);
+          const single = !content.includes('\n');
+          if (!ctx.isAllowed(content) && !(single && (isReference(content) || isPlaceholder(content)))) {
+            emit({ category: 'yaml-block-secret', start: block.start, end: block.end, priority: PRIORITY.generic });
+          }
+          // The block's lines are its value, not keys of their own.
+          re.lastIndex = lastKeyEnd = block.end;
+          continue;
+        }
+      }
       // Whether the key sits in a connection string or a query, asked once per key.
       const inConnection = inConnectionString(text, ks);
       const v = valueAfterKey(ctx, ks, ks + key.length, inConnection);
@@ -276,7 +346,7 @@ export const assignmentSecrets: Detector = {
       if (ctx.isAllowed(value)) continue;
       // Inside a connection string the value is part of a literal even in a code file.
       const quoted = v.quoted || (inConnection && !looksLikeCode(value));
-      if (!valueQualifies(value, strength === 'auth' ? 'secret' : strength, quoted, ctx.fileKind)) continue;
+      if (!valueQualifies(value, strength === 'auth' ? 'secret' : strength, quoted, ctx.fileKind) || isOwnName(key, value)) continue;
       emit({ category: categoryFor(key, strength, inConnection), start, end: start + value.length, priority: PRIORITY.generic });
     }
   },

@@ -1,7 +1,7 @@
 /**
- * Personal data: emails, phone numbers, payment cards (Luhn), national ids (US SSN, UK NINO), IBANs (mod 97),
- * internal IP addresses. Each detector validates what it matches (checksums, number ranges, boundaries) because
- * source code is full of digit runs that are not personal data.
+ * Personal data: emails, phone numbers, payment cards (Luhn), national ids (US SSN, UK NINO, Canadian SIN, Spanish
+ * DNI/NIE), IBANs (mod 97), internal IP addresses. Each detector validates what it matches (checksums, number
+ * ranges, boundaries) because source code is full of digit runs that are not personal data.
  */
 import { IBAN_LENGTHS, ibanChecksumValid, luhnValid } from './valueChecks';
 import { PRIORITY, type Detector, type Emit, type ScanContext } from './detector';
@@ -77,6 +77,10 @@ const SSN_REGIONS: RegionFilter = { minDigits: 9, minLength: 11, all: HAS_DASH }
 /** The suffix letter is no separator, so it is the character right after the region. */
 const NINO_REGIONS: RegionFilter = { minDigits: 6, minLength: 7, tail: 1, endsOn: (c) => c >= 65 && c <= 68 };
 const IPV4_REGIONS: RegionFilter = { minDigits: 5, minLength: 8, all: HAS_DOT };
+const SIN_REGIONS: RegionFilter = { minDigits: 9, minLength: 11, any: HAS_DASH | HAS_SPACE };
+const BARE_SIN_REGIONS: RegionFilter = { minDigits: 9, minLength: 9 };
+/** Like the NINO, the control letter is the character right after the region (no I, O or U in the alphabet). */
+const DNI_REGIONS: RegionFilter = { minDigits: 7, minLength: 8, tail: 1, endsOn: (c) => c >= 65 && c <= 90 && c !== 73 && c !== 79 && c !== 85 };
 
 /** Not part of a longer number, version, identifier or dotted quad. */
 function numberBoundary(text: string, start: number, end: number): boolean {
@@ -210,6 +214,82 @@ const ssnByContext: Detector = {
   },
 };
 
+/** `ddd ddd ddd` or `ddd-ddd-ddd`: one separator throughout. */
+const SIN = /\d{3}-\d{3}-\d{3}|\d{3} \d{3} \d{3}/g;
+/** Nine bare digits, a SIN only after a label (checked by {@link SIN_LABEL}). */
+const BARE_SIN = /\d{9}/g;
+/**
+ * A SIN label ending at most 20 non-digits before the number: `SIN`, `NAS` (the French name), `sin:` / `"sin" =`
+ * (a bare lower-case `sin` is mostly trigonometry), `social insurance`. Run on a short window that ends at the digits.
+ */
+const SIN_LABEL = /(?:(?<![A-Za-z])(?:SIN|NAS)(?![A-Za-z])|(?<![A-Za-z])sin(?=["'`]? ?[:=])|[Ss]ocial[ _-]?[Ii]nsurance|SOCIAL[ _-]?INSURANCE)[^\d\n]{0,20}$/;
+
+/** First digit 0 is unassigned and 8 marks business numbers; the rest carry a Luhn check digit. */
+function sinValid(digits: string): boolean {
+  return digits[0] !== '0' && digits[0] !== '8' && luhnValid(digits);
+}
+
+/** A formatted SIN anywhere; a space-separated one only when it is not one group of a longer list of numbers. */
+const canadianSins: Detector = {
+  id: 'ca-sin',
+  categories: ['ca-sin'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    emitNumberRegex(ctx, emit, SIN_REGIONS, SIN, 'ca-sin', (m) => {
+      const start = m.index, end = start + m[0].length;
+      if (!numberBoundary(text, start, end)) return undefined;
+      if (m[0][3] === ' ' && ((text[start - 1] === ' ' && isDigit(text[start - 2])) || (text[end] === ' ' && isDigit(text[end + 1])))) return undefined;
+      return sinValid(m[0].replace(/\D/g, '')) ? [start, end] : undefined;
+    });
+  },
+};
+
+/** Nine bare digits after a SIN label, like {@link ssnByContext}; the keywords are the labels' literals. */
+const sinByContext: Detector = {
+  id: 'ca-sin-context',
+  categories: ['ca-sin'],
+  keywords: ['SIN', 'NAS', 'sin:', 'sin=', 'sin :', 'sin =', 'sin"', "sin'", 'sin`', 'social', 'Social', 'SOCIAL'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    emitNumberRegex(ctx, emit, BARE_SIN_REGIONS, BARE_SIN, 'ca-sin', (m) => {
+      const start = m.index, end = start + 9;
+      if (!numberBoundary(text, start, end) || !sinValid(m[0])) return undefined;
+      // The label's window: 40 characters back, cut at a newline (found within them, so the search stays short).
+      const window = text.slice(Math.max(0, start - 40), start);
+      return SIN_LABEL.test(window.slice(window.lastIndexOf('\n') + 1)) ? [start, end] : undefined;
+    });
+  },
+};
+
+/** DNI: 8 digits and a control letter; NIE: X, Y or Z (0, 1, 2 for the checksum), 7 digits and the letter. */
+const DNI = /\d{7,8}[ -]?[A-HJ-NP-TV-Z]/g;
+const DNI_LETTERS = 'TRWAGMYFPDXBNJZSQVHLCKE';
+
+const spanishIds: Detector = {
+  id: 'es-dni',
+  categories: ['es-dni'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    emitNumberRegex(ctx, emit, DNI_REGIONS, DNI, 'es-dni', (m) => {
+      const s = m[0];
+      const letter = s[s.length - 1]!;
+      const digits = s.replace(/\D/g, '');
+      let start = m.index;
+      const end = start + s.length;
+      let n = Number(digits);
+      if (digits.length === 7) {
+        const prefix = 'XYZ'.indexOf(text[start - 1] ?? '');
+        if (prefix < 0) return undefined;
+        start--;
+        n += prefix * 1e7;
+      }
+      if (isAlnum(text[start - 1]) || isAlnum(text[end])) return undefined;
+      if ((text[start - 1] === '.' || text[start - 1] === '-' || text[start - 1] === '/') && isDigit(text[start - 2])) return undefined;
+      return DNI_LETTERS[n % 23] === letter ? [start, end] : undefined;
+    });
+  },
+};
+
 const IBAN = /\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g;
 const isUpper = (c: string | undefined) => c !== undefined && c >= 'A' && c <= 'Z';
 
@@ -277,7 +357,8 @@ const internalIps: Detector = {
 export const NUMBER_PATTERNS: ReadonlyArray<[string, RegExp, RegionFilter]> = [
   ['intl-phone', INTL_PHONE, INTL_REGIONS], ['nanp-phone', NANP_PHONE, NANP_REGIONS], ['uk-phone', UK_PHONE, UK_REGIONS],
   ['fr-phone', FR_PHONE, FR_REGIONS], ['card', CARD, CARD_REGIONS], ['ssn', SSN, SSN_REGIONS], ['nino', NINO, NINO_REGIONS],
-  ['ipv4', IPV4, IPV4_REGIONS],
+  ['ipv4', IPV4, IPV4_REGIONS], ['ca-sin', SIN, SIN_REGIONS], ['ca-sin-bare', BARE_SIN, BARE_SIN_REGIONS],
+  ['es-dni', DNI, DNI_REGIONS],
 ];
 
-export const personalDataDetectors: Detector[] = [emails, phones, cards, nationalIds, ssnByContext, ibans, internalIps];
+export const personalDataDetectors: Detector[] = [emails, phones, cards, nationalIds, ssnByContext, canadianSins, sinByContext, spanishIds, ibans, internalIps];

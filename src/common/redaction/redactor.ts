@@ -5,6 +5,7 @@
  */
 import { assignmentSecrets } from './assignmentSecrets';
 import { BUILTIN_CATEGORIES, CATEGORY_GROUPS, categorySlug } from './categories';
+import { commandLinePasswords } from './commandLineSecrets';
 import { fileKindOf, PRIORITY, type Detector, type RawFinding, type ScanContext } from './detector';
 import { releaseNumberRegions } from './numberScan';
 import { personalDataDetectors } from './personalData';
@@ -68,6 +69,7 @@ export class RedactionConfigError extends Error {}
 export const BUILTIN_DETECTORS: readonly Detector[] = [
   ...providerTokenDetectors,
   ...structuredSecretDetectors,
+  commandLinePasswords,
   assignmentSecrets,
   ...personalDataDetectors,
 ];
@@ -121,6 +123,31 @@ function mergeFindings(raw: RawFinding[]): RawFinding[] {
   return out;
 }
 
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+
+/**
+ * One regex for a set of literals, as a trie (`s(?:k(?:_live_|-)|sn)` rather than `sk_live_|sk-|ssn`): literals
+ * share their prefixes, so irregexp tries each position of the text against one branch per distinct first
+ * character instead of against every literal. With the keywords of the .netrc, command-line and SIN detectors
+ * added, the trie's scan of the bench corpus took about a tenth less time than the longest-first alternation's. At
+ * each position the longest literal wins, as it did in that alternation.
+ */
+export function keywordTrie(literals: readonly string[]): string {
+  const build = (rests: readonly string[]): string => {
+    const byFirst = new Map<string, string[]>();
+    let ends = false;
+    for (const r of rests) {
+      if (r === '') ends = true;
+      else byFirst.set(r[0]!, [...(byFirst.get(r[0]!) ?? []), r.slice(1)]);
+    }
+    const branches = [...byFirst].map(([c, next]) => escapeRegex(c) + build(next));
+    if (branches.length === 0) return '';
+    const body = branches.length === 1 ? branches[0]! : `(?:${branches.join('|')})`;
+    return ends ? `(?:${body})?` : body;
+  };
+  return build([...new Set(literals)]);
+}
+
 /** Builds a redactor; throws {@link RedactionConfigError} for an invalid custom pattern. */
 export function createRedactor(options: RedactorOptions = {}): Redactor {
   const disabled = new Set((options.disabledCategories ?? []).map((c) => c.toLowerCase()));
@@ -133,10 +160,10 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   const categories = [...new Set(detectors.flatMap((d) => [...d.enabledSet]))];
   // One pass over the text finds every keyword at once; scanning the text once per keyword cost more than the
   // detectors themselves on keyword-free source.
-  const keywords = [...new Set(detectors.flatMap((d) => d.keywords ?? []))].sort((a, b) => b.length - a.length);
+  const keywords = [...new Set(detectors.flatMap((d) => d.keywords ?? []))];
   const detectorsByKeyword = new Map<string, number[]>();
   detectors.forEach((d, i) => { for (const k of d.keywords ?? []) detectorsByKeyword.set(k, [...(detectorsByKeyword.get(k) ?? []), i]); });
-  const keywordRe = keywords.length > 0 ? new RegExp(keywords.map((k) => k.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|'), 'g') : undefined;
+  const keywordRe = keywords.length > 0 ? new RegExp(keywordTrie(keywords), 'g') : undefined;
 
   const scanRaw = (text: string, fileName: string | undefined): RawFinding[] => {
     let lowered: string | undefined;

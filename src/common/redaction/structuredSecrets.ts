@@ -1,9 +1,10 @@
 /**
  * Secrets recognised by their surroundings rather than a prefix: private key blocks, credentials inside URLs and
- * connection strings, JWTs, AWS secret keys next to their key id, Azure connection strings, Kubernetes Secrets.
+ * connection strings, JWTs, AWS secret keys next to their key id, Azure connection strings, Kubernetes Secrets,
+ * `.netrc` entries.
  */
 import { charClasses, isDocumentedExample, isPlaceholder, isReference } from './valueChecks';
-import { PRIORITY, tokenBoundary, type Detector } from './detector';
+import { PRIORITY, tokenBoundary, type Detector, type Emit, type ScanContext } from './detector';
 
 const BEGIN_PRIVATE = /-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP |SSH2 ENCRYPTED )?PRIVATE KEY(?: BLOCK)?)-----/g;
 
@@ -203,4 +204,121 @@ const k8sSecrets: Detector = {
   },
 };
 
-export const structuredSecretDetectors: Detector[] = [privateKeys, urlCredentials, jwts, awsSecretNearId, azureKeys, k8sSecrets];
+/** Space, tab, CR or LF: what separates `.netrc` tokens (lines mean nothing to it). */
+const isNetrcSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
+
+/** The next `.netrc` token at or after `i` (a "quoted token" whole), or undefined when none starts before `limit`. */
+function netrcToken(text: string, i: number, limit: number): { start: number; end: number } | undefined {
+  while (i < limit && isNetrcSpace(text.charCodeAt(i))) i++;
+  if (i >= limit) return undefined;
+  let j = i;
+  if (text[i] === '"') {
+    for (j = i + 1; j < limit && text[j] !== '"' && text[j] !== '\n'; j++) if (text[j] === '\\') j++;
+    if (text[j] === '"') j++;
+  } else {
+    while (j < limit && !isNetrcSpace(text.charCodeAt(j))) j++;
+  }
+  return { start: i, end: j };
+}
+
+const NETRC_FIELDS = new Set(['login', 'password', 'account', 'port']);
+/** Outside a `.netrc` file, `machine` must name a host (`api.heroku.com`, `localhost`), not start a sentence. */
+const NETRC_HOST = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|localhost)(?::\d+)?$/;
+
+/**
+ * Walks `.netrc` tokens from `from` (where `machine` or `default` starts an entry), emitting each password value,
+ * and returns where it stopped. In a `.netrc` file every password counts and unknown words are skipped; in other
+ * text (a heredoc, a README) an entry must name a host and a login first, and any other word ends the walk.
+ */
+function walkNetrc(ctx: ScanContext, emit: Emit, from: number, limit: number, netrcFile: boolean): number {
+  const { text } = ctx;
+  let i = from, login = false;
+  for (;;) {
+    const t = netrcToken(text, i, limit);
+    if (!t) return limit;
+    const word = text.slice(t.start, t.end);
+    i = t.end;
+    if (word === 'machine' || word === 'default') {
+      login = false;
+      if (word === 'machine') {
+        const host = netrcToken(text, i, limit);
+        if (!host || (!netrcFile && !NETRC_HOST.test(text.slice(host.start, host.end)))) return i;
+        i = host.end;
+      }
+      continue;
+    }
+    if (word === 'macdef' && netrcFile) { // a macro body runs to the next blank line
+      const blank = /\r?\n[ \t]*\r?\n/g;
+      blank.lastIndex = i;
+      i = blank.exec(text) ? blank.lastIndex : limit;
+      continue;
+    }
+    if (!NETRC_FIELDS.has(word)) {
+      if (netrcFile) continue;
+      return t.start;
+    }
+    const v = netrcToken(text, i, limit);
+    if (!v) return limit;
+    i = v.end;
+    if (word === 'login') login = true;
+    else if (word === 'password' && (login || netrcFile)) {
+      let { start, end } = v;
+      if (text[start] === '"' && end - start >= 2 && text[end - 1] === '"') { start++; end--; }
+      const value = text.slice(start, end);
+      if (value.length === 0 || isPlaceholder(value) || isReference(value) || ctx.isAllowed(value)) continue;
+      emit({ category: 'netrc-password', start, end, priority: PRIORITY.structure });
+    }
+  }
+}
+
+/**
+ * The offset of the `machine` / `default` that starts a line at most 8 lines and 1 KB above `at`, or -1. Never
+ * looks further back, so text with many `password` words and no newline stays linear.
+ */
+function netrcEntryStart(text: string, at: number): number {
+  const from = Math.max(0, at - 1024);
+  let lineEnd = at;
+  for (let n = 0; n < 8; n++) {
+    let lineStart = lineEnd;
+    while (lineStart > from && text[lineStart - 1] !== '\n') lineStart--;
+    if (lineStart === from && from > 0 && text[from - 1] !== '\n') return -1; // the line starts beyond the window
+    let i = lineStart;
+    while (text[i] === ' ' || text[i] === '\t') i++;
+    if ((text.startsWith('machine', i) || text.startsWith('default', i)) && isNetrcSpace(text.charCodeAt(i + 7))) return i;
+    if (lineStart <= from) return -1;
+    lineEnd = lineStart - 1;
+  }
+  return -1;
+}
+
+/**
+ * `.netrc` credentials: `machine host login user password VALUE` on one line or spread over several, and
+ * `default login … password …`. Whole files named `.netrc` / `_netrc`; elsewhere entries that start a line.
+ */
+const netrcPasswords: Detector = {
+  id: 'netrc',
+  categories: ['netrc-password'],
+  keywords: ['password'],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    const base = ctx.fileName?.replace(/^.*[\\/]/, '').toLowerCase();
+    if (base === '.netrc' || base === '_netrc') {
+      walkNetrc(ctx, emit, 0, text.length, true);
+      return;
+    }
+    let doneUntil = 0, lastEntry = -1;
+    for (let p = text.indexOf('password'); p >= 0; p = text.indexOf('password', p + 8)) {
+      // Only the bare token, with a value after it: `password: …`, `password = …` are assignments.
+      if (p < doneUntil || (p > 0 && !isNetrcSpace(text.charCodeAt(p - 1))) || !isNetrcSpace(text.charCodeAt(p + 8))) continue;
+      let v = p + 9;
+      while (text[v] === ' ' || text[v] === '\t') v++;
+      if (text[v] === '=' || text[v] === ':') continue;
+      const entry = netrcEntryStart(text, p);
+      if (entry < 0 || entry === lastEntry) continue;
+      lastEntry = entry;
+      doneUntil = walkNetrc(ctx, emit, entry, Math.min(text.length, entry + 4096), false);
+    }
+  },
+};
+
+export const structuredSecretDetectors: Detector[] = [privateKeys, urlCredentials, jwts, awsSecretNearId, azureKeys, k8sSecrets, netrcPasswords];

@@ -99,6 +99,7 @@ export function isPlaceholder(value: string): boolean {
   if (/^<[^<>]*>$|^\[[^[\]]*\]$|^\{[^{}]*\}$|^%[A-Za-z_]+%$/.test(v)) return true;
   if (/^(?:your|my|the|insert|enter|put|replace|add|set)[-_ ]?(?:own[-_ ]?)?[a-z0-9_-]*(?:key|token|secret|password|passwd|pass|here|value|id)s?$/i.test(v)) return true;
   if (/(?:[-_ ]here|_?goes_?here)$/i.test(v)) return true;
+  if (v.includes('…')) return true; // elided in documentation: `-p…`, `user:…`
   // On the lower-cased value rather than with /i (the same for these ASCII words, and much cheaper to scan).
   if (/example|placeholder|dummy|xxxxx|changeme|replace[-_]?me|redacted/.test(lower)) return true;
   return false;
@@ -150,4 +151,83 @@ export function isTrivialRun(value: string): boolean {
     if (d !== 1) asc = false;
   }
   return same || (asc && value.length >= 6);
+}
+
+/** Letters in runs joined by single separators: `hearth.completion.enabled`, `app:secret-name`, `x-api-key`. */
+const WORD_PATH = /^[A-Za-z]+(?:[._:/-][A-Za-z]+)*$/;
+
+const isUpperCode = (c: number) => c >= 65 && c <= 90;
+const isLowerCode = (c: number) => c >= 97 && c <= 122;
+
+/**
+ * Whether a camelCase word starts at `i` (inside a run of letters ending at `end`): `authToken` before `T`,
+ * `HTTPAuth` before `A` — the last capital of a run that a lower-case letter follows.
+ */
+function wordStartsAt(s: string, i: number, end: number): boolean {
+  const prev = s.charCodeAt(i - 1), c = s.charCodeAt(i);
+  if (!isUpperCode(c)) return false;
+  return isLowerCode(prev) || (isUpperCode(prev) && i + 1 < end && isLowerCode(s.charCodeAt(i + 1)));
+}
+
+/**
+ * Could s[start, end) be a word of a name? English words carry vowels, short consonant runs and few of j, q
+ * (without u), x and z; a slice of random letters (`Lkjh`, `Xz`, `kqzjvm`) seldom does all of that.
+ */
+function pronounceable(s: string, start: number, end: number, first: boolean, last: boolean, alone: boolean): boolean {
+  const n = end - start;
+  if (n === 1 || (n === 2 && last)) return true; // a letter, or a unit at the end: `x`, `timeoutMs`, `perKWh`
+  let vowels = 0, run = 0, maxRun = 0, rare = 0, upper = 0;
+  for (let i = start; i < end; i++) {
+    const code = s.charCodeAt(i);
+    if (isUpperCode(code)) upper++;
+    const c = code | 32;
+    if (c === 97 || c === 101 || c === 105 || c === 111 || c === 117 || c === 121) { vowels++; run = 0; continue; }
+    if (++run > maxRun) maxRun = run;
+    if (c === 106 || c === 120 || c === 122 || (c === 113 && (s.charCodeAt(i + 1) | 32) !== 117)) rare++;
+  }
+  if (n <= 4 && upper === n) return true; // an acronym: JWT, HTTP, DB
+  if (first && n <= 3 && upper === 0) return true; // a leading abbreviation: dbPassword, jwtSecret
+  if (rare > 1) return false;
+  // A lone word is held to English proportions (a quarter vowels, no four consonants in a row); a word inside a
+  // dotted or camelCase name gets more room (`length`, `substring`), the name's structure being evidence too.
+  return alone ? vowels * 4 >= n && maxRun <= 3 : vowels * 6 >= n && maxRun <= (n >= 6 ? 4 : 3);
+}
+
+/** Separators of WORD_PATH by character code: . _ : / - */
+const isSeparatorCode = (c: number) => c === 46 || c === 95 || c === 58 || c === 47 || c === 45;
+
+/**
+ * Values that read as an identifier — a settings key, a header name, a constant's own name (`hearth.completion.enabled`,
+ * `auth.session.token`, `x-api-key`, `apiKey`) — rather than a credential: letters and separators only, no digits,
+ * and every word pronounceable. Random-letter secrets (`qwXzPoiRtyLkjhBv`) fail on some word. Index arithmetic
+ * rather than split and replace: it runs on every candidate value under a secret-like name.
+ */
+export function isWordLikeIdentifier(value: string): boolean {
+  const n = value.length;
+  if (n > 100 || !WORD_PATH.test(value)) return false;
+  let separated = false;
+  for (let i = 0; i < n && !separated; i++) separated = isSeparatorCode(value.charCodeAt(i));
+  for (let segStart = 0; segStart < n;) {
+    let segEnd = segStart;
+    while (segEnd < n && !isSeparatorCode(value.charCodeAt(segEnd))) segEnd++;
+    const len = segEnd - segStart;
+    // `x`, `db`, `grpc` between separators: abbreviations.
+    if (!separated || len > 4) {
+      let words = 1;
+      for (let i = segStart + 1; i < segEnd; i++) if (wordStartsAt(value, i, segEnd)) words++;
+      // One unbroken run longer than common words is likelier a passphrase (`correcthorsebatterystaple`) than a name.
+      if (!separated && words === 1 && len > 20) return false;
+      // camelCase words average several letters; random mixed case falls apart into pairs (`Xz`, `Bv`, `Rt`).
+      if (words > 1 && len < 2.5 * words) return false;
+      const alone = !separated && words === 1;
+      for (let ws = segStart, k = 0; ws < segEnd; k++) {
+        let we = ws + 1;
+        while (we < segEnd && !wordStartsAt(value, we, segEnd)) we++;
+        if (!pronounceable(value, ws, we, k === 0, we === segEnd, alone)) return false;
+        ws = we;
+      }
+    }
+    segStart = segEnd + 1;
+  }
+  return true;
 }
