@@ -12,7 +12,7 @@
  * (1 − Levenshtein / longer length). Next-token accuracy: teacher-forced greedy prediction through node-llama-cpp
  * (`controlledEvaluate`) on held-out text windows, each model with its own tokenizer; the repeat-line column shows
  * a copy baseline there (the token that followed the previous occurrence of the current token).
- * Options (env): HEARTH_BENCH_MODEL (model file), HEARTH_BENCH_N (rest-of-line tasks, default 150; bracket tasks = N/2),
+ * Options (env): HEARTH_BENCH_MODEL (model file), HEARTH_BENCH_N (rest-of-line tasks, default 400; bracket tasks = N/2),
  * HEARTH_BENCH_SEED (default 8), HEARTH_BENCH_THREADS (default 1).
  */
 import { createHash } from 'node:crypto';
@@ -25,7 +25,7 @@ import { printMachine, printResult, repoRoot, round } from './benchUtil';
 
 const enginePath = resolve(repoRoot, 'dist/engine.js');
 const modelPath = resolve(repoRoot, process.env.HEARTH_BENCH_MODEL ?? 'models/hearth-code-tiny.gguf');
-const nLine = Number(process.env.HEARTH_BENCH_N ?? 150);
+const nLine = Number(process.env.HEARTH_BENCH_N ?? 400);
 const nBracket = Math.ceil(nLine / 2);
 const seed = Number(process.env.HEARTH_BENCH_SEED ?? 8);
 const threads = Number(process.env.HEARTH_BENCH_THREADS ?? 1);
@@ -312,7 +312,7 @@ async function main(): Promise<void> {
   row('ms per completion (engine)', trained.msPerTask.toFixed(0), random.msPerTask.toFixed(0), '-');
   console.log('');
   console.log('# examples (trained model):');
-  tasks.filter((t) => t.kind === 'line').slice(0, 6).forEach((t) => {
+  [...tasks.filter((t) => t.kind === 'line').slice(0, 6), ...tasks.filter((t) => t.kind === 'bracket').slice(0, 4)].forEach((t) => {
     const i = tasks.indexOf(t);
     console.log(`#   …${JSON.stringify(t.prefix.slice(-40))} expected ${JSON.stringify(t.expected)} got ${JSON.stringify(proposal(t, trained.preds[i]!))}`);
   });

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { EDITOR_SETTINGS, ENGINE, GHOST, ghostText, note, openFile, typeAtEnd, vsixPath, waitForStatus } from './workbench';
+import { EDITOR_SETTINGS, ENGINE, GHOST, note, stableGhostText, openFile, typeAtEnd, vsixPath, waitForStatus } from './workbench';
 import { runCompletion } from '../../src/common/completion/completionPipeline';
 import { EngineClient } from '../../src/node/engine/engineClient';
 import {
@@ -148,7 +148,7 @@ describe('Hearth in a real VS Code (code-server + chromium)', function () {
       await openFile(page, FILE);
       await typeAtEnd(page, TYPED);
       await page.locator(GHOST).first().waitFor({ timeout: 90_000 });
-      const ghost = await ghostText(page);
+      const ghost = await stableGhostText(page);
       note(`ghost text: ${JSON.stringify(ghost)}`);
       // The picture of what a user sees: the shipped model's suggestion as ghost text in the sample workspace.
       fs.mkdirSync(resultsDir, { recursive: true });

@@ -89,4 +89,16 @@ export async function ghostText(page: Page): Promise<string> {
   });
 }
 
+/** The ghost text once it stops changing: a multi-line suggestion's later lines are drawn after its first. */
+export async function stableGhostText(page: Page, timeoutMs = 5_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await ghostText(page);
+  for (;;) {
+    await page.waitForTimeout(300);
+    const now = await ghostText(page);
+    if (now === last || Date.now() > deadline) return now;
+    last = now;
+  }
+}
+
 export const GHOST = '.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text-decoration-preview, .monaco-editor .ghost-text';
