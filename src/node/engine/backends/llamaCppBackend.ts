@@ -164,7 +164,7 @@ export class LlamaCppBackend {
     while (keep > 1 && heal.length < 32) {
       const text = model.detokenize([prefix[keep - 1]!], false);
       const candidate = text + heal;
-      if (!text || candidate.includes('\n') || !params.prefix.endsWith(candidate) || this.tokensStartingWith(candidate).length === 0) break;
+      if (!text || candidate.includes('\n') || !params.prefix.endsWith(candidate) || !this.someTokenStartsWith(candidate)) break;
       heal = candidate;
       keep--;
     }
@@ -177,17 +177,17 @@ export class LlamaCppBackend {
     return { tokens, heal };
   }
 
-  /** Tokens whose text begins with `text`, from every token's text sorted (built on first use per model). */
-  private tokensStartingWith(text: string): Token[] {
+  /** Every token's text, sorted, and the index of the first one not below `text` (built on first use per model). */
+  private tokenTextsFrom(text: string): { texts: Array<{ text: string; token: Token }>; from: number } {
     const model = this.model!;
     if (!this.tokenTexts) {
-      const texts: Array<{ text: string; token: Token }> = [];
+      const all: Array<{ text: string; token: Token }> = [];
       for (const token of model.iterateAllTokens()) {
         const t = model.detokenize([token], false);
-        if (t) texts.push({ text: t, token });
+        if (t) all.push({ text: t, token });
       }
-      texts.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
-      this.tokenTexts = texts;
+      all.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+      this.tokenTexts = all;
     }
     const texts = this.tokenTexts;
     let lo = 0;
@@ -197,8 +197,20 @@ export class LlamaCppBackend {
       if (texts[m]!.text < text) lo = m + 1;
       else hi = m;
     }
+    return { texts, from: lo };
+  }
+
+  /** Whether some token's text begins with `text`. */
+  private someTokenStartsWith(text: string): boolean {
+    const { texts, from } = this.tokenTextsFrom(text);
+    return from < texts.length && texts[from]!.text.startsWith(text);
+  }
+
+  /** Tokens whose text begins with `text`. */
+  private tokensStartingWith(text: string): Token[] {
+    const { texts, from } = this.tokenTextsFrom(text);
     const out: Token[] = [];
-    for (let i = lo; i < texts.length && texts[i]!.text.startsWith(text); i++) out.push(texts[i]!.token);
+    for (let i = from; i < texts.length && texts[i]!.text.startsWith(text); i++) out.push(texts[i]!.token);
     return out;
   }
 
