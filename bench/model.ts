@@ -13,10 +13,11 @@
  * (`controlledEvaluate`) on held-out text windows, each model with its own tokenizer; the repeat-line column shows
  * a copy baseline there (the token that followed the previous occurrence of the current token).
  * Options (env): HEARTH_BENCH_MODEL (model file), HEARTH_BENCH_N (rest-of-line tasks, default 400; bracket tasks = N/2),
- * HEARTH_BENCH_SEED (default 8), HEARTH_BENCH_THREADS (default 1).
+ * HEARTH_BENCH_SEED (default 8), HEARTH_BENCH_THREADS (default 1), HEARTH_BENCH_DUMP (file: one JSON line per task with
+ * the expected text and each proposal).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { EngineClient } from '../src/node/engine/engineClient';
@@ -299,6 +300,9 @@ async function main(): Promise<void> {
   const ntaRandom = await nextTokenAccuracy(randomPath, texts);
 
   const cols = { trained: trained.preds, random: random.preds, repeat };
+  if (process.env.HEARTH_BENCH_DUMP) {
+    writeFileSync(process.env.HEARTH_BENCH_DUMP, tasks.map((t, i) => JSON.stringify({ kind: t.kind, expected: t.expected, trained: proposal(t, trained.preds[i]!), repeat: proposal(t, repeat[i]!), prefixTail: t.prefix.slice(-60) })).join('\n') + '\n');
+  }
   const s = Object.fromEntries(Object.entries(cols).map(([k, preds]) => [k, { line: score(tasks, preds, 'line'), bracket: score(tasks, preds, 'bracket') }])) as Record<keyof typeof cols, { line: Scores; bracket: Scores }>;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(8);
   const row = (name: string, a: string, b: string, c: string) => console.log(`${name.padEnd(34)}${a.padStart(14)}${b.padStart(14)}${c.padStart(14)}`);

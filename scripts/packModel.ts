@@ -28,6 +28,8 @@ interface WeightsFile {
     name: string;
     seed: number;
     model: { n_vocab: number; n_ctx: number; n_embd: number; n_layer: number; n_head: number; n_head_kv: number; n_ff: number; rms_eps: number; rope_freq_base: number };
+    /** `fim_order`: the prompt order the model was mostly trained on; the engine reads `hearth.fim.order`. */
+    gguf?: { fim_order?: 'psm' | 'spm' };
   };
   tensors: Array<{ name: string; shape: number[]; offset: number }>;
 }
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
     extraMetadata: [
       ['general.description', 'Tiny code model trained from scratch by Hearth (models/train): fill-in-the-middle (PSM/SPM) and next-token on permissively licensed TypeScript/JavaScript.'],
       ['general.license', 'MIT'],
+      ['hearth.fim.order', weights.config.gguf?.fim_order ?? 'psm'],
     ],
     tensorData: (name, dims) => {
       const t = byName.get(name);

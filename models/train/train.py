@@ -11,7 +11,8 @@ fill-in-the-middle sample, else kept as plain next-token text:
   SPM: <|fim_suffix|>suf<|fim_prefix|>pre<|fim_middle|>mid<|endoftext|>   (llama.cpp's --spm-infill order)
   plain: <|file_sep|>text
 A FIM sample uses a random run of lines of the chunk (at most fim_max_chars); the middle is a random character span,
-the rest of a line (optionally plus the next lines), or the inside of a bracket pair. Samples are packed into windows
+the rest of a line (optionally plus the next lines), or the inside of a bracket pair (train.fim_span_modes), and it
+starts on a token boundary, where the engine's token healing leaves the prefix at inference. Samples are packed into windows
 of n_ctx + 1 tokens (FIM samples are never cut); the loss is on every token.
 
 Stopping: at train.time_budget_s of dedicated-machine time (CPU seconds / threads: the wall clock of an idle
@@ -19,10 +20,14 @@ machine with that many cores), at --max-steps N / train.max_steps (0: no step li
 for shared machines), whichever comes first. The cosine learning-rate schedule follows the progress
 max(step / max_steps, used / budget, wall / wall_cap), so the rate decays fully whichever limit ends the run.
 
+Data parallel: with train.processes = N > 1, N processes (train.threads each) train on their own share of the chunks
+and average gradients (torch.distributed, gloo on 127.0.0.1); process 0 logs, evaluates and exports.
+
 Outputs in --out: weights.bin (little-endian f32 tensors, in weights.json order), weights.json, model.pt,
 run.json (steps, times, losses), reference.json (PyTorch logits for a few prompts, to compare with llama.cpp).
 """
 import argparse
+import bisect
 import json
 import math
 import os
@@ -53,7 +58,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Llama  # noqa: E402
-from tokenizer import Tokenizer  # noqa: E402
+from tokenizer import PRE_TOKENIZER_RE, Tokenizer  # noqa: E402
 
 T0 = time.time()
 
@@ -98,8 +103,27 @@ def find_close(s, p):
     return -1
 
 
+def piece_starts(s):
+    """Where the pre-tokenizer's pieces start: BPE tokens never cross them, so a prefix cut there ends on a token
+    boundary, as it does at inference after token healing (the engine takes back the prefix's last token and lets
+    the model write a whole token that begins with it)."""
+    return [m.start() for m in PRE_TOKENIZER_RE.finditer(s)] + [len(s)]
+
+
+def snap(starts, c, lo=0):
+    """The last piece start at or before c (but not before lo)."""
+    k = bisect.bisect_right(starts, c) - 1
+    return max(lo, starts[k]) if k >= 0 else lo
+
+
 def fim_split(s, rng, modes):
-    """(pre, mid, suf) for one chunk."""
+    """(pre, mid, suf) for one chunk; the middle starts on a token boundary (see piece_starts)."""
+    pre, mid, suf = fim_split_chars(s, rng, modes)
+    c = snap(piece_starts(s), len(pre))
+    return s[:c], s[c:len(pre) + len(mid)], suf
+
+
+def fim_split_chars(s, rng, modes):
     n = len(s)
     r = rng.random()
     if r < modes['rest_of_line']:
@@ -112,7 +136,7 @@ def fim_split(s, rng, modes):
             ind = a + len(s[a:e]) - len(s[a:e].lstrip())
             c = rng.randint(ind, e - 1) if e - 1 > ind else ind
             end = e
-            while rng.random() < 0.25 and end < n:  # sometimes the next line(s) too
+            while rng.random() < modes.get('more_lines', 0.25) and end < n:  # sometimes the next line(s) too
                 nx = s.find('\n', end + 1)
                 end = n if nx < 0 else nx
             return s[:c], s[c:end], s[end:]
@@ -215,6 +239,23 @@ def main():
     args = ap.parse_args()
     with open(args.config, encoding='utf-8') as f:
         cfg = json.load(f)
+    procs = cfg['train'].get('processes', 1)
+    if procs > 1:
+        # Data parallel over `processes` CPU processes (one core each): torch's intra-op threads scale badly on
+        # these small matrices (2 threads train slower than 1), two processes that average gradients do not.
+        os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
+        os.environ.setdefault('MASTER_PORT', str(29500 + os.getpid() % 1000))
+        torch.multiprocessing.spawn(train, args=(procs, args, cfg), nprocs=procs, join=True)
+    else:
+        train(0, 1, args, cfg)
+
+
+def train(rank, procs, args, cfg):
+    distributed = procs > 1
+    if distributed:
+        import torch.distributed as dist
+        dist.init_process_group('gloo', rank=rank, world_size=procs)
+    lead = rank == 0
     mc, tc = cfg['model'], cfg['train']
     if args.smoke:
         tc['time_budget_s'] = 120
@@ -227,7 +268,10 @@ def main():
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     torch.set_num_threads(tc['threads'])
-    log(f'torch {torch.__version__}, {torch.get_num_threads()} threads')
+    if not lead:
+        global log
+        log = lambda msg: None  # noqa: E731 - only the lead process reports
+    log(f'torch {torch.__version__}, {torch.get_num_threads()} threads, {procs} process(es)')
 
     tok = Tokenizer.load(os.path.join(args.out, 'tokenizer.json'))
     assert len(tok.tokens) == mc['n_vocab'], (len(tok.tokens), mc['n_vocab'])
@@ -235,6 +279,8 @@ def main():
     docs = load_jsonl(os.path.join(args.data, 'train.jsonl'))
     chunks = [c for d in docs for c in chunk_doc(d['text'], tok, T - 8)]
     log(f'{len(docs)} files -> {len(chunks)} chunks')
+    all_chunks = len(chunks)
+    chunks = chunks[rank::procs]  # each process trains on its own share
     held = heldout_windows(load_jsonl(os.path.join(args.data, 'heldout.jsonl')), tok, T, 16)
 
     model = Llama(mc)
@@ -244,7 +290,8 @@ def main():
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': tc['weight_decay']}, {'params': no_decay, 'weight_decay': 0.0}],
                             lr=tc['lr'], betas=(tc['beta1'], tc['beta2']))
-    stream = windows(chunks, tok, seed, T, tc)
+    stream = windows(chunks, tok, seed + rank, T, tc)
+    net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     B = tc['batch_size']
     log(f'batch {B} x {T} tokens, time budget {tc["time_budget_s"]}s, max_steps {max_steps or "none"}')
     budget = tc['time_budget_s']
@@ -269,32 +316,42 @@ def main():
             p = max(p, (time.time() - t_start) / wall_cap)
         return min(1.0, p)
 
-    def lr_now(step):
+    def sync(step):
+        """(progress, over budget, over wall cap) agreed by every process: the one furthest along decides, so all
+        take the same learning rate and stop at the same step."""
+        state = [progress(step), float(used() >= budget), float(bool(wall_cap) and time.time() - t_start >= wall_cap)]
+        if distributed:
+            t = torch.tensor(state)
+            dist.all_reduce(t, op=dist.ReduceOp.MAX)
+            state = t.tolist()
+        return state
+
+    def lr_now(step, pr):
         if step < tc['warmup_steps']:
             return tc['lr'] * (step + 1) / tc['warmup_steps']
-        pr = progress(step)
         return tc['lr'] * (tc['min_lr_ratio'] + (1 - tc['min_lr_ratio']) * 0.5 * (1 + math.cos(math.pi * pr)))
 
     step, ema, stopped_by = 0, None, 'steps'
     tokens_seen = 0
     while step < total:
-        if used() >= budget:
+        pr, over_budget, over_wall = sync(step)
+        if over_budget:
             stopped_by = 'time budget (CPU seconds / threads)'
             break
-        if wall_cap and time.time() - t_start >= wall_cap:
+        if over_wall:
             stopped_by = 'wall-clock cap'
             break
         x = torch.tensor([next(stream) for _ in range(B)], dtype=torch.long)
         for g in opt.param_groups:
-            g['lr'] = lr_now(step)
-        logits = model(x[:, :-1])
+            g['lr'] = lr_now(step, pr)
+        logits = net(x[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), tc['grad_clip'])
         opt.step()
         step += 1
-        tokens_seen += B * T
+        tokens_seen += B * T * procs
         ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
         if step % 25 == 0 or step == total:
             el = time.time() - t_start
@@ -302,6 +359,10 @@ def main():
                 f'{tokens_seen / el:.0f} tok/s wall, {tokens_seen / max(1e-9, used()):.0f} tok/s dedicated')
     train_s = time.time() - t_start
     dedicated_s = used()
+    if distributed:
+        dist.destroy_process_group()
+    if not lead:
+        return
     loss1 = eval_loss(model, held)
     log(f'trained {step} steps ({tokens_seen} tokens) in {train_s:.0f}s wall, {dedicated_s:.0f}s dedicated-machine time (CPU s / {threads}), stopped by {stopped_by}; held-out loss {loss1:.3f}')
 
@@ -334,12 +395,12 @@ def main():
             ref.append({'kind': kind, 'text': p, 'tokens': ids, 'top': [[int(i), float(v)] for v, i in zip(top.values, top.indices)]})
     with open(os.path.join(args.out, 'reference.json'), 'w', encoding='utf-8') as f:
         json.dump(ref, f, indent=1)
-    run = {'name': cfg['name'], 'seed': seed, 'params': n_params, 'steps': step, 'max_steps': max_steps or None, 'threads': threads,
+    run = {'name': cfg['name'], 'seed': seed, 'params': n_params, 'steps': step, 'max_steps': max_steps or None, 'threads': threads, 'processes': procs,
            'dedicated_seconds': round(dedicated_s, 1), 'wall_cap_s': wall_cap,
            'stopped_by': stopped_by, 'tokens_seen': tokens_seen, 'train_seconds': round(train_s, 1),
            'total_seconds': round(time.time() - T0, 1), 'heldout_loss_before': None if math.isnan(loss0) else round(loss0, 4),
            'heldout_loss_after': round(loss1, 4), 'final_train_loss_ema': round(ema or 0, 4), 'torch': torch.__version__,
-           'chunks': len(chunks)}
+           'chunks': all_chunks}
     with open(os.path.join(args.out, 'run.json'), 'w', encoding='utf-8') as f:
         json.dump(run, f, indent=1)
     log(f'done: {json.dumps(run)}')

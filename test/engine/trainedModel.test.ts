@@ -14,6 +14,15 @@ const root = resolve(__dirname, '../../..');
 const modelPath = resolve(root, 'models/hearth-code-tiny.gguf');
 const enginePath = resolve(root, 'dist/engine.js');
 
+/** Common TypeScript patterns a code model should complete (prefix, suffix, what the completion must match). */
+const CASES: Array<[string, string, RegExp]> = [
+  ["import { readFileSync } from 'node:", '\n', /^fs['"];?$/],
+  ['for (let i = 0; i < items.length; i', ') {\n}\n', /^\+\+/],
+  ['export function add(a: number, b: number): number {\n  return a', '\n}\n', /^ \+ b;?$/],
+  ['const names = users.map((user) => user.', ');\n', /^name\b/],
+  ['  constructor(private readonly name: string) {}\n\n  getName(): string {\n    return this.', '\n  }\n', /^name;?$/],
+];
+
 interface Checks {
   tokenizer: Array<{ text: string; ids: number[] }>;
   logits: Array<{ kind: string; tokens: number[]; top: Array<[number, number]> }>;
@@ -85,22 +94,25 @@ describe('trained model hearth-code-tiny (node-llama-cpp)', function () {
     }
   });
 
-  it('fills in the middle of held-out code through the engine', async function () {
-    // Issue 8 is open: this model (1.4 M parameters, ~6 M training tokens) predicts next tokens (31.5 % held-out
-    // accuracy) but does not yet fill in the middle; it answers "}" here. Shown as pending in every run until a
-    // better-trained model lands; `npm run bench:model` measures the gap.
-    if (process.env.HEARTH_EXPECT_TRAINED_FIM !== '1') this.skip();
+  it('fills in the middle through the engine: suffix-prefix-middle order and token healing', async function () {
     const client = new EngineClient({ enginePath, mode: 'private' });
     try {
       const info = await client.loadModel({ path: modelPath, threads: 1, contextSize: 512 });
       assert.ok(info.infillSupported);
-      const prefix = 'export function sum(values: number[]): number {\n  let total = 0;\n  for (const value of values) {\n    total';
-      const suffix = '\n  }\n  return total;\n}\n';
-      const res = await client.infill({ prefix, suffix, maxTokens: 16, temperature: 0, stop: ['\n'] });
-      const text = res.text.split('\n')[0]!;
-      assert.ok(text.trim().length > 0, `empty infill (${res.stopReason})`);
-      assert.match(text, /^[\x20-\x7e\t]+$/, JSON.stringify(text));
-      assert.match(text, /[\w=+;()]/, JSON.stringify(text));
+      assert.equal(info.fimOrder, 'spm', 'the GGUF names its infill order (hearth.fim.order)');
+      const complete = async (prefix: string, suffix: string) =>
+        (await client.infill({ prefix, suffix, maxTokens: 16, temperature: 0, stop: ['\n'] })).text.split('\n')[0]!;
+      // The cursor inside `return`: without healing the model sees the piece `re`, which training never showed
+      // alone, and answered "}" here.
+      const healed = await complete('export function isEmpty(value: string): boolean {\n  re', '\n}\n');
+      assert.match(healed, /^turn\b/, JSON.stringify(healed));
+      const cases: Array<[string, string, RegExp]> = CASES;
+      const results: string[] = [];
+      for (const [prefix, suffix] of cases) results.push(await complete(prefix, suffix));
+      const hits = cases.filter(([, , want], i) => want.test(results[i]!));
+      // The shipped model (1.4 M parameters) gets the import path and the loop increment and misses the rest:
+      // a retrained model must not do worse. `npm run bench:model` is the real measure.
+      assert.ok(hits.length >= 2, `${hits.length} of ${cases.length} right: ${JSON.stringify(results)}`);
     } finally {
       await client.dispose();
     }

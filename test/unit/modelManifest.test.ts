@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   findModel,
@@ -13,6 +14,9 @@ import {
 // Bundled to out/test/unit/, so the repository root is three levels up.
 const MANIFEST_PATH = path.resolve(__dirname, '../../../models-manifest/models.json');
 const SOURCE = 'models-manifest/models.json';
+const ROOT = path.resolve(__dirname, '../../..');
+/** The model the project trains and ships (models/train). */
+const SHIPPED_MODEL = 'models/hearth-code-tiny.gguf';
 
 function shippedJson(): { version: number; models: Record<string, unknown>[] } {
   return JSON.parse(readFileSync(MANIFEST_PATH, 'utf8'));
@@ -96,12 +100,15 @@ describe('model manifest', () => {
       }
     });
 
-    it('has a demo entry whose unknown size and hash are explained', () => {
-      const demo = findModel(manifest, 'hearth-demo');
+    it('lists the shipped trained model as the demo tier, with its committed size and sha256', () => {
+      const demo = findModel(manifest, 'hearth-code-tiny');
       assert.ok(demo);
       assert.equal(demo.tier, 'demo');
-      assert.equal(demo.sha256, null);
-      assert.ok(demo.notes && demo.notes.length > 20);
+      assert.equal(demo.url, `hearth:${SHIPPED_MODEL}`);
+      const file = path.join(ROOT, SHIPPED_MODEL);
+      assert.equal(demo.sizeBytes, statSync(file).size);
+      assert.equal(demo.sha256, readFileSync(`${file}.sha256`, 'utf8').split(/\s+/)[0]);
+      assert.equal(demo.sha256, createHash('sha256').update(readFileSync(file)).digest('hex'));
     });
 
     it('gives a note for every entry without a sha256 or with an approximate size', () => {
@@ -204,11 +211,11 @@ describe('model manifest', () => {
       const msg = brokenMessage((j) => {
         j.version = 2;
         j.models[indexOf(j, 'qwen2.5-coder-7b-q8')].id = 'Qwen_7B';
-        j.models[indexOf(j, 'hearth-demo')].tier = 'tiny';
+        j.models[indexOf(j, 'hearth-code-tiny')].tier = 'tiny';
       });
       assert.match(msg, /field version: must be 1/);
       assert.match(msg, /\("Qwen_7B"\) field id: must be kebab-case/);
-      assert.match(msg, /\("hearth-demo"\) field tier: must be one of "demo", "small", "medium", "large"/);
+      assert.match(msg, /\("hearth-code-tiny"\) field tier: must be one of "demo", "small", "medium", "large"/);
     });
 
     it('rejects more active than total parameters', () => {
