@@ -7,8 +7,10 @@
  * Tasks, sampled deterministically (seeded) from the held-out files:
  *   - rest of line: cursor inside a code line after at least one typed character; expected = the rest of the line.
  *   - bracket/argument: cursor right after `(` or `[`; expected = the text up to the matching close on that line.
- * Models run through Hearth's engine (EngineClient, private engine, the llama.cpp backend's infill: PSM prompt,
- * greedy, stop at a newline). Measures: exact match (after trimming trailing whitespace) and edit similarity
+ * Models run through Hearth's engine (EngineClient, private engine, the llama.cpp backend's infill: the model's FIM
+ * order, token healing, stop at a newline) with the engine's default decoding for them (a beam search of 4 for
+ * models this small, src/node/engine/backends/beamSearch.ts); the trained model is also run greedy (beamWidth 1),
+ * and both figures are printed. Measures: exact match (after trimming trailing whitespace) and edit similarity
  * (1 − Levenshtein / longer length). Next-token accuracy: teacher-forced greedy prediction through node-llama-cpp
  * (`controlledEvaluate`) on held-out text windows, each model with its own tokenizer; the repeat-line column shows
  * a copy baseline there (the token that followed the previous occurrence of the current token).
@@ -201,14 +203,15 @@ function score(tasks: Task[], preds: string[], kind: Task['kind']): Scores {
   return { em: n ? em / n : 0, es: n ? es / n : 0, n };
 }
 
-async function runEngine(path: string, tasks: Task[]): Promise<{ preds: string[]; msPerTask: number }> {
+/** `beamWidth` undefined: the engine's choice (4 beams for a model this small); 1: greedy. */
+async function runEngine(path: string, tasks: Task[], beamWidth?: number): Promise<{ preds: string[]; msPerTask: number }> {
   const client = new EngineClient({ enginePath, mode: 'private' });
   try {
     await client.loadModel({ path, threads, contextSize: CONTEXT });
     const preds: string[] = [];
     const t0 = performance.now();
     for (const t of tasks) {
-      const r = await client.infill({ documentId: t.file, prefix: t.prefix, suffix: t.suffix, maxTokens: MAX_TOKENS, temperature: 0, stop: ['\n'] });
+      const r = await client.infill({ documentId: t.file, prefix: t.prefix, suffix: t.suffix, maxTokens: MAX_TOKENS, temperature: 0, stop: ['\n'], beamWidth });
       preds.push(r.text);
     }
     return { preds, msPerTask: (performance.now() - t0) / Math.max(1, tasks.length) };
@@ -293,27 +296,28 @@ async function main(): Promise<void> {
   console.log(`# model ${modelPath} sha256 ${sha.slice(0, 16)}…`);
 
   const trained = await runEngine(modelPath, tasks);
+  const greedy = await runEngine(modelPath, tasks, 1);
   const random = await runEngine(randomPath, tasks);
   const repeat = tasks.map((t) => repeatLinePrediction(t));
   const texts = ntaTexts(files, seed);
   const ntaTrained = await nextTokenAccuracy(modelPath, texts);
   const ntaRandom = await nextTokenAccuracy(randomPath, texts);
 
-  const cols = { trained: trained.preds, random: random.preds, repeat };
+  const cols = { trained: trained.preds, greedy: greedy.preds, random: random.preds, repeat };
   if (process.env.HEARTH_BENCH_DUMP) {
-    writeFileSync(process.env.HEARTH_BENCH_DUMP, tasks.map((t, i) => JSON.stringify({ kind: t.kind, expected: t.expected, trained: proposal(t, trained.preds[i]!), repeat: proposal(t, repeat[i]!), prefixTail: t.prefix.slice(-60) })).join('\n') + '\n');
+    writeFileSync(process.env.HEARTH_BENCH_DUMP, tasks.map((t, i) => JSON.stringify({ kind: t.kind, expected: t.expected, trained: proposal(t, trained.preds[i]!), greedy: proposal(t, greedy.preds[i]!), repeat: proposal(t, repeat[i]!), prefixTail: t.prefix.slice(-60) })).join('\n') + '\n');
   }
   const s = Object.fromEntries(Object.entries(cols).map(([k, preds]) => [k, { line: score(tasks, preds, 'line'), bracket: score(tasks, preds, 'bracket') }])) as Record<keyof typeof cols, { line: Scores; bracket: Scores }>;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(8);
-  const row = (name: string, a: string, b: string, c: string) => console.log(`${name.padEnd(34)}${a.padStart(14)}${b.padStart(14)}${c.padStart(14)}`);
+  const row = (name: string, a: string, g: string, b: string, c: string) => console.log(`${name.padEnd(34)}${a.padStart(14)}${g.padStart(16)}${b.padStart(14)}${c.padStart(14)}`);
   console.log('');
-  row('measure', 'trained', 'random', 'repeat line');
-  row('rest-of-line exact match', pct(s.trained.line.em), pct(s.random.line.em), pct(s.repeat.line.em));
-  row('rest-of-line edit similarity', pct(s.trained.line.es), pct(s.random.line.es), pct(s.repeat.line.es));
-  row('bracket/argument exact match', pct(s.trained.bracket.em), pct(s.random.bracket.em), pct(s.repeat.bracket.em));
-  row('bracket/argument edit similarity', pct(s.trained.bracket.es), pct(s.random.bracket.es), pct(s.repeat.bracket.es));
-  row('next-token accuracy (own tokens)', pct(ntaTrained.model), pct(ntaRandom.model), `${pct(ntaTrained.copy)} (copy)`);
-  row('ms per completion (engine)', trained.msPerTask.toFixed(0), random.msPerTask.toFixed(0), '-');
+  row('measure', 'trained', 'trained greedy', 'random', 'repeat line');
+  row('rest-of-line exact match', pct(s.trained.line.em), pct(s.greedy.line.em), pct(s.random.line.em), pct(s.repeat.line.em));
+  row('rest-of-line edit similarity', pct(s.trained.line.es), pct(s.greedy.line.es), pct(s.random.line.es), pct(s.repeat.line.es));
+  row('bracket/argument exact match', pct(s.trained.bracket.em), pct(s.greedy.bracket.em), pct(s.random.bracket.em), pct(s.repeat.bracket.em));
+  row('bracket/argument edit similarity', pct(s.trained.bracket.es), pct(s.greedy.bracket.es), pct(s.random.bracket.es), pct(s.repeat.bracket.es));
+  row('next-token accuracy (own tokens)', pct(ntaTrained.model), '', pct(ntaRandom.model), `${pct(ntaTrained.copy)} (copy)`);
+  row('ms per completion (engine)', trained.msPerTask.toFixed(0), greedy.msPerTask.toFixed(0), random.msPerTask.toFixed(0), '-');
   console.log('');
   console.log('# examples (trained model):');
   [...tasks.filter((t) => t.kind === 'line').slice(0, 6), ...tasks.filter((t) => t.kind === 'bracket').slice(0, 4)].forEach((t) => {
@@ -322,12 +326,15 @@ async function main(): Promise<void> {
   });
   printResult({
     exact_match_rest_of_line: round(s.trained.line.em),
+    exact_match_rest_of_line_greedy: round(s.greedy.line.em),
     baseline_random: round(s.random.line.em),
     baseline_repeat_line: round(s.repeat.line.em),
     edit_similarity_rest_of_line: round(s.trained.line.es),
+    edit_similarity_rest_of_line_greedy: round(s.greedy.line.es),
     edit_similarity_random: round(s.random.line.es),
     edit_similarity_repeat_line: round(s.repeat.line.es),
     exact_match_bracket: round(s.trained.bracket.em),
+    exact_match_bracket_greedy: round(s.greedy.bracket.em),
     exact_match_bracket_random: round(s.random.bracket.em),
     exact_match_bracket_repeat_line: round(s.repeat.bracket.em),
     edit_similarity_bracket: round(s.trained.bracket.es),

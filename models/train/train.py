@@ -167,11 +167,35 @@ def sample_tokens(chunk, tok, rng, tc):
     sp = tok.special
     if rng.random() >= tc['fim_rate'] or len(chunk) < 8:
         return [sp['fimSep']] + tok.encode(chunk), False
-    pre, mid, suf = fim_split(fim_window(chunk, rng, tc['fim_max_chars']), rng, tc['fim_span_modes'])
+    # window lengths vary between fim_min_chars and fim_max_chars: shorter samples pack more middles per window
+    max_chars = rng.randint(tc['fim_min_chars'], tc['fim_max_chars']) if tc.get('fim_min_chars') else tc['fim_max_chars']
+    pre, mid, suf = fim_split(fim_window(chunk, rng, max_chars), rng, tc['fim_span_modes'])
     p, m, s = tok.encode(pre), tok.encode(mid), tok.encode(suf)
     if rng.random() < tc['spm_share_of_fim']:
         return [sp['fimSuf']] + s + [sp['fimPre']] + p + [sp['fimMid']] + m + [sp['eos']], True
     return [sp['fimPre']] + p + [sp['fimSuf']] + s + [sp['fimMid']] + m + [sp['eos']], True
+
+
+def middle_weights(x, special, weight):
+    """Loss weights [B, T] for the targets x[:, 1:]: `weight` for FIM middle tokens and the end-of-text that closes
+    them (what the model writes at a cursor: a few tokens per sample, ~1 % of all targets), 1 elsewhere."""
+    w = np.ones((x.shape[0], x.shape[1] - 1), dtype=np.float32)
+    if weight == 1.0:
+        return torch.from_numpy(w)
+    xs = x.numpy()
+    opens = {special['fimMid']}
+    closes = {special['eos'], special['fimSep'], special['fimPre'], special['fimSuf']}
+    for b in range(xs.shape[0]):
+        inside = False
+        for i in range(xs.shape[1] - 1):
+            t = int(xs[b, i])
+            if t in opens:
+                inside = True
+            elif t in closes:
+                inside = False
+            if inside:
+                w[b, i] = weight
+    return torch.from_numpy(w)
 
 
 def windows(chunks, tok, seed, T, tc):
@@ -345,7 +369,9 @@ def train(rank, procs, args, cfg):
         for g in opt.param_groups:
             g['lr'] = lr_now(step, pr)
         logits = net(x[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x[:, 1:].reshape(-1))
+        losses = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x[:, 1:].reshape(-1), reduction='none')
+        w = middle_weights(x, tok.special, tc.get('middle_loss_weight', 1.0)).reshape(-1)
+        loss = (losses * w).sum() / w.sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), tc['grad_clip'])

@@ -71,6 +71,14 @@ export const Settings = {
     maximum: 512,
     description: 'Most tokens generated for one inline completion.',
   }),
+  completionBeamWidth: setting<number>({
+    key: 'hearth.completion.beamWidth',
+    type: 'integer',
+    default: 0,
+    minimum: 0,
+    maximum: 8,
+    description: 'Beams the model searches for a completion: 1 is greedy (fastest), more finds likelier lines at about that many times the compute. 0: chosen for the model (4 for small models, 1 otherwise).',
+  }),
   completionTimeLimitMs: setting<number>({
     key: 'hearth.completion.timeLimitMs',
     type: 'integer',

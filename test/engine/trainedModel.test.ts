@@ -101,7 +101,7 @@ describe('trained model hearth-code-tiny (node-llama-cpp)', function () {
       assert.ok(info.infillSupported);
       assert.equal(info.fimOrder, 'spm', 'the GGUF names its infill order (hearth.fim.order)');
       const complete = async (prefix: string, suffix: string) =>
-        (await client.infill({ prefix, suffix, maxTokens: 16, temperature: 0, stop: ['\n'] })).text.split('\n')[0]!;
+        (await client.infill({ prefix, suffix, maxTokens: 16, temperature: 0, stop: ['\n'], beamWidth: 1 })).text.split('\n')[0]!;
       // The cursor inside `return`: without healing the model sees the piece `re`, which training never showed
       // alone, and answered "}" here.
       const healed = await complete('export function isEmpty(value: string): boolean {\n  re', '\n}\n');
@@ -113,6 +113,38 @@ describe('trained model hearth-code-tiny (node-llama-cpp)', function () {
       // The shipped model (1.4 M parameters) gets the import path and the loop increment and misses the rest:
       // a retrained model must not do worse. `npm run bench:model` is the real measure.
       assert.ok(hits.length >= 2, `${hits.length} of ${cases.length} right: ${JSON.stringify(results)}`);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('searches four beams by default (a small model): no fewer cases right than greedy, and edits still reuse the prompt', async function () {
+    const client = new EngineClient({ enginePath, mode: 'private' });
+    try {
+      await client.loadModel({ path: modelPath, threads: 1, contextSize: 512 });
+      const run = async (prefix: string, suffix: string, beamWidth?: number, cacheReuse = true) =>
+        client.infill({ documentId: 'cases', prefix, suffix, maxTokens: 16, temperature: 0, stop: ['\n'], beamWidth, cacheReuse });
+      let greedyHits = 0;
+      let beamHits = 0;
+      const beams: string[] = [];
+      for (const [prefix, suffix, want] of CASES) {
+        if (want.test((await run(prefix, suffix, 1)).text)) greedyHits++;
+        const beam = await run(prefix, suffix);
+        beams.push(beam.text);
+        assert.ok(!beam.text.includes('\n'), 'the stop string ends a beam');
+        if (want.test(beam.text)) beamHits++;
+      }
+      assert.ok(beamHits >= greedyHits, `beam ${beamHits} vs greedy ${greedyHits} of ${CASES.length}: ${JSON.stringify(beams)}`);
+      // The search erases and re-evaluates only its own tokens, so the prompt stays reused: after one more character
+      // at the cursor it evaluates what the same search evaluates from scratch less (nearly) the whole prompt.
+      const methods = Array.from({ length: 12 }, (_, i) => `  get${i}(): number {\n    return this.value${i};\n  }\n`).join('\n');
+      const prefix = `export class Values {\n${methods}\n  last(): number {\n    return this.`;
+      const suffix = '\n  }\n}\n';
+      await run(prefix, suffix);
+      const warm = await run(prefix + 'v', suffix);
+      const cold = await run(prefix + 'v', suffix, undefined, false);
+      assert.equal(warm.text, cold.text);
+      assert.ok(warm.tokensEvaluated + 150 < cold.tokensEvaluated, `warm ${warm.tokensEvaluated} vs cold ${cold.tokensEvaluated} tokens evaluated`);
     } finally {
       await client.dispose();
     }

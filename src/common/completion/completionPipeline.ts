@@ -16,6 +16,8 @@ export interface CompletionSettings {
   maxTokens: number;
   windows?: FimWindowOptions;
   timeLimitMs?: number;
+  /** Beams to search (1: greedy); undefined: the engine chooses for its model. */
+  beamWidth?: number;
 }
 
 export interface CompletionDocument {
@@ -44,6 +46,7 @@ export async function runCompletion(engine: InfillEngine, doc: CompletionDocumen
       temperature: 0,
       stop: stopStrings(input),
       timeLimitMs: settings.timeLimitMs,
+      beamWidth: settings.beamWidth,
     },
     { signal },
   );

@@ -107,6 +107,11 @@ export const InfillParams = z.object({
   maxTokens: z.number().int().min(1).max(4096),
   temperature: z.number().min(0).max(2).default(0),
   seed: z.number().int().optional(),
+  /**
+   * Beams searched at temperature 0 (1: greedy). Unset: the engine chooses (4 for small models, else 1). The search
+   * returns the whole answer at once (no streaming) and costs about `beamWidth` times the evaluations of greedy.
+   */
+  beamWidth: z.number().int().min(1).max(8).optional(),
   /** Generation stops when any of these strings appears in the output (the stop string is not returned). */
   stop: z.array(z.string().min(1)).max(16).optional(),
   /** Upper bound on generation time; the engine returns what it has when it passes. */

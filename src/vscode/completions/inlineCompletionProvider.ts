@@ -101,7 +101,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       const outcome = await runCompletion(
         this.host.client,
         { text, offset: offset - document.offsetAt(start), documentId: document.uri.toString() },
-        { maxTokens: getSetting(Settings.completionMaxTokens), timeLimitMs: getSetting(Settings.completionTimeLimitMs) },
+        { maxTokens: getSetting(Settings.completionMaxTokens), timeLimitMs: getSetting(Settings.completionTimeLimitMs), beamWidth: getSetting(Settings.completionBeamWidth) || undefined },
         abort.signal,
       );
       this.host.markReady();

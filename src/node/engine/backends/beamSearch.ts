@@ -1,0 +1,144 @@
+/**
+ * Beam search for short completions: keeps the `width` likeliest partial continuations at every step and returns
+ * the finished one with the highest total log-probability. Greedy decoding commits to its first token; on a
+ * rest-of-line completion that is often a long, wrong line where a short, likelier one existed (`turn;` rather
+ * than `turn result;`). The search only asks its model for next-token log-probabilities, so it runs over any
+ * backend and is tested on a toy model (test/unit/beamSearch.test.ts); `LlamaCppBackend` runs it on llama.cpp.
+ */
+
+export interface BeamModel {
+  /**
+   * The `k` likeliest next tokens after the prompt followed by `tokens`, as [token, log-probability], best first;
+   * only tokens in `allowed` when it is given.
+   */
+  next(tokens: readonly number[], k: number, allowed?: ReadonlySet<number>): Promise<Array<[number, number]>>;
+  /** Whether the token ends generation (end of text, end of the middle). */
+  isEnd(token: number): boolean;
+  /** The text of a token sequence. */
+  text(tokens: readonly number[]): string;
+}
+
+export interface BeamOptions {
+  width: number;
+  maxTokens: number;
+  /** A candidate ends where its text contains one of these; the stop string and what follows are dropped. */
+  stops: readonly string[];
+  /** Text the candidates must begin with, not returned (token healing: the prefix's taken-back end). */
+  heal?: string;
+  /** The tokens the first one must be among (token healing). */
+  firstAllowed?: ReadonlySet<number>;
+  signal?: AbortSignal;
+}
+
+export type BeamStop = 'eos' | 'stop' | 'maxTokens' | 'cancelled';
+
+export interface BeamResult {
+  text: string;
+  tokens: number[];
+  logProb: number;
+  stopReason: BeamStop;
+  /** Calls of `model.next`: what the search cost, in next-token distributions. */
+  expansions: number;
+}
+
+interface Beam {
+  tokens: number[];
+  logProb: number;
+}
+
+interface Finished extends Beam {
+  text: string;
+  stopReason: BeamStop;
+}
+
+/** The candidate's text after the healed part, cut at the first stop string (undefined: no stop in it yet). */
+function visible(model: BeamModel, tokens: readonly number[], heal: string, stops: readonly string[]): { text: string; stopped: boolean } {
+  let text = model.text(tokens);
+  text = text.startsWith(heal) ? text.slice(heal.length) : text;
+  let cut = -1;
+  for (const s of stops) {
+    const i = text.indexOf(s);
+    if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+  }
+  return cut >= 0 ? { text: text.slice(0, cut), stopped: true } : { text, stopped: false };
+}
+
+function compareTokens(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+export async function beamSearch(model: BeamModel, opts: BeamOptions): Promise<BeamResult> {
+  const width = Math.max(1, Math.floor(opts.width));
+  const heal = opts.heal ?? '';
+  let live: Beam[] = [{ tokens: [], logProb: 0 }];
+  const finished: Finished[] = [];
+  let expansions = 0;
+  let cancelled = false;
+  for (let step = 0; step < opts.maxTokens && live.length; step++) {
+    if (opts.signal?.aborted) {
+      cancelled = true;
+      break;
+    }
+    const candidates: Beam[] = [];
+    // Beams in token order: neighbours share their longest prefixes, so a backend that keeps one evaluated
+    // sequence re-evaluates the least between them.
+    for (const beam of [...live].sort((a, b) => compareTokens(a.tokens, b.tokens))) {
+      const next = await model.next(beam.tokens, width, step === 0 ? opts.firstAllowed : undefined);
+      expansions++;
+      for (const [token, lp] of next) {
+        if (Number.isFinite(lp)) candidates.push({ tokens: [...beam.tokens, token], logProb: beam.logProb + lp });
+      }
+    }
+    candidates.sort((a, b) => b.logProb - a.logProb);
+    live = [];
+    for (const c of candidates) {
+      const last = c.tokens[c.tokens.length - 1]!;
+      if (model.isEnd(last)) {
+        const tokens = c.tokens.slice(0, -1);
+        finished.push({ tokens, logProb: c.logProb, text: visible(model, tokens, heal, []).text, stopReason: 'eos' });
+        continue;
+      }
+      const v = visible(model, c.tokens, heal, opts.stops);
+      if (v.stopped) {
+        finished.push({ ...c, text: v.text, stopReason: 'stop' });
+        continue;
+      }
+      live.push(c);
+      if (live.length >= width) break;
+    }
+    // Log-probabilities only fall as a beam grows: once a finished candidate beats every live beam, it is the answer.
+    const best = finished.reduce((m, f) => Math.max(m, f.logProb), -Infinity);
+    if (live.length && best >= live[0]!.logProb) break;
+  }
+  // Finished candidates first; a beam cut by maxTokens or cancellation only when nothing finished.
+  const pool: Finished[] = finished.length
+    ? finished
+    : live.map((b) => ({ ...b, text: visible(model, b.tokens, heal, opts.stops).text, stopReason: cancelled ? 'cancelled' : 'maxTokens' }));
+  if (!pool.length) return { text: '', tokens: [], logProb: 0, stopReason: cancelled ? 'cancelled' : 'eos', expansions };
+  const best = pool.reduce((a, b) => (b.logProb > a.logProb ? b : a));
+  return { text: best.text, tokens: best.tokens, logProb: best.logProb, stopReason: cancelled && !finished.length ? 'cancelled' : best.stopReason, expansions };
+}
+
+/** The `k` largest entries of a token → probability map, as [token, log-probability], best first. */
+export function topLogProbs(probabilities: ReadonlyMap<number, number>, k: number, allowed?: ReadonlySet<number>): Array<[number, number]> {
+  const top: Array<[number, number]> = [];
+  for (const [token, p] of probabilities) {
+    if (allowed && !allowed.has(token)) continue;
+    if (top.length === k && p <= top[k - 1]![1]) continue;
+    let i = Math.min(top.length, k - 1);
+    if (top.length < k) top.push([token, p]);
+    else top[i] = [token, p];
+    while (i > 0 && top[i - 1]![1] < top[i]![1]) {
+      [top[i - 1], top[i]] = [top[i]!, top[i - 1]!];
+      i--;
+    }
+  }
+  if (allowed) {
+    // Renormalised over the allowed tokens, as the +100 logit bias of greedy healing does.
+    let sum = 0;
+    for (const [token, p] of probabilities) if (allowed.has(token)) sum += p;
+    return top.map(([t, p]) => [t, Math.log(p / (sum || 1))]);
+  }
+  return top.map(([t, p]) => [t, Math.log(p)]);
+}

@@ -1,0 +1,93 @@
+import * as assert from 'node:assert/strict';
+import { beamSearch, topLogProbs, type BeamModel } from '../../src/node/engine/backends/beamSearch';
+
+/** A toy language model over a few tokens: a table from the text so far to next-token probabilities. */
+const VOCAB = ['<end>', 'a', 'b', 'c', '\n', 're', 'ret', 'return'];
+const END = 0;
+
+function toyModel(table: Record<string, Record<string, number>>): BeamModel & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    next: async (tokens, k, allowed) => {
+      const key = tokens.map((t) => VOCAB[t]).join('');
+      calls.push(key);
+      const dist = table[key] ?? { '<end>': 1 };
+      const probs = new Map<number, number>();
+      for (const [tok, p] of Object.entries(dist)) probs.set(VOCAB.indexOf(tok), p);
+      return topLogProbs(probs, k, allowed);
+    },
+    isEnd: (t) => t === END,
+    text: (tokens) => tokens.map((t) => VOCAB[t]).join(''),
+  };
+}
+
+// Greedy takes `a` (0.6) and then wanders (at most 0.6 × 0.35 = 0.21); `b` then the end is 0.4 × 0.95 = 0.38.
+const GARDEN_PATH = {
+  '': { a: 0.6, b: 0.4 },
+  a: { a: 0.35, b: 0.33, c: 0.32 },
+  aa: { '<end>': 0.5, c: 0.5 },
+  ab: { '<end>': 0.5, c: 0.5 },
+  ac: { '<end>': 0.5, c: 0.5 },
+  b: { '<end>': 0.95, c: 0.05 },
+};
+
+describe('beamSearch', () => {
+  it('finds the likelier whole completion that greedy decoding misses', async () => {
+    const beam = await beamSearch(toyModel(GARDEN_PATH), { width: 2, maxTokens: 8, stops: [] });
+    assert.equal(beam.text, 'b');
+    assert.equal(beam.stopReason, 'eos');
+    assert.ok(Math.abs(beam.logProb - Math.log(0.4 * 0.95)) < 1e-9, String(beam.logProb));
+    const greedy = await beamSearch(toyModel(GARDEN_PATH), { width: 1, maxTokens: 8, stops: [] });
+    assert.equal(greedy.text, 'aa');
+    assert.ok(greedy.logProb < beam.logProb);
+  });
+
+  it('stops early once a finished candidate beats every live beam', async () => {
+    const model = toyModel(GARDEN_PATH);
+    await beamSearch(model, { width: 2, maxTokens: 32, stops: [] });
+    // '' (step 1), then 'a' and 'b' (step 2): `b<end>` (0.38) beats every continuation of `a` (≤ 0.21).
+    assert.deepEqual(model.calls, ['', 'a', 'b']);
+  });
+
+  it('ends a candidate at a stop string and drops it', async () => {
+    const table = { '': { a: 0.9, b: 0.1 }, a: { '\n': 0.9, c: 0.1 }, 'a\n': { b: 1 } };
+    const r = await beamSearch(toyModel(table), { width: 3, maxTokens: 8, stops: ['\n'] });
+    assert.equal(r.text, 'a');
+    assert.equal(r.stopReason, 'stop');
+  });
+
+  it('heals: the first token begins with the taken-back text, which is not returned', async () => {
+    const table = { '': { a: 0.7, return: 0.2, ret: 0.1 }, return: { '<end>': 0.9, a: 0.1 }, ret: { '<end>': 1 } };
+    const allowed = new Set([VOCAB.indexOf('ret'), VOCAB.indexOf('return'), VOCAB.indexOf('re')]);
+    const r = await beamSearch(toyModel(table), { width: 2, maxTokens: 8, stops: [], heal: 're', firstAllowed: allowed });
+    assert.equal(r.text, 'turn');
+  });
+
+  it('returns the best partial beam when cut by maxTokens or cancelled', async () => {
+    const table = { '': { a: 1 }, a: { a: 1 }, aa: { a: 1 } };
+    const cut = await beamSearch(toyModel(table), { width: 2, maxTokens: 2, stops: [] });
+    assert.equal(cut.text, 'aa');
+    assert.equal(cut.stopReason, 'maxTokens');
+    const ac = new AbortController();
+    ac.abort();
+    const cancelled = await beamSearch(toyModel(table), { width: 2, maxTokens: 8, stops: [], signal: ac.signal });
+    assert.equal(cancelled.stopReason, 'cancelled');
+    assert.equal(cancelled.text, '');
+  });
+});
+
+describe('topLogProbs', () => {
+  it('keeps the k most probable tokens, best first', () => {
+    const probs = new Map([[1, 0.1], [2, 0.4], [3, 0.05], [4, 0.3], [5, 0.15]]);
+    assert.deepEqual(topLogProbs(probs, 3).map(([t]) => t), [2, 4, 5]);
+    assert.ok(Math.abs(topLogProbs(probs, 1)[0]![1] - Math.log(0.4)) < 1e-12);
+  });
+
+  it('renormalises over the allowed tokens', () => {
+    const probs = new Map([[1, 0.5], [2, 0.3], [3, 0.2]]);
+    const top = topLogProbs(probs, 2, new Set([2, 3]));
+    assert.deepEqual(top.map(([t]) => t), [2, 3]);
+    assert.ok(Math.abs(top[0]![1] - Math.log(0.6)) < 1e-12);
+  });
+});
