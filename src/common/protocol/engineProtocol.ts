@@ -108,7 +108,7 @@ export const InfillParams = z.object({
   temperature: z.number().min(0).max(2).default(0),
   seed: z.number().int().optional(),
   /**
-   * Beams searched at temperature 0 (1: greedy). Unset: the engine chooses (4 for small models, else 1). The search
+   * Beams searched at temperature 0 (1: greedy). Unset: the engine chooses (4 for completions of at most 64 tokens from small models, else 1). The search
    * returns the whole answer at once (no streaming) and costs about `beamWidth` times the evaluations of greedy.
    */
   beamWidth: z.number().int().min(1).max(8).optional(),

@@ -24,6 +24,8 @@ function loadModule(): Promise<NodeLlamaCpp> {
 
 /** Models smaller than this search four beams by default (see `beamWidth`). */
 const SMALL_MODEL_BYTES = 64 * 1024 * 1024;
+/** Longer generations are not searched by default: they stream, and a search pays most on a short line. */
+const SEARCHED_MAX_TOKENS = 64;
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 
@@ -348,12 +350,14 @@ export class LlamaCppBackend {
   }
 
   /**
-   * Beam width for a request: as asked, else 4 for a small model (under SMALL_MODEL_BYTES: a search of four beams
-   * costs it little and finds likelier lines than greedy) and 1 (greedy) for the rest. Sampling never searches.
+   * Beam width for a request: as asked, else 4 for a short completion (at most SEARCHED_MAX_TOKENS) from a small
+   * model (under SMALL_MODEL_BYTES: a search of four beams costs it little and finds likelier lines than greedy)
+   * and 1 (greedy, streamed) for everything else. Sampling never searches.
    */
   private beamWidth(params: InfillParams): number {
     if ((params.temperature ?? 0) > 0) return 1;
-    return params.beamWidth ?? (this.info!.sizeBytes < SMALL_MODEL_BYTES ? 4 : 1);
+    if (params.beamWidth !== undefined) return params.beamWidth;
+    return this.info!.sizeBytes < SMALL_MODEL_BYTES && params.maxTokens <= SEARCHED_MAX_TOKENS ? 4 : 1;
   }
 
   /**
