@@ -37,7 +37,7 @@ MAX_FILE_BYTES = 120_000
 MIN_FILE_BYTES = 200
 MAX_LINE = 400          # any longer line: minified / bundled / generated data
 MAX_MEAN_LINE = 90
-PACKAGE_CAP = 150_000   # bytes per package (diversity)
+PACKAGE_CAP = 400_000   # bytes per package (diversity)
 NEAR_DUP = 0.6          # drop a file when this share of its non-trivial lines were seen before
 
 

@@ -32,7 +32,7 @@ import {
 const root = repoRoot();
 const resultsDir = path.join(root, 'test-results');
 const FILE = 'main.ts';
-const TYPED = 'const lowStockNames = ';
+const TYPED = "import { Product } from './";
 
 
 interface Session {

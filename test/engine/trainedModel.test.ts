@@ -101,7 +101,7 @@ describe('trained model hearth-code-tiny (node-llama-cpp)', function () {
       assert.ok(info.infillSupported);
       assert.equal(info.fimOrder, 'spm', 'the GGUF names its infill order (hearth.fim.order)');
       const complete = async (prefix: string, suffix: string) =>
-        (await client.infill({ prefix, suffix, maxTokens: 16, temperature: 0, stop: ['\n'], beamWidth: 1 })).text.split('\n')[0]!;
+        (await client.infill({ prefix, suffix, maxTokens: 16, temperature: 0, stop: ['\n'] })).text.split('\n')[0]!;
       // The cursor inside `return`: without healing the model sees the piece `re`, which training never showed
       // alone, and answered "}" here.
       const healed = await complete('export function isEmpty(value: string): boolean {\n  re', '\n}\n');
@@ -110,8 +110,9 @@ describe('trained model hearth-code-tiny (node-llama-cpp)', function () {
       const results: string[] = [];
       for (const [prefix, suffix] of cases) results.push(await complete(prefix, suffix));
       const hits = cases.filter(([, , want], i) => want.test(results[i]!));
-      // The shipped model (1.4 M parameters) gets the import path and the loop increment and misses the rest:
-      // a retrained model must not do worse. `npm run bench:model` is the real measure.
+      // The shipped model (1.4 M parameters), with the engine's default search of 4 beams, gets the import path and
+      // the loop increment and misses the rest: a retrained model must not do worse. `npm run bench:model` is the
+      // real measure.
       assert.ok(hits.length >= 2, `${hits.length} of ${cases.length} right: ${JSON.stringify(results)}`);
     } finally {
       await client.dispose();
