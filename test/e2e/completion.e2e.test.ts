@@ -13,18 +13,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { EDITOR_SETTINGS, ENGINE, GHOST, note, stableGhostText, openFile, typeAtEnd, vsixPath, waitForStatus } from './workbench';
+import { EDITOR_SETTINGS, ENGINE, GHOST, note, skipUnlessUiAvailable, stableGhostText, openFile, typeAtEnd, vsixPath, waitForStatus } from './workbench';
 import { runCompletion } from '../../src/common/completion/completionPipeline';
 import { EngineClient } from '../../src/node/engine/engineClient';
 import {
   diagnostics,
-  e2eRequired,
   e2eModel,
   installVsix,
   launchBrowser,
   repoRoot,
   startCodeServer,
-  unavailableReason,
   vsixIsStale,
   type CodeServer,
 } from '../../scripts/codeServer';
@@ -90,12 +88,7 @@ describe('Hearth in a real VS Code (code-server + chromium)', function () {
   let model: string;
 
   before(async function () {
-    const reason = unavailableReason(root);
-    if (reason) {
-      if (e2eRequired()) throw new Error(`UI tests required (CI) but ${reason}`);
-      note(`skipped: ${reason}`);
-      this.skip();
-    }
+    skipUnlessUiAvailable(this);
     for (const f of ['dist/extension.js', 'dist/engine.js']) {
       assert.ok(fs.existsSync(path.join(root, f)), `${f} is missing: run npm run build`);
     }

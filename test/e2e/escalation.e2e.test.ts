@@ -16,16 +16,15 @@ import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import {
   diagnostics,
-  e2eRequired,
   e2eModel,
   installVsix,
   launchBrowser,
   repoRoot,
   startCodeServer,
-  unavailableReason,
   type CodeServer,
 } from '../../scripts/codeServer';
 import { startFakeProvider, type FakeProvider } from '../fixtures/cloud/fakeProviders';
+import { note, skipUnlessUiAvailable, vsixPath } from './workbench';
 
 const root = repoRoot();
 const resultsDir = path.join(root, 'test-results');
@@ -34,15 +33,6 @@ const FILE = 'billingClient.ts';
 const TOKEN = ['ghp', '_', 'Wm4Tz8Qa1Lp6Xc3Vb7Nr2Ks9Hd5Fg0Je1Yu7'].join('');
 const SOURCE = `// Billing API client\nconst GITHUB_TOKEN = '${TOKEN}';\n\nexport function headers(): Record<string, string> {\n  return { authorization: \`token \${GITHUB_TOKEN}\` };\n}\n`;
 const KEY = 'sk-e2e-test-key-0003';
-
-function note(line: string): void {
-  process.stdout.write(`      [e2e ${process.uptime().toFixed(1)}s] ${line}\n`);
-}
-
-function vsixPath(): string | undefined {
-  const p = process.env.HEARTH_E2E_VSIX ?? path.join(root, 'hearth.vsix');
-  return fs.existsSync(p) ? p : undefined;
-}
 
 async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('F1');
@@ -82,14 +72,8 @@ describe('Escalate to Frontier in a real VS Code (code-server + chromium)', func
   let failed = false;
 
   before(async function () {
-    const reason = unavailableReason(root);
     const vsix = vsixPath();
-    if (reason || !vsix) {
-      const why = reason ?? 'no hearth.vsix (run npm run package): modal dialogs only render without the smoke-test driver, which needs the extension installed';
-      if (e2eRequired()) throw new Error(`UI tests required (CI) but ${why}`);
-      note(`skipped: ${why}`);
-      this.skip();
-    }
+    skipUnlessUiAvailable(this, vsix ? undefined : 'no hearth.vsix (run npm run package): modal dialogs only render without the smoke-test driver, which needs the extension installed');
     fake = await startFakeProvider('openai');
     const model = await e2eModel(root);
     runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-e2e-escalation-'));

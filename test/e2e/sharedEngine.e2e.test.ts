@@ -16,8 +16,8 @@ import { nullLogger } from '../../src/common/logger';
 import { PROTOCOL_VERSION, StatusResult } from '../../src/common/protocol/engineProtocol';
 import { RpcConnection } from '../../src/node/engine/rpcConnection';
 import { readEngineInfo, runtimePaths } from '../../src/node/engine/runtimeDir';
-import { diagnostics, e2eRequired, e2eModel, installVsix, launchBrowser, repoRoot, startCodeServer, unavailableReason, type CodeServer } from '../../scripts/codeServer';
-import { EDITOR_SETTINGS, GHOST, ghostText, note, openFile, typeAtEnd, vsixPath, waitForStatus } from './workbench';
+import { diagnostics, e2eModel, installVsix, launchBrowser, repoRoot, startCodeServer, type CodeServer } from '../../scripts/codeServer';
+import { EDITOR_SETTINGS, GHOST, ghostText, note, skipUnlessUiAvailable, openFile, typeAtEnd, vsixPath, waitForStatus } from './workbench';
 
 const root = repoRoot();
 /**
@@ -74,12 +74,7 @@ describe('two VS Code windows, one Hearth engine (code-server + chromium)', func
   let failed = false;
 
   before(async function () {
-    const reason = unavailableReason(root);
-    if (reason) {
-      if (e2eRequired()) throw new Error(`UI tests required (CI) but ${reason}`);
-      note(`skipped: ${reason}`);
-      this.skip();
-    }
+    skipUnlessUiAvailable(this);
     runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-e2e-two-'));
   });
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { repoRoot } from '../../scripts/codeServer';
+import { e2eRequired, repoRoot, unavailableReason } from '../../scripts/codeServer';
 
 const root = repoRoot();
 
@@ -38,6 +38,18 @@ export function vsixPath(): string | undefined {
 
 export function note(line: string): void {
   process.stdout.write(`      [e2e ${process.uptime().toFixed(1)}s] ${line}\n`);
+}
+
+/**
+ * Skips the suite when the UI tests cannot run here (no chromium or code-server, or `extra` names what else is
+ * missing), and fails it instead where they are required (CI, HEARTH_E2E_REQUIRED).
+ */
+export function skipUnlessUiAvailable(ctx: Mocha.Context, extra?: string): void {
+  const why = unavailableReason(root) ?? extra;
+  if (!why) return;
+  if (e2eRequired()) throw new Error(`UI tests required (CI) but ${why}`);
+  note(`skipped: ${why}`);
+  ctx.skip();
 }
 
 /** The Hearth status bar item's text after the icon, e.g. "Hearth: ready". */
