@@ -75,6 +75,20 @@ describe('beamSearch', () => {
     assert.equal(cancelled.stopReason, 'cancelled');
     assert.equal(cancelled.text, '');
   });
+
+  it('starts no further expansion once cancelled, and returns the best beam so far', async () => {
+    const ac = new AbortController();
+    const model = toyModel({ '': { a: 0.6, b: 0.4 }, a: { a: 0.5, c: 0.5 }, b: { a: 0.5, c: 0.5 } });
+    const next = model.next;
+    model.next = async (tokens, k, allowed) => {
+      if (tokens.length === 1) ac.abort(); // cancelled while the second step expands its first beam
+      return next(tokens, k, allowed);
+    };
+    const r = await beamSearch(model, { width: 2, maxTokens: 8, stops: [], signal: ac.signal });
+    assert.deepEqual(model.calls, ['', 'a']);
+    assert.equal(r.stopReason, 'cancelled');
+    assert.equal(r.text, 'a');
+  });
 });
 
 describe('topLogProbs', () => {

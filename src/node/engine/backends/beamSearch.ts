@@ -84,11 +84,16 @@ export async function beamSearch(model: BeamModel, opts: BeamOptions): Promise<B
     // Beams in token order: neighbours share their longest prefixes, so a backend that keeps one evaluated
     // sequence re-evaluates the least between them.
     for (const beam of [...live].sort((a, b) => compareTokens(a.tokens, b.tokens))) {
+      if (opts.signal?.aborted) break; // a large model's expansion takes a decode step: do not start another
       const next = await model.next(beam.tokens, width, step === 0 ? opts.firstAllowed : undefined);
       expansions++;
       for (const [token, lp] of next) {
         if (Number.isFinite(lp)) candidates.push({ tokens: [...beam.tokens, token], logProb: beam.logProb + lp });
       }
+    }
+    if (opts.signal?.aborted) {
+      cancelled = true;
+      break;
     }
     candidates.sort((a, b) => b.logProb - a.logProb);
     live = [];
