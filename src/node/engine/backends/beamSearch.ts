@@ -37,8 +37,6 @@ export interface BeamResult {
   tokens: number[];
   logProb: number;
   stopReason: BeamStop;
-  /** Calls of `model.next`: what the search cost, in next-token distributions. */
-  expansions: number;
 }
 
 interface Beam {
@@ -51,7 +49,7 @@ interface Finished extends Beam {
   stopReason: BeamStop;
 }
 
-/** The candidate's text after the healed part, cut at the first stop string (undefined: no stop in it yet). */
+/** The candidate's text after the healed part, cut at the first stop string (`stopped`: one was found). */
 function visible(model: BeamModel, tokens: readonly number[], heal: string, stops: readonly string[]): { text: string; stopped: boolean } {
   let text = model.text(tokens);
   text = text.startsWith(heal) ? text.slice(heal.length) : text;
@@ -73,20 +71,14 @@ export async function beamSearch(model: BeamModel, opts: BeamOptions): Promise<B
   const heal = opts.heal ?? '';
   let live: Beam[] = [{ tokens: [], logProb: 0 }];
   const finished: Finished[] = [];
-  let expansions = 0;
   let cancelled = false;
   for (let step = 0; step < opts.maxTokens && live.length; step++) {
-    if (opts.signal?.aborted) {
-      cancelled = true;
-      break;
-    }
     const candidates: Beam[] = [];
     // Beams in token order: neighbours share their longest prefixes, so a backend that keeps one evaluated
     // sequence re-evaluates the least between them.
     for (const beam of [...live].sort((a, b) => compareTokens(a.tokens, b.tokens))) {
       if (opts.signal?.aborted) break; // a large model's expansion takes a decode step: do not start another
       const next = await model.next(beam.tokens, width, step === 0 ? opts.firstAllowed : undefined);
-      expansions++;
       for (const [token, lp] of next) {
         if (Number.isFinite(lp)) candidates.push({ tokens: [...beam.tokens, token], logProb: beam.logProb + lp });
       }
@@ -120,9 +112,9 @@ export async function beamSearch(model: BeamModel, opts: BeamOptions): Promise<B
   const pool: Finished[] = finished.length
     ? finished
     : live.map((b) => ({ ...b, text: visible(model, b.tokens, heal, opts.stops).text, stopReason: cancelled ? 'cancelled' : 'maxTokens' }));
-  if (!pool.length) return { text: '', tokens: [], logProb: 0, stopReason: cancelled ? 'cancelled' : 'eos', expansions };
+  if (!pool.length) return { text: '', tokens: [], logProb: 0, stopReason: cancelled ? 'cancelled' : 'eos' };
   const best = pool.reduce((a, b) => (b.logProb > a.logProb ? b : a));
-  return { text: best.text, tokens: best.tokens, logProb: best.logProb, stopReason: cancelled && !finished.length ? 'cancelled' : best.stopReason, expansions };
+  return { text: best.text, tokens: best.tokens, logProb: best.logProb, stopReason: best.stopReason };
 }
 
 /** The `k` largest entries of a token → probability map, as [token, log-probability], best first. */
