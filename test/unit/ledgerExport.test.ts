@@ -88,7 +88,8 @@ describe('ledger aggregates and exports', function () {
     const rows = readFileSync(out, 'utf8').split('\r\n');
     assert.equal(rows.at(-1), '');
     assert.equal(rows.length, HAND.length + 2);
-    assert.deepEqual(rows[0]!.split(','), [...CSV_COLUMNS]);
+    assert.deepEqual(rows[0]!.split(','), [...CSV_COLUMNS, 'chainStatus', 'chainHead']);
+    assert.match(rows[1]!, /,intact(-unanchored)?,7:[0-9a-f]{64}$/);
     const col = (row: string, name: string) => row.split(',')[CSV_COLUMNS.indexOf(name as (typeof CSV_COLUMNS)[number])];
     assert.equal(col(rows[5]!, 'redactions'), 'email=1;secret=2');
     assert.equal(col(rows[5]!, 'provider'), 'openai');
@@ -97,13 +98,15 @@ describe('ledger aggregates and exports', function () {
     assert.equal(col(rows[1]!, 'seq'), '0');
   });
 
-  it('exports JSON: one array, records as stored', async () => {
+  it('exports JSON: the chain status, then the records as stored', async () => {
     const out = new PassThrough();
     let text = '';
     out.on('data', (d) => (text += d));
     await exportLedger(t.path, 'json', out);
-    const parsed = JSON.parse(text) as LedgerRecord[];
-    assert.deepEqual(parsed, records);
+    const parsed = JSON.parse(text) as { chain: { ok: boolean; headSeq: number }; records: LedgerRecord[] };
+    assert.deepEqual(parsed.records, records);
+    assert.equal(parsed.chain.ok, true);
+    assert.equal(parsed.chain.headSeq, 7);
   });
 
   it('leaves out and reports lines that are not records, by file and line', async () => {
@@ -156,7 +159,7 @@ describe('ledger aggregates and exports', function () {
       }
     };
     assert.equal(await capture(['verify', '--ledger', t.path]), 0);
-    assert.match(printed, /ok: 8 records in 1 segment\(s\), chain intact; head [0-9a-f]{64}/);
+    assert.match(printed, /ok: 8 records in 1 segment\(s\), chain intact; matches its anchor \(seq 7, [^)]*\); head seq 7 [0-9a-f]{64}/);
     assert.equal(await capture(['stats', '--ledger', t.path]), 0);
     assert.match(printed, /lane completion\s+4/);
     const csv = join(t.dir, 'cli.csv');
