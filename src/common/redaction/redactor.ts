@@ -12,6 +12,7 @@ import { personalDataDetectors } from './personalData';
 import { providerTokenDetectors } from './providerTokens';
 import { RedactionSession } from './redactionSession';
 import { structuredSecretDetectors } from './structuredSecrets';
+import { releaseStructureMemo } from './structureScan';
 
 /** A pattern from the policy. With a capture group (or a group named `secret`) only that group is redacted. */
 export interface CustomPattern {
@@ -197,6 +198,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       }
     } finally {
       releaseNumberRegions(); // keep no reference to the text once it is redacted
+      releaseStructureMemo();
     }
     return mergeFindings(raw);
   };
