@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   TEMPLATE_NAMES, dniValid, generateBlindCorpus, ibanValid, luhnValid, ninoValid, type BlindCorpus,
 } from '../fixtures/blindCorpus/generateBlindCorpus';
@@ -166,5 +168,12 @@ describe('blind redaction corpus generator', function () {
     for (const p of allPlanted(c)) {
       assert.ok(!/EXAMPLE|^4242 ?4242|^4111 ?1111 ?1111 ?1111$/.test(p.value), `documented example planted: ${p.value}`);
     }
+  });
+
+  it('documents every category and negative kind it produces in README.md', () => {
+    // Tests compile to out/test/unit; the README stays in the source tree.
+    const readme = readFileSync(join(__dirname, '../../../test/fixtures/blindCorpus/README.md'), 'utf8');
+    const labels = new Set(SEEDS.flatMap((s) => [...allPlanted(corpus(s)).map((p) => p.category), ...allNegatives(corpus(s)).map((n) => n.kind)]));
+    for (const l of labels) assert.ok(readme.includes(`\`${l}\``), `README.md does not list \`${l}\``);
   });
 });
