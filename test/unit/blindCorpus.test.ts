@@ -18,6 +18,26 @@ const SEEDS = [1, 7, 20261204];
 const allPlanted = (c: BlindCorpus) => c.files.flatMap((f) => f.planted);
 const allNegatives = (c: BlindCorpus) => c.files.flatMap((f) => f.negatives);
 
+/** National check digits inside the BBAN, written independently of the generator: BE mod 97, FR RIB key, ES mod 11. */
+function nationalCheckValid(iban: string): boolean {
+  const bban = iban.slice(4);
+  switch (iban.slice(0, 2)) {
+    case 'BE': {
+      const m = Number(BigInt(bban.slice(0, 10)) % 97n);
+      return Number(bban.slice(10)) === (m === 0 ? 97 : m);
+    }
+    case 'FR':
+      return (89n * BigInt(bban.slice(0, 5)) + 15n * BigInt(bban.slice(5, 10)) + 3n * BigInt(bban.slice(10, 21)) + BigInt(bban.slice(21))) % 97n === 0n;
+    case 'ES': {
+      const w = [1, 2, 4, 8, 5, 10, 9, 7, 3, 6];
+      const dc = (ten: string) => { const v = 11 - ([...ten].reduce((s, c, i) => s + Number(c) * w[i], 0) % 11); return v === 11 ? 0 : v === 10 ? 1 : v; };
+      return Number(bban[8]) === dc('00' + bban.slice(0, 8)) && Number(bban[9]) === dc(bban.slice(10));
+    }
+    default:
+      return true; // DE, GB, NL, IT: account-level schemes vary by bank; only the ISO 13616 check applies
+  }
+}
+
 describe('blind redaction corpus generator', function () {
   this.timeout(30_000);
 
@@ -107,6 +127,7 @@ describe('blind redaction corpus generator', function () {
             break;
           case 'iban':
             assert.ok(ibanValid(p.value), `IBAN ${p.value}`);
+            assert.ok(nationalCheckValid(p.value.replace(/ /g, '')), `IBAN national check ${p.value}`);
             break;
           case 'es-dni':
             assert.match(p.value, /^\d{8}[A-Z]$/);
