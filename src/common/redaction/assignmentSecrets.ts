@@ -61,7 +61,7 @@ const NON_SECRET_LAST = new Set([
 /** Words that make a key name a public, published value (`STRIPE_PUBLISHABLE_KEY`, `NEXT_PUBLIC_…_ID`). */
 const PUBLIC_WORDS = new Set(['publishable', 'public', 'pub']);
 
-const PASSWORD_WORDS = /^(?:\w*password|\w*passwd|passphrase|pass|pwd|pw|\w*passwort|contrasena|senha|mdp|motdepasse)$/;
+const PASSWORD_WORDS = /^(?:\w*password|\w*passwd|passphrase|pass|pwd|pw|\w*passwort|contrasena|senha|mdp|motdepasse|(?:require|key|store|master|root|db|admin|user|sql|ftp|smtp|mail|ldap|bind|auth|src|dest|new|old)pass|masterauth)$/;
 const SECRET_WORDS = /^(?:\w*secret|\w*token|\w*apikey|api_?key|credentials?|\w*secretkey|\w*accesskey|\w*privatekey|\w*authkey|\w*authtoken|auth|bearer|pat|sas|cookie|session_?secret|salt|pepper|signature)$/;
 const KEY_QUALIFIERS = new Set([
   'api', 'access', 'secret', 'private', 'auth', 'client', 'signing', 'encryption', 'master', 'account', 'app',
@@ -252,7 +252,8 @@ function readValue(text: string, i: number, xml: boolean, connection = false, mo
   } else if (mode === 'string') {
     while (j < limit) {
       const c = text[j]!;
-      if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === closeQuote || c === '\\' || c === ';' || c === '&') break;
+      if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === closeQuote || c === '\\' || c === ';') break;
+      if (c === '&' && /^&[A-Za-z_][\w.-]*=/.test(text.slice(j, j + 40))) break; // the next pair of a query string
       j++;
     }
   } else {
@@ -291,6 +292,16 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inCon
     if (i < 0 || text[i] === '-' || text[i] === '\\' || text[i] === '|' || text[i] === '>') return undefined;
     return readValue(text, i, false, false, mode === 'code' ? 'line' : mode, closeQuote);
   }
+  // `define( 'DB_PASSWORD', '…' )`, `setenv("API_TOKEN", "…")`, `config.set('db.password', '…')`: a name as a
+  // call's first argument and the value as its second.
+  if ((before === '"' || before === '\'') && text[keyEnd] === before && isFirstCallArgument(text, keyStart - 1)) {
+    const j = skipSpaces(text, i);
+    if (text[j] !== ',') return undefined;
+    const v = readValue(text, skipSpaces(text, j + 1), false);
+    if (!v || !v.quoted) return undefined;
+    const after = skipSpaces(text, v.end + 1);
+    return text[after] === ')' || text[after] === ',' ? v : undefined;
+  }
   // `<add key="DbPassword" value="…"/>` (.NET appSettings)
   if (before === '"' && /^"\s+value\s*=\s*"/.test(text.slice(i - 1, i + 16))) {
     const q = text.indexOf('"', text.indexOf('=', i) + 1);
@@ -311,6 +322,16 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inCon
     if (text[j] === '=' && text[j + 1] !== '=') v = readValue(text, skipSpaces(text, j + 1), false);
   }
   return v;
+}
+
+/** Whether the quote at `q` opens a call's first argument: `(` before it, a name before that. */
+function isFirstCallArgument(text: string, q: number): boolean {
+  let p = q - 1;
+  while (p >= 0 && (text[p] === ' ' || text[p] === '\t')) p--;
+  if (text[p] !== '(') return false;
+  p--;
+  while (p >= 0 && (text[p] === ' ' || text[p] === '\t')) p--;
+  return p >= 0 && isKeyChar(text.charCodeAt(p));
 }
 
 /** Markdown, plain text and other prose files, where a label and its value share a sentence, not a syntax. */
@@ -371,7 +392,7 @@ export const assignmentSecrets: Detector = {
       // A value's own characters name no key: the scan goes on after it (and stays linear on `password=password=…`).
       if (v && v.end > re.lastIndex) re.lastIndex = lastKeyEnd = v.end;
       // A literal in a comment or a string is a literal whatever the file's language.
-      let literal = line.inComment || line.inString !== '';
+      let literal = line.inComment || line.inString !== '' || mode === 'line';
       let fromStructure = false;
       if (!v || (!v.quoted && text[v.start] === '{')) {
         // The value lives elsewhere in the structure: a sibling `value:`, a child `default =`, or prose after a label.
@@ -415,6 +436,32 @@ export const assignmentSecrets: Detector = {
       const quoted = v.quoted || (inConnection && !looksLikeCode(value)) || (literal && !looksLikeCode(value));
       if (!valueQualifies(value, strength === 'auth' ? 'secret' : strength, quoted, fromStructure ? 'config' : ctx.fileKind, keyWords) || isOwnName(key, value)) continue;
       emit({ category: categoryFor(key, strength, inConnection), start, end: start + value.length, priority: PRIORITY.generic });
+    }
+  },
+};
+
+/**
+ * `log in as jane@corp.io / S3cret!x` in prose and tickets: an address, a slash, and the password after it. Found
+ * by its ` / ` (an indexOf, no regex over the text), kept only when an email-shaped word precedes it.
+ */
+export const credentialPairs: Detector = {
+  id: 'credential-pair',
+  categories: ['password'],
+  keywords: [' / '],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    for (let p = text.indexOf(' / '); p >= 0; p = text.indexOf(' / ', p + 3)) {
+      let a = p;
+      while (a > 0 && a > p - 120 && !/[\s(<"'`]/.test(text[a - 1]!)) a--;
+      const user = text.slice(a, p);
+      if (!/^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$/.test(user)) continue;
+      const s = p + 3;
+      let e = s;
+      while (e < text.length && e - s < 200 && !/\s/.test(text[e]!)) e++;
+      while (e > s && /[.,;:]/.test(text[e - 1]!) && (e >= text.length || /\s/.test(text[e]!))) e--;
+      const value = text.slice(s, e);
+      if (value.length < 6 || charClasses(value) < 2 || isHarmless(value) || ctx.isAllowed(value)) continue;
+      emit({ category: 'password', start: s, end: e, priority: PRIORITY.generic });
     }
   },
 };

@@ -131,7 +131,7 @@ function scanCommand(ctx: ScanContext, emit: Emit, name: string, words: Word[]):
   } else if (REGISTRY_CLIENTS.has(name) || MONGO_CLIENTS.test(name)) {
     // `docker login -u x -p VALUE`, `helm registry login --password VALUE`, `mongosh -u x -p VALUE`.
     if (REGISTRY_CLIENTS.has(name) && !words.slice(0, 3).some((_, k) => word(k) === 'login')) return;
-    flagValues(ctx, emit, words, word, (w) => w === '-p' || w === '--password');
+    flagValues(ctx, emit, words, word, (w) => w === '-p' || w === '--password', true);
   } else if (name === 'sqlcmd' || name === 'bcp') {
     flagValues(ctx, emit, words, word, (w) => w === '-P');
   } else if (name.startsWith('ldap')) {
@@ -158,13 +158,21 @@ function scanCommand(ctx: ScanContext, emit: Emit, name: string, words: Word[]):
   }
 }
 
+/**
+ * A value that starts with '-' after a flag that always takes one (`docker login -p -KV_x9…`): long enough and not
+ * shaped like an option (`--username`, `-u`, `--password-stdin`).
+ */
+function isDashValue(w: string): boolean {
+  return w.length >= 8 && !/^--?[a-z][a-z-]*(?:=.*)?$/.test(w);
+}
+
 /** Emits the word after each flag `isFlag` accepts, and the part after `=` of `--flag=value`. */
-function flagValues(ctx: ScanContext, emit: Emit, words: Word[], word: (k: number) => string, isFlag: (w: string) => boolean): void {
+function flagValues(ctx: ScanContext, emit: Emit, words: Word[], word: (k: number) => string, isFlag: (w: string) => boolean, dashValues = false): void {
   for (let k = 0; k < words.length; k++) {
     const w = word(k);
     const eq = w.indexOf('=');
     if (eq > 1 && w.startsWith('-') && isFlag(w.slice(0, eq))) emitValue(ctx, emit, words[k]!.start + eq + 1, words[k]!.end);
-    else if (isFlag(w) && k + 1 < words.length && !word(k + 1).startsWith('-')) { emitValue(ctx, emit, words[k + 1]!.start, words[k + 1]!.end); k++; }
+    else if (isFlag(w) && k + 1 < words.length && (!word(k + 1).startsWith('-') || (dashValues && isDashValue(word(k + 1))))) { emitValue(ctx, emit, words[k + 1]!.start, words[k + 1]!.end); k++; }
   }
 }
 

@@ -148,7 +148,8 @@ export const HARMLESS_RULES: readonly HarmlessRule[] = [
   {
     name: 'minified-identifier',
     description: 'an identifier or member access from code: `e.password`, `t`, `n.token`, `this.secret`, `a[b]`',
-    test: (v) => /^[A-Za-z_$][\w$]{0,2}(?:(?:\.[A-Za-z_$][\w$]*)+|\[[\w$."']*\])$/.test(v) && v.length <= 40,
+    // Short segments and few digits: `dp.st.prd.q9GpTEyo1JEpr…` is a token with dots, not a member access.
+    test: (v) => v.length <= 40 && /^[A-Za-z_$][\w$]{0,2}(?:(?:\.[A-Za-z_$][\w$]{0,15})+|\[[\w$."']{0,20}\])$/.test(v) && !/\d.*\d.*\d/.test(v),
   },
 ];
 

@@ -3,7 +3,7 @@
  * with a numbered placeholder from a {@link RedactionSession}. Pure TypeScript; the policy feeds it custom
  * patterns, disabled categories and allowed values.
  */
-import { assignmentSecrets } from './assignmentSecrets';
+import { assignmentSecrets, credentialPairs } from './assignmentSecrets';
 import { BUILTIN_CATEGORIES, CATEGORY_GROUPS, categorySlug } from './categories';
 import { commandLinePasswords } from './commandLineSecrets';
 import { fileKindOf, PRIORITY, type Detector, type RawFinding, type ScanContext } from './detector';
@@ -72,6 +72,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   ...structuredSecretDetectors,
   commandLinePasswords,
   assignmentSecrets,
+  credentialPairs,
   ...personalDataDetectors,
 ];
 

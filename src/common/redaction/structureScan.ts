@@ -49,7 +49,7 @@ export class LineTracker {
     const { text } = this;
     if (!this.started || pos < this.walked) this.reset(lineStartWithin(text, pos, 400), pos);
     else {
-      for (let i = this.walked; i < pos; i++) if (text.charCodeAt(i) === 10) { this.reset(i + 1, pos); break; }
+      for (let i = pos - 1; i >= this.walked; i--) if (text.charCodeAt(i) === 10) { this.reset(i + 1, pos); break; }
     }
     if (this.lineStart < 0) return { lineStart: pos, indent: 0, atLineStart: false, inComment: false, inString: '' };
     const ls = this.lineStart;
@@ -282,10 +282,16 @@ export function proseValueAfter(text: string, from: number, markdown: boolean): 
     }
     if (e >= text.length) return undefined;
     s = e + 1;
-    if (text[s] === '\n') s++;
+    while (text[s] === '\n' || text[s] === '\r') s++;
     [, e] = lineAt(text, s);
     e = Math.min(e, s + 600);
     if (markdown && text[s] === '#') return undefined; // the next heading starts another topic
+    // An indented code block or a quote holding one token: `    s3cr3t…`, `> dp.st.…`.
+    const block = /^(?: {4,}|\t|>[ \t]?)[ \t]*([^\s`"']{6,200})[ \t]*$/.exec(text.slice(s, e));
+    if (block) {
+      const start = s + block[0].indexOf(block[1]!);
+      return { start, end: start + block[1]!.length, quoted: true };
+    }
     if (n >= 1 && s < e && /^[ \t]*$/.test(text.slice(s, e))) continue;
   }
   return undefined;

@@ -89,7 +89,7 @@ export { isPlaceholder, isReference } from './harmlessValues';
 export function looksLikeCode(value: string): boolean {
   const v = value.trim();
   if (/^[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+(?:\(.*\))?;?$/.test(v)) return true; // a.b.c, a.b()
-  if (/^[A-Za-z_$][\w$]*\(.*\)?;?$/.test(v)) return true; // f(x)
+  if (/^[A-Za-z_$][\w$]*\(.*\);?$/.test(v)) return true; // f(x)
   if (/^(?:new|await|this|self|typeof|function|lambda|req|request|args|params|options|opts|config|cfg|settings|input|data|body)\b/.test(v)) return true;
   return false;
 }
