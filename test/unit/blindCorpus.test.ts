@@ -112,6 +112,14 @@ describe('blind redaction corpus generator', function () {
     assert.ok(allPlanted(c).some((p) => p.category === 'connection-string-password' && p.value.includes('#')), 'URL password with #');
   });
 
+  it('writes JSON files that parse, so a structure-aware redactor sees real JSON', () => {
+    for (const seed of SEEDS) {
+      for (const f of corpus(seed).files.filter((x) => /\.(json|ipynb)$/.test(x.path))) {
+        assert.doesNotThrow(() => JSON.parse(f.content), `${f.path} is not valid JSON`);
+      }
+    }
+  });
+
   it('gives personal identifiers valid check digits', () => {
     for (const seed of SEEDS) {
       for (const p of allPlanted(corpus(seed))) {
