@@ -95,6 +95,8 @@ describe('blind redaction corpus generator', function () {
       assert.ok(planted.length >= 1200 && planted.length <= 2000, `seed ${seed}: ${planted.length} planted`);
       assert.ok(negatives.length >= 1200 && negatives.length <= 2000, `seed ${seed}: ${negatives.length} negatives`);
       for (const k of [...cats, ...new Set(negatives.map((n) => n.kind))]) assert.match(k, /^[a-z0-9]+(-[a-z0-9]+)*$/);
+      // Enough of each category that a per-category recall is more than an anecdote.
+      for (const k of cats) assert.ok(planted.filter((p) => p.category === k).length >= 4, `seed ${seed}: too few ${k}`);
     }
   });
 
