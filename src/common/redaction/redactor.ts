@@ -3,7 +3,7 @@
  * with a numbered placeholder from a {@link RedactionSession}. Pure TypeScript; the policy feeds it custom
  * patterns, disabled categories and allowed values.
  */
-import { assignmentSecrets } from './assignmentSecrets';
+import { assignmentSecrets, credentialPairs } from './assignmentSecrets';
 import { BUILTIN_CATEGORIES, CATEGORY_GROUPS, categorySlug } from './categories';
 import { commandLinePasswords } from './commandLineSecrets';
 import { fileKindOf, PRIORITY, type Detector, type RawFinding, type ScanContext } from './detector';
@@ -12,6 +12,7 @@ import { personalDataDetectors } from './personalData';
 import { providerTokenDetectors } from './providerTokens';
 import { RedactionSession } from './redactionSession';
 import { structuredSecretDetectors } from './structuredSecrets';
+import { releaseStructureMemo } from './structureScan';
 
 /** A pattern from the policy. With a capture group (or a group named `secret`) only that group is redacted. */
 export interface CustomPattern {
@@ -71,6 +72,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   ...structuredSecretDetectors,
   commandLinePasswords,
   assignmentSecrets,
+  credentialPairs,
   ...personalDataDetectors,
 ];
 
@@ -225,6 +227,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       }
     } finally {
       releaseNumberRegions(); // keep no reference to the text once it is redacted
+      releaseStructureMemo();
     }
     return mergeFindings(raw);
   };
