@@ -181,6 +181,20 @@ export function describeDestination(endpoint: EndpointConfig): { title: string; 
   };
 }
 
+/**
+ * The answer document's banner: what was redacted and restored, and plainly that everything else was sent as
+ * reviewed. It never claims more than redaction did (it catches known formats, not every sensitive value).
+ */
+export function answerBanner(endpoint: EndpointConfig, redactions: Record<string, number>): string {
+  const total = Object.values(redactions).reduce((a, b) => a + b, 0);
+  const what = Object.entries(redactions).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([c, n]) => `${c} ×${n}`).join(', ');
+  const redacted = total === 0
+    ? 'Nothing was redacted: the question and code were sent exactly as shown in the review.'
+    : `${plural(total, 'value')} ${total === 1 ? 'was' : 'were'} redacted before sending (${what}) and ${total === 1 ? 'is' : 'are'} restored here locally. ` +
+      'Everything else was sent as shown in the review: redaction replaces known secret and personal-data formats, not every sensitive value.';
+  return `_Sent to ${endpoint.destination} endpoint "${endpoint.id}" (${endpointAddress(endpoint.baseUrl).host}). ${redacted}_`;
+}
+
 interface RequestParts {
   system: string;
   question: string;

@@ -12,6 +12,7 @@ import type { FileRef } from '../../common/policy/decide';
 import type { EndpointConfig } from '../../node/cloud/cloudTypes';
 import { estimateTokens, costUsd } from '../../node/cloud/costEstimate';
 import {
+  answerBanner,
   KEY_PROMPT_CANCELLED,
   runEscalation,
   SYSTEM_PROMPT,
@@ -49,16 +50,6 @@ export interface EscalationFeature {
   documentText(uri: vscode.Uri): string | undefined;
   /** The last review shown (title, sha256, bytes, body, choice), for tests. */
   lastReview(): ReviewState | undefined;
-}
-
-/** The answer's banner says what was redacted and what was not, never more than is true. */
-export function answerBanner(endpoint: EndpointConfig, redactions: Record<string, number>): string {
-  const total = Object.values(redactions).reduce((a, b) => a + b, 0);
-  const what = Object.entries(redactions).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([c, n]) => `${c} ×${n}`).join(', ');
-  const redacted = total === 0
-    ? 'Nothing was redacted: the code and question were sent as shown in the review.'
-    : `${total} value${total === 1 ? ' was' : 's were'} redacted before sending (${what}) and restored here locally; those values were not sent. Everything else was sent as shown in the review — redaction catches known secret and personal-data formats, not every sensitive value.`;
-  return `_${endpoint.destination} endpoint "${endpoint.id}". ${redacted}_`;
 }
 
 function renderAnswer(endpoint: EndpointConfig, question: string, redactions: Record<string, number>, u: AnswerUpdate): string {
