@@ -143,6 +143,13 @@ export const Settings = {
     scope: 'application',
     schema: { items: endpointJsonSchema() },
   }),
+  escalationAllowInsecureHttp: setting<boolean>({
+    key: 'hearth.escalation.allowInsecureHttp',
+    type: 'boolean',
+    default: false,
+    description: 'Allow escalation endpoints at plain `http://` addresses other than this machine (127.0.0.1, ::1, localhost). Off: such an endpoint is refused, because code and question would cross the network unencrypted.',
+    scope: 'application',
+  }),
   escalationConsent: setting<string>({
     key: 'hearth.escalation.consent',
     type: 'string',

@@ -19,7 +19,7 @@ const HAND: LedgerEntry[] = [
   { ...base, kind: 'task', id: 't2', time: `${W02}2Z`, lane: 'completion', totalMs: 200, outcome: 'rejected', charsSuggested: 30 },
   { ...base, kind: 'task', id: 't3', time: `${W02}3Z`, lane: 'completion', totalMs: 300, outcome: 'partial', charsSuggested: 40, charsAccepted: 10, linesAccepted: 1 },
   { ...base, kind: 'task', id: 't4', time: `${W02}4Z`, lane: 'completion', totalMs: 400, outcome: 'cancelled', tokensOut: 0 },
-  { ...base, kind: 'task', id: 't5', time: `${W02}5Z`, lane: 'escalation', model: 'big', destination: 'frontier', provider: 'openai', tokensIn: 100_000, tokensOut: 5000, totalMs: 5000, outcome: 'accepted', charsSuggested: 100, charsAccepted: 100, redactions: { secret: 2, email: 1 } },
+  { ...base, kind: 'task', id: 't5', time: `${W02}5Z`, lane: 'escalation', model: 'big', destination: 'frontier', provider: 'openai', tokensIn: 100_000, tokensOut: 5000, totalMs: 5000, modelMs: 5000, outcome: 'accepted', charsSuggested: 100, charsAccepted: 100, redactions: { secret: 2, email: 1 } },
   { kind: 'incident', id: 'i1', time: `${W02}6Z`, workspace: 'ws-1', lane: 'completion', model: 'q', incident: 'factual-error', refersTo: 't1' },
   { ...base, kind: 'task', id: 't7', time: '2025-01-13T10:00:00Z', lane: 'chat', tokensIn: 500, tokensOut: 0, totalMs: 1000, outcome: 'error' },
   { ...base, kind: 'task', id: 't8', time: '2025-01-13T11:00:00Z', lane: 'benchmark', totalMs: 50, outcome: 'accepted' },
@@ -133,7 +133,7 @@ describe('ledger aggregates and exports', function () {
     assert.ok(html.includes("default-src 'none'"), 'CSP forbids every fetch');
     assert.ok(!/<script[^>]+src=|<link[^>]+href=|<img[^>]+src=/.test(html), 'no external script, style or image');
     assert.ok(/Hash chain verified: 8 records/.test(html), 'integrity line');
-    assert.ok(/cost avoided versus sending everything to big/.test(html), 'summary');
+    assert.ok(/cost avoided vs big/.test(html), 'summary');
   });
 
   it('analyses aggregates and the chain in one pass', async () => {

@@ -1,7 +1,14 @@
 /** The ledger's closed vocabularies (in their own file so the schema and the fast check share them). */
 
-/** Bumped on any change a reader of version 1 could misread; readers reject versions they do not know. */
-export const LEDGER_SCHEMA_VERSION = 1;
+/**
+ * Bumped on any change an older reader could misread; readers reject versions they do not know.
+ * 2: escalation records carry `blockedBy`/`rule` when blocked, `modelMs` (request sent → last token) and `waitMs`
+ * (time in dialogs); `totalMs` of an escalation still spans both. An absent `estimatedCost` means "unknown".
+ * Version 1 lines are still read (see `modelTimeMs` for their latency).
+ */
+export const LEDGER_SCHEMA_VERSION = 2;
+/** Versions this reader understands. */
+export const LEDGER_SCHEMA_VERSIONS = [1, 2] as const;
 
 export const LANES = ['completion', 'chat', 'escalation', 'benchmark'] as const;
 export type Lane = (typeof LANES)[number];
@@ -16,3 +23,7 @@ export type IncidentCategory = (typeof INCIDENT_CATEGORIES)[number];
 /** Where the task's payload went: the three model tiers of the architecture. */
 export const DESTINATIONS = ['local', 'team', 'frontier'] as const;
 export type Destination = (typeof DESTINATIONS)[number];
+
+/** The rule family that blocked a task (`blockedBy`): the same list as the policy's `BLOCKED_BY`. */
+export const BLOCKED_BY = ['neverSend', 'invalidPolicy', 'lane', 'destination', 'budget', 'untrusted', 'consent'] as const;
+export type BlockedBy = (typeof BLOCKED_BY)[number];

@@ -47,6 +47,8 @@ export interface EffectivePolicy {
   /** Per lane and data class: where content may go (already limited to `destinations.allowed`) and who said so. */
   lanes: Record<Lane, Record<DataClass, { destinations: Destination[]; source: RuleSource }>>;
   neverSend: { glob: string; source: RuleSource }[];
+  /** The user allows plain `http://` endpoints off this machine (a repo cannot turn this on). */
+  allowInsecureHttp: boolean;
   /** Options for `createRedactor`: the repo's custom patterns, the user's opted-out personal-data categories. */
   redactor: RedactorOptions;
   consent: { mode: ConsentMode; source: RuleSource };
@@ -178,6 +180,7 @@ export function combinePolicies(user: UserPolicy, repo: RepoPolicyInput, setting
     dataClasses,
     lanes,
     neverSend,
+    allowInsecureHttp: user.allowInsecureHttp,
     redactor,
     consent,
     budgets: { perTaskUsd: lowest(user.budgetPerTaskUsd, policy?.budgets?.perTaskUsd), perMonthUsd: lowest(user.budgetPerMonthUsd, policy?.budgets?.perMonthUsd) },

@@ -55,6 +55,8 @@ export interface UserPolicy {
   budgetPerTaskUsd: number;
   budgetPerMonthUsd: number;
   neverSend: string[];
+  /** Plain `http://` endpoints off this machine are allowed (`hearth.escalation.allowInsecureHttp`). */
+  allowInsecureHttp: boolean;
   /** Personal-data categories the user switched off (already filtered: never a secret category). */
   disabledCategories: string[];
 }
@@ -67,6 +69,7 @@ export const DEFAULT_USER_POLICY: UserPolicy = {
   budgetPerTaskUsd: 1,
   budgetPerMonthUsd: 20,
   neverSend: [...DEFAULT_NEVER_SEND],
+  allowInsecureHttp: false,
   disabledCategories: [],
 };
 
@@ -79,6 +82,7 @@ export interface RawUserSettings {
   budgetPerTaskUsd?: unknown;
   budgetPerMonthUsd?: unknown;
   neverSend?: unknown;
+  allowInsecureHttp?: unknown;
   disabledCategories?: unknown;
 }
 
@@ -141,6 +145,7 @@ export function parseUserPolicy(raw: RawUserSettings): { policy: UserPolicy; pro
       budgetPerTaskUsd: field('escalation.budgetPerTaskUsd', raw.budgetPerTaskUsd, z.number().min(0), d.budgetPerTaskUsd),
       budgetPerMonthUsd: field('escalation.budgetPerMonthUsd', raw.budgetPerMonthUsd, z.number().min(0), d.budgetPerMonthUsd),
       neverSend,
+      allowInsecureHttp: field('escalation.allowInsecureHttp', raw.allowInsecureHttp, z.boolean(), d.allowInsecureHttp),
       disabledCategories,
     },
     problems,

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { applyCostOverrides, costModelOverridesSchema } from '../../common/ledger/costModel';
 import { DEFAULT_COST_MODEL, findGroup, type CostModel, type GroupStats } from '../../common/ledger/ledgerAggregates';
+import { costAssumptions, figuresText } from '../../common/ledger/ledgerFigures';
 import { clearAnchorLoss } from '../ledger/ledgerAnchor';
 import { DEFAULT_LEDGER_PATH } from '../ledger/ledgerFiles';
 import { analyseLedger, chainStatusOf, EXPORT_FORMATS, exportLedger, type ExportFormat } from '../ledger/ledgerExport';
@@ -54,7 +55,7 @@ function statsLine(label: string, g: GroupStats): string {
   return [
     label.padEnd(28), String(g.tasks).padStart(8), pct(g.successRate).padStart(8), money(g.costPerSuccess).padStart(12),
     n0(g.latencyP50Ms).padStart(8), n0(g.latencyP95Ms).padStart(8), pct(g.acceptanceRate).padStart(8), pct(g.acceptanceRateByChars).padStart(8),
-    pct(g.escalationRate).padStart(8), pct(g.incidentRate).padStart(8), g.costAvoided.toFixed(2).padStart(10),
+    pct(g.escalationRate).padStart(8), pct(g.incidentRate).padStart(8), (g.costAvoided === null ? '-' : g.costAvoided.toFixed(2)).padStart(10),
   ].join(' ');
 }
 
@@ -119,9 +120,11 @@ async function runStats(argv: string[]): Promise<number> {
   }
   const out: string[] = [];
   out.push(`${aggregates.records} records; chain ${verify.ok ? chainStatusOf(verify) : `BROKEN: ${verify.problem!.message}`}; costs in ${aggregates.currency}, cost avoided vs ${aggregates.frontierModel}`);
+  const total = findGroup(aggregates, {});
+  // The same figures, notes and outcome rows as the ROI dashboard (ledgerFigures), then the table by group.
+  if (total) out.push(...figuresText(aggregates, total), `cost assumptions: ${costAssumptions(aggregates)}`, '');
   out.push(['group'.padEnd(28), 'tasks'.padStart(8), 'success'.padStart(8), 'cost/succ'.padStart(12), 'p50 ms'.padStart(8), 'p95 ms'.padStart(8),
     'acc#'.padStart(8), 'acc chars'.padStart(8), 'escal.'.padStart(8), 'incid.'.padStart(8), 'avoided'.padStart(10)].join(' '));
-  const total = findGroup(aggregates, {});
   if (total) out.push(statsLine('all', total));
   for (const g of aggregates.groups.filter((x) => x.lane !== '*' && x.model === '*' && x.week === '*')) out.push(statsLine(`lane ${g.lane}`, g));
   for (const g of aggregates.groups.filter((x) => x.lane === '*' && x.model !== '*' && x.week === '*')) out.push(statsLine(`model ${g.model}`, g));

@@ -32,6 +32,7 @@ export const policySettingKeys = [
   Settings.escalationBudgetPerTaskUsd,
   Settings.escalationBudgetPerMonthUsd,
   Settings.escalationNeverSend,
+  Settings.escalationAllowInsecureHttp,
   Settings.redactionDisabledCategories,
 ].map((s: SettingSpec<unknown>) => s.key);
 
@@ -86,6 +87,7 @@ export class PolicyService implements vscode.Disposable {
       budgetPerTaskUsd: userValue(Settings.escalationBudgetPerTaskUsd),
       budgetPerMonthUsd: userValue(Settings.escalationBudgetPerMonthUsd),
       neverSend: userValue(Settings.escalationNeverSend),
+      allowInsecureHttp: userValue(Settings.escalationAllowInsecureHttp),
       disabledCategories: userValue(Settings.redactionDisabledCategories),
     };
     return parseUserPolicy(raw);
