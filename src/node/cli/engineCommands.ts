@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineClient } from '../engine/engineClient';
 import { stderrLogger } from '../stderrLogger';
 import { parseArgs, UsageError, type CliCommand } from './args';
+import { promptCacheSummary } from '../../common/engineStatusText';
 
 function engineClient(): EngineClient {
   // The CLI bundle sits beside the engine bundle in dist/.
@@ -22,8 +23,11 @@ export const completeCommand: CliCommand = {
       await client.loadModel({ path: model });
       const prefix = readFileSync(positional[0], 'utf8');
       const suffix = positional[1] ? readFileSync(positional[1], 'utf8') : '';
-      const res = await client.infill({ prefix, suffix, maxTokens: Number(flags.get('max-tokens') ?? 64) }, { onText: (t) => process.stdout.write(t) });
-      process.stderr.write(`\n[${res.tokensOut} tokens, first after ${res.timeToFirstTokenMs?.toFixed(0) ?? '-'} ms, ${res.totalMs.toFixed(0)} ms, ${res.stopReason}]\n`);
+      // The document is the file's real path: the shared engine keeps its evaluated prompt between calls.
+      const documentId = realpathSync(positional[0]);
+      const res = await client.infill({ prefix, suffix, documentId, maxTokens: Number(flags.get('max-tokens') ?? 64) }, { onText: (t) => process.stdout.write(t) });
+      const prompt = res.promptSource ? `, prompt ${res.promptSource}${res.tokensReused ? ` (${res.tokensReused} tokens reused)` : ''}, ${res.tokensEvaluated} evaluated` : '';
+      process.stderr.write(`\n[${res.tokensOut} tokens, first after ${res.timeToFirstTokenMs?.toFixed(0) ?? '-'} ms, ${res.totalMs.toFixed(0)} ms, ${res.stopReason}${prompt}]\n`);
       return 0;
     } finally {
       await client.dispose();
@@ -42,7 +46,9 @@ export const statusCommand: CliCommand = {
     const client = engineClient();
     try {
       await client.loadModel({ path: model });
-      process.stdout.write(JSON.stringify(await client.status(), null, 2) + '\n');
+      const status = await client.status();
+      process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+      if (status.promptCache) process.stderr.write(`${promptCacheSummary(status.promptCache)}\n`);
       return 0;
     } finally {
       await client.dispose();

@@ -67,7 +67,10 @@ export class EngineCore {
       try {
         if (next !== this.backend) await this.backend.unload();
         this.backend = next;
-        return await next.loadModel(params);
+        const info = await next.loadModel(params);
+        // Completions for different documents run side by side, one per live sequence.
+        this.scheduler.setCapacity('completion', next.completionSequences ?? 1);
+        return info;
       } finally {
         this.isLoading = false;
       }
@@ -94,6 +97,7 @@ export class EngineCore {
       rssBytes: process.memoryUsage().rss,
       clients: this.sessions,
       clientNames: [...this.clientNames.values()],
+      ...(this.backend.modelInfo && this.backend.promptCacheStatus ? { promptCache: this.backend.promptCacheStatus() } : {}),
       protocolVersion: PROTOCOL_VERSION,
     };
   }
