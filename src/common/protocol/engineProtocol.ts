@@ -70,6 +70,8 @@ export const LoadModelParams = z.object({
    * of free RAM at load, at most 8 GiB; 0: off.
    */
   promptCacheBytes: z.number().int().min(0).optional(),
+  /** Overrides the model's fill-in-the-middle order (`hearth.fim.order` in the GGUF; see `ModelInfo.fimOrder`). */
+  fimOrder: z.enum(['psm', 'spm']).optional(),
 });
 export type LoadModelParams = z.infer<typeof LoadModelParams>;
 

@@ -56,7 +56,10 @@ export class EngineCore {
   /** Loads run one at a time, after every generation in flight has been cancelled. */
   loadModel(params: Parameters<EngineBackend['loadModel']>[0]) {
     const run = async () => {
-      if (this.backend.isLoaded(params)) return this.backend.modelInfo!;
+      if (this.backend.isLoaded(params)) {
+        this.backend.applyLoadOptions?.(params);
+        return this.backend.modelInfo!;
+      }
       const next = await this.chooseBackend(params.path);
       if (next === this.llamaCpp) {
         checkGgufFile(params.path);

@@ -7,6 +7,8 @@ export interface EngineBackend {
   readonly modelInfo: ModelInfo | undefined;
   isLoaded(params: LoadModelParams): boolean;
   loadModel(params: LoadModelParams): Promise<ModelInfo>;
+  /** Options that apply without a reload (the prompt cache budget), for a load of the model already loaded. */
+  applyLoadOptions?(params: LoadModelParams): void;
   infill(params: InfillParams, signal: AbortSignal, onText: (text: string) => void): Promise<InfillResult>;
   /** The measured settings sweep; absent where the backend has nothing to tune (OpenVINO). */
   tune?(params: z.output<typeof TuneParams>, signal: AbortSignal, onProgress: (index: number, count: number) => void): Promise<TuneResult>;

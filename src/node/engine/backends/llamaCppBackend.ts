@@ -75,7 +75,7 @@ export function checkGgufFile(path: string): void {
 }
 
 function loadKey(params: LoadModelParams): string {
-  return JSON.stringify([params.path, params.contextSize, params.threads, params.sequences, params.batchSize]);
+  return JSON.stringify([params.path, params.contextSize, params.threads, params.sequences, params.batchSize, params.fimOrder]);
 }
 
 /** One context sequence and what it holds: the document whose tokens are in its KV cache. */
@@ -150,6 +150,13 @@ export class LlamaCppBackend {
     return this.info !== undefined && this.loadedKey === loadKey(params);
   }
 
+  /** A prompt cache budget asked for with the model already loaded: applied without reloading it. */
+  applyLoadOptions(params: LoadModelParams): void {
+    if (params.promptCacheBytes === undefined) return;
+    if (params.promptCacheBytes > 0) this.cache ??= new PromptCache(0, this.logger);
+    this.cache?.setBudget(params.promptCacheBytes);
+  }
+
   /** Loads a model; the same file with the same settings already loaded is kept, not loaded twice. */
   async loadModel(params: LoadModelParams): Promise<ModelInfo> {
     const key = loadKey(params);
@@ -213,7 +220,7 @@ export class LlamaCppBackend {
       expertUsedCount: num(archMeta['expert_used_count']),
       fim: { prefix: infill.prefixString, suffix: infill.suffixString, middle: infill.middleString },
       infillSupported: infill.prefix != null && infill.suffix != null,
-      fimOrder: hearthMeta?.fim?.order === 'spm' ? 'spm' : 'psm',
+      fimOrder: params.fimOrder ?? (hearthMeta?.fim?.order === 'spm' ? 'spm' : 'psm'),
       loadMs: performance.now() - started,
     };
     this.loadedKey = key;
