@@ -105,6 +105,22 @@ export const Settings = {
     description: 'Context size (tokens) of the local model.',
     requiresEngineRestart: true,
   }),
+  enginePromptCacheMB: setting<number>({
+    key: 'hearth.engine.promptCacheMB',
+    type: 'integer',
+    default: 0,
+    minimum: 0,
+    maximum: 262144,
+    description: 'Memory (MB) for saved prompt states of documents whose live sequence went to another document, so going back to them skips the full prompt evaluation. 0: a quarter of the free RAM when the model loads, at most 8 GiB.',
+  }),
+  engineFimOrder: setting<string>({
+    key: 'hearth.engine.fimOrder',
+    type: 'string',
+    default: 'auto',
+    schema: { enum: ['auto', 'psm', 'spm'] },
+    description: 'Fill-in-the-middle prompt order. auto: as the model file says (prefix-suffix-middle unless it names spm). spm (suffix first) lets a keystroke re-evaluate only the end of the prefix; psm re-evaluates the whole suffix window on every keystroke. Use spm only with models trained on it (CodeLlama, StarCoder, Hearth\'s own).',
+    requiresEngineRestart: true,
+  }),
   engineIdleExitMinutes: setting<number>({
     key: 'hearth.engine.idleExitMinutes',
     type: 'integer',

@@ -59,8 +59,19 @@ export const LoadModelParams = z.object({
   gpuLayers: z.union([z.number().int().min(0), z.literal('auto')]).optional(),
   /** Prompt tokens evaluated per llama.cpp batch (its n_batch); what "Tune for This Machine" picks. */
   batchSize: z.number().int().min(8).max(8192).optional(),
-  /** Context sequences: one per recently edited document for completions, plus one for chat and background work. */
+  /**
+   * Context sequences: one per recently edited document for completions, plus one for chat and background work.
+   * Unset: sized from free memory at load (up to 4 completion sequences + 1, as llama-server's 4 slots).
+   */
   sequences: z.number().int().min(2).max(16).optional(),
+  /**
+   * Host-memory prompt cache budget in bytes: sequence states saved when a live sequence is given to another
+   * document, restored when a request shares a longer prefix with one than with any live sequence. Unset: a quarter
+   * of free RAM at load, at most 8 GiB; 0: off.
+   */
+  promptCacheBytes: z.number().int().min(0).optional(),
+  /** Overrides the model's fill-in-the-middle order (`hearth.fim.order` in the GGUF; see `ModelInfo.fimOrder`). */
+  fimOrder: z.enum(['psm', 'spm']).optional(),
 });
 export type LoadModelParams = z.infer<typeof LoadModelParams>;
 
@@ -116,6 +127,11 @@ export const InfillParams = z.object({
   stop: z.array(z.string().min(1)).max(16).optional(),
   /** Upper bound on generation time; the engine returns what it has when it passes. */
   timeLimitMs: z.number().int().positive().optional(),
+  /**
+   * Whether the request comes from the focused window (unset: true). When several windows' completions are
+   * evaluated in one llama.cpp batch, the focused window's tokens go first (evaluation priority).
+   */
+  focused: z.boolean().optional(),
 });
 export type InfillParams = z.input<typeof InfillParams>;
 
@@ -130,6 +146,13 @@ export const InfillResult = z.object({
   timeToFirstTokenMs: z.number().nonnegative().nullable(),
   totalMs: z.number().nonnegative(),
   stopReason: StopReason,
+  /**
+   * Where the prompt's evaluated prefix came from: `live` (a live sequence already held it), `restored` (a state
+   * from the host-memory prompt cache), `full` (a full prefill: nothing useful was held).
+   */
+  promptSource: z.enum(['live', 'restored', 'full']).optional(),
+  /** Prompt tokens reused from the live sequence or the restored state. */
+  tokensReused: z.number().int().nonnegative().optional(),
 });
 export type InfillResult = z.infer<typeof InfillResult>;
 
@@ -137,6 +160,27 @@ export const CancelParams = z.object({ id: z.number().int().nonnegative() });
 
 export const EngineState = z.enum(['idle', 'loading', 'ready', 'busy']);
 export type EngineState = z.infer<typeof EngineState>;
+
+/** The completion sequences and the host-memory prompt cache behind them (llama.cpp backend only). */
+export const PromptCacheStatus = z.object({
+  /** Completion sequences in the context (plus one for chat and background work). */
+  liveSequences: z.number().int().nonnegative(),
+  /** Those holding a document's prompt now. */
+  liveDocuments: z.number().int().nonnegative(),
+  /** Saved sequence states in host memory. */
+  entries: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  budgetBytes: z.number().int().nonnegative(),
+  /** Completion requests since load, by where their prompt came from. */
+  liveHits: z.number().int().nonnegative(),
+  restores: z.number().int().nonnegative(),
+  fullPrefills: z.number().int().nonnegative(),
+  /** (live hits + restores) ÷ requests; null before the first request. */
+  hitRate: z.number().min(0).max(1).nullable(),
+  /** Where the states are kept (a RAM-backed folder). */
+  dir: z.string().nullable(),
+});
+export type PromptCacheStatus = z.infer<typeof PromptCacheStatus>;
 
 export const StatusResult = z.object({
   pid: z.number().int(),
@@ -148,6 +192,7 @@ export const StatusResult = z.object({
   clients: z.number().int().nonnegative(),
   /** The names connected clients gave in `hello` (e.g. "VS Code window (extension host pid 123)"). */
   clientNames: z.array(z.string()).optional(),
+  promptCache: PromptCacheStatus.optional(),
   protocolVersion: z.number().int(),
 });
 export type StatusResult = z.infer<typeof StatusResult>;

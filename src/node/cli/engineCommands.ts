@@ -1,8 +1,9 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineClient } from '../engine/engineClient';
 import { stderrLogger } from '../stderrLogger';
 import { intFlag, parseCommandArgs, pathFlag, UsageError, type CliCommand } from './args';
+import { promptCacheSummary } from '../../common/engineStatusText';
 
 /** An engine the CLI starts lingers this long without clients (a VS Code window connected keeps it up). */
 const CLI_ENGINE_IDLE_EXIT_MS = 60_000;
@@ -62,8 +63,11 @@ export const completeCommand: CliCommand = {
       await client.loadModel({ path: model });
       if (ac.signal.aborted) return 130;
       generating = true;
-      const res = await client.infill({ prefix, suffix, maxTokens }, { signal: ac.signal, onText: (t) => process.stdout.write(t) });
-      process.stderr.write(`\n[${res.tokensOut} tokens, first after ${res.timeToFirstTokenMs?.toFixed(0) ?? '-'} ms, ${res.totalMs.toFixed(0)} ms, ${res.stopReason}]\n`);
+      // The document is the file's real path: the shared engine keeps its evaluated prompt between calls.
+      const documentId = realpathSync(positionals[0]!);
+      const res = await client.infill({ prefix, suffix, documentId, maxTokens }, { signal: ac.signal, onText: (t) => process.stdout.write(t) });
+      const prompt = res.promptSource ? `, prompt ${res.promptSource}${res.tokensReused ? ` (${res.tokensReused} tokens reused)` : ''}, ${res.tokensEvaluated} evaluated` : '';
+      process.stderr.write(`\n[${res.tokensOut} tokens, first after ${res.timeToFirstTokenMs?.toFixed(0) ?? '-'} ms, ${res.totalMs.toFixed(0)} ms, ${res.stopReason}${prompt}]\n`);
       return ac.signal.aborted ? 130 : 0;
     } finally {
       process.removeListener('SIGINT', onSigint);
@@ -84,7 +88,9 @@ export const statusCommand: CliCommand = {
     const client = engineClient();
     try {
       await client.loadModel({ path: model });
-      process.stdout.write(JSON.stringify(await client.status(), null, 2) + '\n');
+      const status = await client.status();
+      process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+      if (status.promptCache) process.stderr.write(`${promptCacheSummary(status.promptCache)}\n`);
       return 0;
     } finally {
       await client.dispose();

@@ -56,7 +56,10 @@ export class EngineCore {
   /** Loads run one at a time, after every generation in flight has been cancelled. */
   loadModel(params: Parameters<EngineBackend['loadModel']>[0]) {
     const run = async () => {
-      if (this.backend.isLoaded(params)) return this.backend.modelInfo!;
+      if (this.backend.isLoaded(params)) {
+        this.backend.applyLoadOptions?.(params);
+        return this.backend.modelInfo!;
+      }
       const next = await this.chooseBackend(params.path);
       if (next === this.llamaCpp) {
         checkGgufFile(params.path);
@@ -67,7 +70,10 @@ export class EngineCore {
       try {
         if (next !== this.backend) await this.backend.unload();
         this.backend = next;
-        return await next.loadModel(params);
+        const info = await next.loadModel(params);
+        // Completions for different documents run side by side, one per live sequence.
+        this.scheduler.setCapacity('completion', next.completionSequences ?? 1);
+        return info;
       } finally {
         this.isLoading = false;
       }
@@ -94,6 +100,7 @@ export class EngineCore {
       rssBytes: process.memoryUsage().rss,
       clients: this.sessions,
       clientNames: [...this.clientNames.values()],
+      ...(this.backend.modelInfo && this.backend.promptCacheStatus ? { promptCache: this.backend.promptCacheStatus() } : {}),
       protocolVersion: PROTOCOL_VERSION,
     };
   }
