@@ -130,6 +130,13 @@ export const InfillResult = z.object({
   timeToFirstTokenMs: z.number().nonnegative().nullable(),
   totalMs: z.number().nonnegative(),
   stopReason: StopReason,
+  /**
+   * Mean log-probability per generated token of the returned text (≤ 0; nearer 0 is surer), where the backend
+   * knows it (the beam search does); the completion gate hides suggestions below a threshold. Absent: unknown.
+   */
+  confidence: z.number().nullable().optional(),
+  /** Other finished candidates of the beam search, likeliest first, each differing from `text` (optional). */
+  alternatives: z.array(z.object({ text: z.string(), confidence: z.number() })).max(8).optional(),
 });
 export type InfillResult = z.infer<typeof InfillResult>;
 
