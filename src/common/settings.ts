@@ -82,10 +82,10 @@ export const Settings = {
   completionMinConfidence: setting<number>({
     key: 'hearth.completion.minConfidence',
     type: 'number',
-    default: -1,
+    default: -1.31,
     minimum: -100,
     maximum: 0,
-    description: 'Hide suggestions whose mean token log-probability (the model\'s confidence, 0 = certain) is below this; hidden ones are counted and logged. -100 turns the gate off. The default comes from `npm run bench:confidence` on the shipped model.',
+    description: 'Hide suggestions whose mean token log-probability (the model\'s confidence, 0 = certain) is below this; hidden ones are counted and logged. -100 turns the gate off. Applies where the engine reports a confidence (its beam search, the default for small models). The default comes from `npm run bench:confidence` on the shipped model: no answer below it was right.',
   }),
   completionTimeLimitMs: setting<number>({
     key: 'hearth.completion.timeLimitMs',
