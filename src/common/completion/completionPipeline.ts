@@ -30,6 +30,8 @@ export interface CompletionDocument {
   offset: number;
   /** Identifies the document to the engine, which keeps its evaluated tokens for the next keystroke. */
   documentId?: string;
+  /** Document offset of `text[0]` when `text` is a slice of the document (anchors the prefix window). */
+  base?: number;
 }
 
 export interface CompletionOutcome {
@@ -77,7 +79,7 @@ function outcomeOf(input: FimInput, result: InfillResult): CompletionOutcome {
 
 /** One engine request and its post-processing, with no cache (the end-to-end test's independent computation). */
 export async function runCompletion(engine: InfillEngine, doc: CompletionDocument, settings: CompletionSettings, signal?: AbortSignal): Promise<CompletionOutcome> {
-  const input = buildFimInput(doc.text, doc.offset, settings.windows ?? defaultFimWindows);
+  const input = buildFimInput(doc.text, doc.offset, settings.windows ?? defaultFimWindows, doc.base);
   const result = await engine.infill(infillParams(input, doc, settings), { signal });
   return outcomeOf(input, result);
 }
@@ -133,7 +135,7 @@ export class CompletionService {
   /** The suggestion for the cursor at `doc.offset`, or why there is none. */
   async complete(doc: CompletionDocument, settings: CompletionSettings, signal?: AbortSignal): Promise<Verdict> {
     this.stats.requests++;
-    const input = buildFimInput(doc.text, doc.offset, settings.windows ?? defaultFimWindows);
+    const input = buildFimInput(doc.text, doc.offset, settings.windows ?? defaultFimWindows, doc.base);
     const hit = this.cache.get(input.prefix, input.suffix);
     if (hit) {
       if (hit.kind === 'exact') this.stats.cacheHits++;
@@ -178,7 +180,7 @@ export class CompletionService {
   async prefetch(doc: CompletionDocument, accepted: string, settings: CompletionSettings, signal?: AbortSignal): Promise<void> {
     const text = doc.text.slice(0, doc.offset) + accepted + doc.text.slice(doc.offset);
     const after = { ...doc, text, offset: doc.offset + accepted.length };
-    const input = buildFimInput(after.text, after.offset, settings.windows ?? defaultFimWindows);
+    const input = buildFimInput(after.text, after.offset, settings.windows ?? defaultFimWindows, after.base);
     if (this.cache.get(input.prefix, input.suffix) || pointlessHere(input)) return;
     this.stats.prefetches++;
     const caps = this.control.caps({ maxTokens: settings.maxTokens, timeLimitMs: settings.timeLimitMs ?? 3000 }, isMultiLine(input));

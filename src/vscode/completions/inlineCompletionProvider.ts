@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { CompletionService, type CompletionOutcome, type CompletionStats, type Verdict } from '../../common/completion/completionPipeline';
-import { defaultFimWindows } from '../../common/completion/fimInput';
+import { windowsForContext } from '../../common/completion/fimInput';
 import { OutcomeTracker, type DocumentEdit, type SettledSuggestion, type ShownSuggestion } from '../../common/completion/outcomeTracker';
 import type { Outcome } from '../../common/ledger/ledgerEnums';
 import { errorMessage, type Logger } from '../../common/logger';
@@ -147,12 +147,14 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     if (token.isCancellationRequested) return none(loading ? 'cancelled by a newer keystroke while the model was loading' : 'cancelled by a newer keystroke');
 
     // Read only the windows the request needs, not the whole document.
+    const settings = this.settings(model);
+    const windows = settings.windows;
     const offset = document.offsetAt(position);
-    const start = document.positionAt(Math.max(0, offset - defaultFimWindows.maxPrefixChars));
-    const end = document.positionAt(offset + defaultFimWindows.maxSuffixChars);
+    const start = document.positionAt(Math.max(0, offset - windows.maxPrefixChars));
+    const end = document.positionAt(offset + windows.maxSuffixChars);
     const text = document.getText(new vscode.Range(start, end));
-    const doc = { text, offset: offset - document.offsetAt(start), documentId: document.uri.toString() };
-    const settings = this.settings();
+    const base = document.offsetAt(start);
+    const doc = { text, offset: offset - base, documentId: document.uri.toString(), base };
     const abort = new AbortController();
     const sub = token.onCancellationRequested(() => abort.abort());
     const startedAt = new Date().toISOString();
@@ -203,10 +205,13 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     }
   }
 
-  private settings() {
+  private settings(model: ModelInfo) {
     const minConfidence = getSetting(Settings.completionMinConfidence);
+    const maxTokens = getSetting(Settings.completionMaxTokens);
     return {
-      maxTokens: getSetting(Settings.completionMaxTokens),
+      // Windows that fit the loaded context: a prompt cut by the engine would lose its start on every keystroke.
+      windows: windowsForContext(model.contextSize, maxTokens),
+      maxTokens,
       timeLimitMs: getSetting(Settings.completionTimeLimitMs),
       beamWidth: getSetting(Settings.completionBeamWidth) || undefined,
       // The setting's lowest value turns the gate off.
@@ -215,7 +220,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   }
 
   /** Prepares the suggestion for the state after `accepted`; the next engine request for the document cancels it. */
-  private prefetchNext(doc: { text: string; offset: number; documentId: string }, accepted: string, settings: ReturnType<InlineCompletionProvider['settings']>, where: string): void {
+  private prefetchNext(doc: { text: string; offset: number; documentId: string; base: number }, accepted: string, settings: ReturnType<InlineCompletionProvider['settings']>, where: string): void {
     const abort = new AbortController();
     this.prefetchAbort = abort;
     void this.service.prefetch(doc, accepted, settings, abort.signal).then(
