@@ -349,7 +349,8 @@ async function main(): Promise<void> {
   });
 }
 
-if (require.main === module) {
+// Bundled into bench:confidence too (which imports the tasks): run only as bench/model.js itself.
+if (require.main === module && /model\.js$/.test(process.argv[1] ?? '')) {
   main().catch((e: unknown) => {
     console.error(e instanceof Error ? e.stack ?? e.message : e);
     process.exit(1);

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { errorMessage } from './common/logger';
 import { engineRestartKeys } from './vscode/config';
 import { EngineHost } from './vscode/engineHost';
-import { acceptedCommand, InlineCompletionProvider } from './vscode/completions/inlineCompletionProvider';
+import { acceptedCommand, completionStatsCommand, InlineCompletionProvider } from './vscode/completions/inlineCompletionProvider';
 import { DashboardPanel, openDashboardCommand, type DashboardState } from './vscode/ledger/dashboardPanel';
 import { exportLedgerCommand, exportLedgerToUser, type ExportLedgerArg } from './vscode/ledger/exportLedgerCommand';
 import { flagIncident, flagIncidentCommand, type FlagIncidentArg } from './vscode/ledger/flagIncidentCommand';
@@ -22,7 +22,7 @@ import { registerShowEffectivePolicy } from './vscode/policy/showEffectivePolicy
 import { selectModel } from './vscode/models/selectModel';
 import { tuneForThisMachine } from './vscode/models/tuneCommand';
 import { TunedSettings } from './vscode/models/tunedSettings';
-import { StatusBar } from './vscode/statusBar';
+import { showStatusMenu, StatusBar } from './vscode/statusBar';
 
 /** What `activate` returns: used by the extension-host tests. */
 export interface HearthApi {
@@ -64,7 +64,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     );
     context.subscriptions.push(policy, registerShowEffectivePolicy(policy));
     const escalation = registerEscalation(context, ledger, policy, logger);
-    const provider = new InlineCompletionProvider(host, ledger, () => profileId);
+    const provider = new InlineCompletionProvider(host, ledger, () => profileId, logger);
     completions = provider;
     const version = String((context.extension.packageJSON as { version?: string }).version ?? '0.0.0');
     context.subscriptions.push(
@@ -84,6 +84,10 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
       vscode.commands.registerCommand(flagIncidentCommand, (arg?: FlagIncidentArg) => flagIncident(ledger, [provider], logger, arg)),
       { dispose: () => DashboardPanel.open?.dispose() },
       vscode.commands.registerCommand(acceptedCommand, (shown) => provider.accepted(shown)),
+      vscode.commands.registerCommand(completionStatsCommand, () => provider.stats),
+      provider,
+      provider.onActivity((a) => statusBar.setActivity(a, host.client.model?.name)),
+      vscode.commands.registerCommand('hearth.statusMenu', () => showStatusMenu(statusBar, provider)),
       vscode.workspace.onDidChangeTextDocument((e) => provider.documentChanged(e)),
       statusBar,
       host,

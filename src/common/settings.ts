@@ -58,10 +58,10 @@ export const Settings = {
   completionDebounceMs: setting<number>({
     key: 'hearth.completion.debounceMs',
     type: 'integer',
-    default: 120,
+    default: 0,
     minimum: 0,
     maximum: 2000,
-    description: 'Milliseconds to wait after a keystroke before asking the model; a newer keystroke cancels the older request.',
+    description: 'Milliseconds to wait after a keystroke before asking the model; a newer keystroke cancels the older request. 0: adapted to the measured engine latency (half of it, 25–300 ms).',
   }),
   completionMaxTokens: setting<number>({
     key: 'hearth.completion.maxTokens',
@@ -78,6 +78,14 @@ export const Settings = {
     minimum: 0,
     maximum: 8,
     description: 'Beams the model searches for a completion: 1 is greedy (fastest), more finds likelier lines at about that many times the compute. 0: chosen for the model (4 for small models, 1 otherwise).',
+  }),
+  completionMinConfidence: setting<number>({
+    key: 'hearth.completion.minConfidence',
+    type: 'number',
+    default: -1.31,
+    minimum: -100,
+    maximum: 0,
+    description: 'Hide suggestions whose mean token log-probability (the model\'s confidence, 0 = certain) is below this; hidden ones are counted and logged. -100 turns the gate off. Applies where the engine reports a confidence (its beam search, the default for small models). The default comes from `npm run bench:confidence` on the shipped model: no answer below it was right.',
   }),
   completionTimeLimitMs: setting<number>({
     key: 'hearth.completion.timeLimitMs',

@@ -84,6 +84,11 @@ export class EngineHost implements vscode.Disposable {
     return this.ensureModel();
   }
 
+  /** The engine's backend as it reported it (`llama.cpp`, `openvino`); llama.cpp until the first status answer. */
+  get backendName(): string {
+    return this.lastStatus?.backend ?? 'llama.cpp';
+  }
+
   /** Reports a failure of a request: status bar, log, and (once per distinct message) a notification. */
   reportError(err: unknown): void {
     const message = errorMessage(err);

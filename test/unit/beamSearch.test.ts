@@ -43,6 +43,14 @@ describe('beamSearch', () => {
     assert.ok(greedy.logProb < beam.logProb);
   });
 
+  it('returns the other finished candidates with distinct texts as alternatives, likeliest first', async () => {
+    const table = { '': { a: 0.5, b: 0.3, c: 0.2 }, a: { '<end>': 1 }, b: { '<end>': 1 }, c: { '<end>': 1 } };
+    const beam = await beamSearch(toyModel(table), { width: 3, maxTokens: 4, stops: [] });
+    assert.equal(beam.text, 'a');
+    assert.deepEqual(beam.alternatives.map((a) => a.text), ['b', 'c']);
+    assert.ok(Math.abs(beam.alternatives[0]!.logProb - Math.log(0.3)) < 1e-9);
+  });
+
   it('stops early once a finished candidate beats every live beam', async () => {
     const model = toyModel(GARDEN_PATH);
     await beamSearch(model, { width: 2, maxTokens: 32, stops: [] });

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { buildFimInput } from '../../src/common/completion/fimInput';
+import { buildFimInput, windowsForContext } from '../../src/common/completion/fimInput';
 
 describe('buildFimInput', () => {
   it('splits at the cursor and reports the rest of the line', () => {
@@ -36,5 +36,24 @@ describe('buildFimInput', () => {
   it('marks a mid-line cursor', () => {
     const fim = buildFimInput('foo(bar)', 4);
     assert.equal(fim.lineSuffix, 'bar)');
+  });
+
+  it('anchors the prefix start so typing does not move it (the engine reuses the prompt only while its start holds)', () => {
+    const text = Array.from({ length: 400 }, (_, i) => `line ${i} of the file`).join('\n');
+    const opts = { maxPrefixChars: 3000, maxSuffixChars: 100, anchorChars: 1024 };
+    const starts = new Set<string>();
+    for (let at = 6100; at < 6200; at++) starts.add(buildFimInput(text, at, opts).prefix.slice(0, 30));
+    assert.equal(starts.size, 1, [...starts].join(' | '));
+    // The same windows from a slice of the document that starts elsewhere: `base` keeps them equal.
+    const whole = buildFimInput(text, 6050, opts);
+    const slice = buildFimInput(text.slice(2500), 6050 - 2500, opts, 2500);
+    assert.equal(slice.prefix, whole.prefix);
+    assert.ok(whole.prefix.length <= 3000 && whole.prefix.length > 3000 - 1024 - 40);
+  });
+
+  it('sizes the windows to the loaded context', () => {
+    const w = windowsForContext(2048, 48);
+    assert.ok(w.maxPrefixChars + w.maxSuffixChars <= (2048 - 48 - 64) * 3);
+    assert.equal(windowsForContext(1 << 16, 48).maxPrefixChars, 6000);
   });
 });

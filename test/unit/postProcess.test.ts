@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { postProcess, stopStrings, trimSuffixOverlap } from '../../src/common/completion/postProcess';
+import { isMultiLine, pointlessHere, postProcess, postProcessDetailed, stopStrings, trimSuffixOverlap } from '../../src/common/completion/postProcess';
 
 describe('postProcess', () => {
   const endOfLine = { suffix: '\n}\n', lineSuffix: '' };
@@ -30,5 +30,46 @@ describe('postProcess', () => {
   it('asks the engine to stop at the line end only mid-line', () => {
     assert.deepEqual(stopStrings({ lineSuffix: ')' }), ['\n']);
     assert.deepEqual(stopStrings({ lineSuffix: '   ' }), ['\n\n']);
+  });
+});
+
+describe('postProcess with the cursor\'s context', () => {
+  it('stops a block at the line that leaves it, keeping a closer the suffix lacks', () => {
+    const prefix = 'function f() {\n  if (x) {\n    ';
+    assert.equal(postProcess('a();\n    b();\n  }\n  c();', { prefix, suffix: '\n}\n', lineSuffix: '' }), 'a();\n    b();\n  }');
+    assert.equal(postProcess('a();\n  }\n  c();', { prefix, suffix: '\n  }\n}\n', lineSuffix: '' }), 'a();');
+  });
+
+  it('stops at a bracket the rest of the line already closes', () => {
+    assert.equal(postProcess('a, b) + g(c)', { prefix: 'f(', suffix: ')\n', lineSuffix: ')' }), 'a, b');
+  });
+
+  it('drops suggestions that repeat the line above or the lines below', () => {
+    const p = postProcessDetailed('return x;', { prefix: '  return x;\n  ', suffix: '\n', lineSuffix: '' });
+    assert.equal(p.text, undefined);
+    assert.match(p.notes.join(), /repeats the line above/);
+    const q = postProcessDetailed('const b = 2;', { prefix: 'const a = 1;\n', suffix: '\nconst b = 2;\n', lineSuffix: '' });
+    assert.match(q.notes.join(), /duplicates the lines below/);
+  });
+
+  it('re-indents continuation lines with tabs in a tab-indented file', () => {
+    assert.equal(postProcess('a();\n    b();', { prefix: 'if (x) {\n\tfoo();\n\t', suffix: '\n}', lineSuffix: '' }), 'a();\n\tb();');
+  });
+
+  it('keeps whole words when a cap cut the line', () => {
+    assert.equal(postProcess('const total = comp', { prefix: '  ', suffix: '\n', lineSuffix: '' }, { cutByCap: true }), 'const total =');
+  });
+
+  it('is one line at the end of a line of code and many after an opener or on a blank line', () => {
+    assert.equal(isMultiLine({ prefix: 'const x = ', lineSuffix: '' }), false);
+    assert.equal(isMultiLine({ prefix: 'if (x) {', lineSuffix: '' }), true);
+    assert.equal(isMultiLine({ prefix: 'if (x) {\n  ', lineSuffix: '' }), true);
+    assert.equal(isMultiLine({ prefix: 'f(', lineSuffix: ')' }), false);
+  });
+
+  it('makes no request with more than 8 non-trivial characters right of the cursor', () => {
+    assert.equal(pointlessHere({ lineSuffix: ');' }), undefined);
+    assert.equal(pointlessHere({ lineSuffix: 'abc, de)' }), undefined);
+    assert.match(pointlessHere({ lineSuffix: 'somethingLong)' }) ?? '', /13 non-trivial/);
   });
 });

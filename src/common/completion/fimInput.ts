@@ -4,6 +4,12 @@ export interface FimWindowOptions {
   maxPrefixChars: number;
   /** Most characters of text after the cursor to send. */
   maxSuffixChars: number;
+  /**
+   * The prefix window starts on a multiple of this many characters of the document (then on the next line), so
+   * it does not move with every character typed: the engine reuses its evaluated tokens only while the start of
+   * the prompt stays the same. 0: no anchoring (the window starts exactly `maxPrefixChars` back).
+   */
+  anchorChars?: number;
 }
 
 export interface FimInput {
@@ -13,15 +19,31 @@ export interface FimInput {
   lineSuffix: string;
 }
 
-export const defaultFimWindows: FimWindowOptions = { maxPrefixChars: 6000, maxSuffixChars: 2000 };
+export const defaultFimWindows: FimWindowOptions = { maxPrefixChars: 6000, maxSuffixChars: 2000, anchorChars: 1024 };
+
+/** Windows that fit a context of `contextTokens` with room for `maxTokens`, at a conservative 3 characters a token. */
+export function windowsForContext(contextTokens: number, maxTokens: number, base: FimWindowOptions = defaultFimWindows): FimWindowOptions {
+  const chars = Math.max(256, (contextTokens - maxTokens - 64) * 3);
+  return {
+    ...base,
+    maxPrefixChars: Math.min(base.maxPrefixChars, Math.floor(chars * 0.75)),
+    maxSuffixChars: Math.min(base.maxSuffixChars, Math.floor(chars * 0.25)),
+  };
+}
 
 /**
  * Cuts the prefix and suffix windows from `text` at `offset`. A cut window starts (prefix) or ends (suffix) on
- * a line boundary, so the model never sees half a line at the edge of its context.
+ * a line boundary, so the model never sees half a line at the edge of its context. `base` is the document offset
+ * of `text[0]` (when `text` is a slice of the document), so the prefix start is anchored in document terms.
  */
-export function buildFimInput(text: string, offset: number, options: FimWindowOptions = defaultFimWindows): FimInput {
+export function buildFimInput(text: string, offset: number, options: FimWindowOptions = defaultFimWindows, base = 0): FimInput {
   const at = Math.max(0, Math.min(offset, text.length));
   let prefixStart = Math.max(0, at - options.maxPrefixChars);
+  const anchor = options.anchorChars ?? 0;
+  if (prefixStart > 0 && anchor > 0) {
+    // Round the start up to the anchor grid (the window shrinks by less than `anchor`, never grows past the max).
+    prefixStart = Math.min(at, Math.ceil((base + prefixStart) / anchor) * anchor - base);
+  }
   if (prefixStart > 0) {
     const nl = text.indexOf('\n', prefixStart);
     prefixStart = nl >= 0 && nl < at ? nl + 1 : prefixStart;

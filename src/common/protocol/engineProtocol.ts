@@ -153,6 +153,13 @@ export const InfillResult = z.object({
   promptSource: z.enum(['live', 'restored', 'full']).optional(),
   /** Prompt tokens reused from the live sequence or the restored state. */
   tokensReused: z.number().int().nonnegative().optional(),
+  /**
+   * Mean log-probability per generated token of the returned text (≤ 0; nearer 0 is surer), where the backend
+   * knows it (the beam search does); the completion gate hides suggestions below a threshold. Absent: unknown.
+   */
+  confidence: z.number().nullable().optional(),
+  /** Other finished candidates of the beam search, likeliest first, each differing from `text` (optional). */
+  alternatives: z.array(z.object({ text: z.string(), confidence: z.number() })).max(8).optional(),
 });
 export type InfillResult = z.infer<typeof InfillResult>;
 

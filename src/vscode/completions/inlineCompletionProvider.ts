@@ -1,8 +1,10 @@
+import { appendFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { runCompletion, type CompletionOutcome } from '../../common/completion/completionPipeline';
-import { defaultFimWindows } from '../../common/completion/fimInput';
+import { CompletionService, type CompletionOutcome, type CompletionStats, type Verdict } from '../../common/completion/completionPipeline';
+import { windowsForContext } from '../../common/completion/fimInput';
 import { OutcomeTracker, type DocumentEdit, type SettledSuggestion, type ShownSuggestion } from '../../common/completion/outcomeTracker';
 import type { Outcome } from '../../common/ledger/ledgerEnums';
+import { errorMessage, type Logger } from '../../common/logger';
 import type { InfillResult, ModelInfo } from '../../common/protocol/engineProtocol';
 import type { LedgerService } from '../ledger/ledgerService';
 import type { RecordedTask } from '../ledger/recordedTask';
@@ -26,30 +28,70 @@ function debounce(ms: number, token: vscode.CancellationToken): Promise<boolean>
   });
 }
 
-/**
- * Inline completions from the local engine: debounce, bounded FIM windows, the cancellation token passed
- * through to the engine (a newer keystroke cancels the older request), post-processed ghost text.
- */
 /** A suggestion on screen, with what the ledger needs when its outcome is known. */
 interface Shown extends ShownSuggestion {
   uri: vscode.Uri;
   model: ModelInfo;
   result: InfillResult;
   startedAt: string;
+  confidence: number | null;
+  source: Extract<Verdict, { kind: 'shown' }>['source'];
 }
 
 export const acceptedCommand = 'hearth.completionAccepted';
+/** Hidden command: the pipeline's counters (engine requests, cache and type-through hits…), for tests and the status bar. */
+export const completionStatsCommand = 'hearth.completionStats';
 
+/** What the status bar shows of completions: generating or not, the last time to suggestion, decode speed. */
+export interface CompletionActivity {
+  generating: boolean;
+  lastTimeToSuggestionMs: number | undefined;
+  tokensPerSecond: number | undefined;
+}
+
+/**
+ * Inline completions from the local engine through the completion pipeline (cache, type-through, post-processing,
+ * confidence gate). Every request that ends without ghost text logs one debug line saying why, so
+ * `Hearth: Show Log` at debug level explains each keystroke.
+ */
 export class InlineCompletionProvider implements vscode.InlineCompletionItemProvider {
   private last: CompletionOutcome | undefined;
   private lastRecorded: RecordedTask | undefined;
   private readonly tracker = new OutcomeTracker<Shown>((settled) => this.recordSettled(settled));
+  readonly service: CompletionService;
+  private seq = 0;
+  private readonly paused = new Set<string>();
+  private pausedAll = false;
+  private activity: CompletionActivity = { generating: false, lastTimeToSuggestionMs: undefined, tokensPerSecond: undefined };
+  private readonly activityEmitter = new vscode.EventEmitter<CompletionActivity>();
+  readonly onActivity = this.activityEmitter.event;
+  private prefetchAbort: AbortController | undefined;
+  /** HEARTH_COMPLETION_TRACE: a file that gets one JSON line per request (the UI test reads it). */
+  private readonly traceFile = process.env.HEARTH_COMPLETION_TRACE;
 
   constructor(
     private readonly host: EngineHost,
     private readonly ledger: LedgerService,
     private readonly machineProfileId: () => string | undefined,
-  ) {}
+    private readonly logger: Logger,
+  ) {
+    this.service = new CompletionService({ infill: (params, opts) => host.client.infill(params, opts) });
+  }
+
+  get stats(): CompletionStats & { pausedAll: boolean; paused: string[] } {
+    return { ...this.service.stats, pausedAll: this.pausedAll, paused: [...this.paused] };
+  }
+
+  /** Pauses or resumes completions for one language, or for all when `languageId` is undefined. */
+  setPaused(languageId: string | undefined, paused: boolean): void {
+    if (languageId === undefined) this.pausedAll = paused;
+    else if (paused) this.paused.add(languageId);
+    else this.paused.delete(languageId);
+  }
+
+  isPaused(languageId: string | undefined): boolean {
+    return this.pausedAll || (languageId !== undefined && this.paused.has(languageId));
+  }
 
   /** The editor accepted a suggestion (the item's command runs after Tab inserts it). */
   accepted(shown: Shown): void {
@@ -77,66 +119,139 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     return this.lastRecorded;
   }
 
+  dispose(): void {
+    this.prefetchAbort?.abort();
+    this.activityEmitter.dispose();
+  }
+
   async provideInlineCompletionItems(
     document: vscode.TextDocument,
     position: vscode.Position,
     _context: vscode.InlineCompletionContext,
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
-    if (!getSetting(Settings.completionEnabled)) return undefined;
-    if (!(await debounce(getSetting(Settings.completionDebounceMs), token))) return undefined;
+    const id = ++this.seq;
+    const where = `${vscode.workspace.asRelativePath(document.uri, false)}:${position.line + 1}:${position.character + 1}`;
+    const none = (reason: string, extra: Record<string, unknown> = {}): undefined => {
+      this.logger.debug(`completion #${id} ${where}: no suggestion: ${reason}`);
+      this.trace({ id, where, kind: 'none', reason, ...extra });
+      return undefined;
+    };
+    if (!getSetting(Settings.completionEnabled, document)) return none('completions are off (hearth.completion.enabled)');
+    if (this.isPaused(document.languageId)) return none(`paused (${this.pausedAll ? 'all languages' : document.languageId}) from the Hearth status bar menu`);
+    const debounceMs = this.service.control.debounceMs(getSetting(Settings.completionDebounceMs));
+    if (!(await debounce(debounceMs, token))) return none(`debounced: a newer keystroke came within ${debounceMs} ms`);
+    const loading = this.host.client.model === undefined;
     const model = await this.host.ensureModel();
-    if (!model || token.isCancellationRequested) return undefined;
+    if (!model) return none('no model: none configured, or it failed to load (see the error above)');
+    if (token.isCancellationRequested) return none(loading ? 'cancelled by a newer keystroke while the model was loading' : 'cancelled by a newer keystroke');
 
     // Read only the windows the request needs, not the whole document.
+    const settings = this.settings(model);
+    const windows = settings.windows;
     const offset = document.offsetAt(position);
-    const start = document.positionAt(Math.max(0, offset - defaultFimWindows.maxPrefixChars));
-    const end = document.positionAt(offset + defaultFimWindows.maxSuffixChars);
+    const start = document.positionAt(Math.max(0, offset - windows.maxPrefixChars));
+    const end = document.positionAt(offset + windows.maxSuffixChars);
     const text = document.getText(new vscode.Range(start, end));
+    const base = document.offsetAt(start);
+    const doc = { text, offset: offset - base, documentId: document.uri.toString(), base };
     const abort = new AbortController();
     const sub = token.onCancellationRequested(() => abort.abort());
     const startedAt = new Date().toISOString();
     const t0 = performance.now();
+    // A prefetch in flight is not aborted here: this request may be the one it prepared (and joins it); otherwise
+    // the engine's newest-keystroke rule cancels it when this request reaches the engine.
     try {
-      const outcome = await runCompletion(
-        this.host.client,
-        { text, offset: offset - document.offsetAt(start), documentId: document.uri.toString() },
-        { maxTokens: getSetting(Settings.completionMaxTokens), timeLimitMs: getSetting(Settings.completionTimeLimitMs), beamWidth: getSetting(Settings.completionBeamWidth) || undefined },
-        abort.signal,
-      );
+      this.setGenerating(true);
+      const verdict = await this.service.complete(doc, settings, abort.signal);
       this.host.markReady();
-      if (outcome.result.stopReason === 'cancelled') {
-        // A newer keystroke made it stale; it still cost compute, so it is a task in the ledger.
-        if (outcome.result.tokensOut > 0) this.record(document.uri, model, outcome.result, startedAt, 'cancelled');
-        return undefined;
+      const result = verdict.result;
+      if (verdict.kind === 'none') {
+        // A request cancelled by a newer keystroke still cost compute, so it is a task in the ledger.
+        if (result?.stopReason === 'cancelled' && result.tokensOut > 0) this.record(document.uri, model, result, startedAt, 'cancelled', { confidence: verdict.confidence ?? undefined });
+        return none(verdict.reason, { engineRequests: this.service.stats.engineRequests, confidence: verdict.confidence });
       }
-      if (token.isCancellationRequested || !outcome.suggestion) return undefined;
-      this.last = outcome;
-      const shown: Shown = { documentId: document.uri.toString(), offset, text: outcome.suggestion, uri: document.uri, model, result: outcome.result, startedAt };
-      this.tracker.shown(shown);
-      const item = new vscode.InlineCompletionItem(outcome.suggestion, new vscode.Range(position, position));
-      item.command = { command: acceptedCommand, title: 'Accept Hearth suggestion', arguments: [shown] };
-      return [item];
+      if (token.isCancellationRequested) return none('cancelled by a newer keystroke after the answer arrived');
+      const ms = performance.now() - t0;
+      this.activity.lastTimeToSuggestionMs = ms;
+      this.activity.tokensPerSecond = this.service.control.measured.tokensPerSecond;
+      if (verdict.source === 'engine' && result) {
+        this.last = { suggestion: verdict.text, prefix: verdict.input.prefix, suffix: verdict.input.suffix, result, alternatives: verdict.alternatives, notes: verdict.notes };
+      }
+      const conf = verdict.confidence === null ? 'n/a' : verdict.confidence.toFixed(2);
+      const cost = result ? `, ${result.tokensEvaluated} tokens evaluated, ${result.tokensOut} generated, engine ${result.totalMs.toFixed(0)} ms` : ', no engine request';
+      this.logger.debug(`completion #${id} ${where}: shown from ${verdict.source} in ${ms.toFixed(0)} ms (${verdict.text.length} chars, ${verdict.alternatives.length} alternatives, confidence ${conf}${cost})${verdict.notes.length ? `; ${verdict.notes.join('; ')}` : ''}`);
+      this.trace({ id, where, kind: 'shown', source: verdict.source, text: verdict.text, engineRequests: this.service.stats.engineRequests, confidence: verdict.confidence });
+      const ledgerResult: InfillResult = result ?? { text: verdict.text, tokensEvaluated: 0, tokensOut: 0, timeToFirstTokenMs: ms, totalMs: ms, stopReason: 'eos' };
+      const items: vscode.InlineCompletionItem[] = [];
+      for (const [i, suggestion] of [verdict.text, ...verdict.alternatives].entries()) {
+        const shown: Shown = { documentId: document.uri.toString(), offset, text: suggestion, uri: document.uri, model, result: ledgerResult, startedAt, confidence: i === 0 ? verdict.confidence : null, source: verdict.source };
+        if (i === 0) this.tracker.shown(shown);
+        const item = new vscode.InlineCompletionItem(suggestion, new vscode.Range(position, position));
+        item.command = { command: acceptedCommand, title: 'Accept Hearth suggestion', arguments: [shown] };
+        items.push(item);
+      }
+      this.prefetchNext(doc, verdict.text, settings, where);
+      return items;
     } catch (err) {
-      if (!token.isCancellationRequested) {
-        this.host.reportError(err);
-        const failed: InfillResult = { text: '', tokensEvaluated: 0, tokensOut: 0, timeToFirstTokenMs: null, totalMs: performance.now() - t0, stopReason: 'eos' };
-        this.record(document.uri, model, failed, startedAt, 'error');
-      }
-      return undefined;
+      if (token.isCancellationRequested) return none(`cancelled by a newer keystroke (${errorMessage(err)})`);
+      this.host.reportError(err);
+      const failed: InfillResult = { text: '', tokensEvaluated: 0, tokensOut: 0, timeToFirstTokenMs: null, totalMs: performance.now() - t0, stopReason: 'eos' };
+      this.record(document.uri, model, failed, startedAt, 'error');
+      return none(`engine error: ${errorMessage(err)}`);
     } finally {
+      this.setGenerating(false);
       sub.dispose();
+    }
+  }
+
+  private settings(model: ModelInfo) {
+    const minConfidence = getSetting(Settings.completionMinConfidence);
+    const maxTokens = getSetting(Settings.completionMaxTokens);
+    return {
+      // Windows that fit the loaded context: a prompt cut by the engine would lose its start on every keystroke.
+      windows: windowsForContext(model.contextSize, maxTokens),
+      maxTokens,
+      timeLimitMs: getSetting(Settings.completionTimeLimitMs),
+      beamWidth: getSetting(Settings.completionBeamWidth) || undefined,
+      // The setting's lowest value turns the gate off.
+      minConfidence: minConfidence <= -100 ? undefined : minConfidence,
+    };
+  }
+
+  /** Prepares the suggestion for the state after `accepted`; the next engine request for the document cancels it. */
+  private prefetchNext(doc: { text: string; offset: number; documentId: string; base: number }, accepted: string, settings: ReturnType<InlineCompletionProvider['settings']>, where: string): void {
+    const abort = new AbortController();
+    this.prefetchAbort = abort;
+    void this.service.prefetch(doc, accepted, settings, abort.signal).then(
+      () => this.logger.trace(`completion ${where}: next suggestion prepared (${this.service.stats.prefetches} prefetches)`),
+      () => undefined,
+    );
+  }
+
+  private setGenerating(generating: boolean): void {
+    this.activity = { ...this.activity, generating };
+    this.activityEmitter.fire(this.activity);
+  }
+
+  private trace(line: Record<string, unknown>): void {
+    if (!this.traceFile) return;
+    try {
+      appendFileSync(this.traceFile, JSON.stringify({ time: Date.now(), ...line }) + '\n');
+    } catch {
+      // A trace is for tests: a failure to write it must not affect completions.
     }
   }
 
   private recordSettled(settled: SettledSuggestion<Shown>): void {
     const s = settled.suggestion;
-    this.record(s.uri, s.model, s.result, s.startedAt, settled.outcome, { charsSuggested: s.text.length, charsAccepted: settled.charsAccepted, linesAccepted: settled.linesAccepted });
+    this.record(s.uri, s.model, s.result, s.startedAt, settled.outcome, { charsSuggested: s.text.length, charsAccepted: settled.charsAccepted, linesAccepted: settled.linesAccepted, confidence: s.confidence ?? undefined });
   }
 
-  private record(uri: vscode.Uri, model: ModelInfo, result: InfillResult, time: string, outcome: Outcome, chars: { charsSuggested?: number; charsAccepted?: number; linesAccepted?: number } = {}): void {
+  private record(uri: vscode.Uri, model: ModelInfo, result: InfillResult, time: string, outcome: Outcome, chars: { charsSuggested?: number; charsAccepted?: number; linesAccepted?: number; confidence?: number } = {}): void {
     const { sink, workspace } = this.ledger.sinkFor(uri);
     if (workspace === 'none') return;
+    const { confidence: _confidence, ...counts } = chars;
     try {
       const id = sink.append({
         kind: 'task',
@@ -144,7 +259,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
         workspace,
         lane: 'completion',
         model: model.name,
-        backend: 'llama.cpp',
+        backend: this.host.backendName,
         machineProfileId: this.machineProfileId(),
         tokensIn: result.tokensEvaluated,
         tokensOut: result.tokensOut,
@@ -152,7 +267,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
         totalMs: result.totalMs,
         outcome,
         destination: 'local',
-        ...chars,
+        ...counts,
       });
       this.lastRecorded = { id, uri, lane: 'completion', model: model.name, time, outcome };
     } catch (err) {

@@ -37,6 +37,8 @@ export interface BeamResult {
   tokens: number[];
   logProb: number;
   stopReason: BeamStop;
+  /** The other finished candidates with distinct texts, likeliest first (what an editor offers to cycle through). */
+  alternatives: Array<{ text: string; tokens: number[]; logProb: number }>;
 }
 
 interface Beam {
@@ -112,9 +114,17 @@ export async function beamSearch(model: BeamModel, opts: BeamOptions): Promise<B
   const pool: Finished[] = finished.length
     ? finished
     : live.map((b) => ({ ...b, text: visible(model, b.tokens, heal, opts.stops).text, stopReason: cancelled ? 'cancelled' : 'maxTokens' }));
-  if (!pool.length) return { text: '', tokens: [], logProb: 0, stopReason: cancelled ? 'cancelled' : 'eos' };
-  const best = pool.reduce((a, b) => (b.logProb > a.logProb ? b : a));
-  return { text: best.text, tokens: best.tokens, logProb: best.logProb, stopReason: best.stopReason };
+  if (!pool.length) return { text: '', tokens: [], logProb: 0, stopReason: cancelled ? 'cancelled' : 'eos', alternatives: [] };
+  const ranked = [...pool].sort((a, b) => b.logProb - a.logProb);
+  const best = ranked[0]!;
+  const seen = new Set([best.text]);
+  const alternatives: BeamResult['alternatives'] = [];
+  for (const f of ranked.slice(1)) {
+    if (seen.has(f.text) || !f.text.trim()) continue;
+    seen.add(f.text);
+    alternatives.push({ text: f.text, tokens: f.tokens, logProb: f.logProb });
+  }
+  return { text: best.text, tokens: best.tokens, logProb: best.logProb, stopReason: best.stopReason, alternatives };
 }
 
 /** The `k` largest entries of a token → probability map, as [token, log-probability], best first. */

@@ -379,7 +379,13 @@ export class LlamaCppBackend {
         tokensOut = r.tokens.length;
         if (r.text) options.onTextChunk(r.text);
         stopReason = timedOut ? 'timeLimit' : r.stopReason;
-        return result(r.text);
+        // Mean log-probability per token: comparable across lengths, what the editor's confidence gate reads.
+        const mean = (lp: number, n: number) => lp / Math.max(1, n);
+        return {
+          ...result(r.text),
+          confidence: r.tokens.length ? mean(r.logProb, r.tokens.length) : null,
+          alternatives: r.alternatives.slice(0, 4).map((a) => ({ text: a.text, confidence: mean(a.logProb, a.tokens.length) })),
+        };
       }
       let prompt = tokens;
       let lead = '';

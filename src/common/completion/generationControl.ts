@@ -1,0 +1,68 @@
+/**
+ * Generation control from measured speed, not fixed numbers: the debounce follows the engine's latency (a fast
+ * engine answers the keystroke sooner; a slow one is not asked for every keystroke), and the token cap follows the
+ * decode speed so a slow machine gets a shorter line within the same wait rather than a cut one. llama.vscode's
+ * fixed 500 ms predict cap and Continue's 150 ms timeout are what their users on CPUs complain about.
+ */
+import type { InfillResult } from '../protocol/engineProtocol';
+
+/** Time a user waits for a one-line suggestion, and for a block. */
+export const SINGLE_LINE_BUDGET_MS = 1000;
+export const MULTI_LINE_BUDGET_MS = 2500;
+/** Debounce before the first measurement, and its bounds. */
+const DEFAULT_DEBOUNCE_MS = 75;
+const MIN_DEBOUNCE_MS = 25;
+const MAX_DEBOUNCE_MS = 300;
+/** Fewest tokens a cap allows: a short line still needs a few. */
+const MIN_TOKENS = 8;
+
+export interface Caps {
+  maxTokens: number;
+  timeLimitMs: number;
+}
+
+export class GenerationControl {
+  private latency: number | undefined;
+  private decode: number | undefined;
+  private lastTtft: number | undefined;
+
+  /** Feeds one finished engine request (cancelled ones say little about speed and are skipped). */
+  observe(result: Pick<InfillResult, 'totalMs' | 'timeToFirstTokenMs' | 'tokensOut' | 'stopReason'>): void {
+    if (result.stopReason === 'cancelled') return;
+    this.latency = ewma(this.latency, result.totalMs);
+    if (result.timeToFirstTokenMs !== null) this.lastTtft = result.timeToFirstTokenMs;
+    const decodeMs = result.totalMs - (result.timeToFirstTokenMs ?? 0);
+    // A beam search returns everything at once (first token = end): total time over tokens is the honest rate.
+    const rateMs = decodeMs > 5 ? decodeMs : result.totalMs;
+    if (result.tokensOut >= 2 && rateMs > 0) this.decode = ewma(this.decode, (result.tokensOut / rateMs) * 1000);
+  }
+
+  /** Measured engine latency (EWMA, ms) and decode speed (tokens/s), when known. */
+  get measured(): { latencyMs: number | undefined; tokensPerSecond: number | undefined; lastTtftMs: number | undefined } {
+    return { latencyMs: this.latency, tokensPerSecond: this.decode, lastTtftMs: this.lastTtft };
+  }
+
+  /** The debounce: `setting` when positive, else half the measured latency within [25, 300] ms. */
+  debounceMs(setting: number): number {
+    if (setting > 0) return setting;
+    if (this.latency === undefined) return DEFAULT_DEBOUNCE_MS;
+    return Math.round(Math.min(MAX_DEBOUNCE_MS, Math.max(MIN_DEBOUNCE_MS, this.latency / 2)));
+  }
+
+  /**
+   * Caps for one request: at most the settings; fewer tokens when the measured decode speed would not produce
+   * them within the budget (one line: 1 s, a block: 2.5 s); a time limit of three times the budget as the safety net.
+   */
+  caps(settings: Caps, multiLine: boolean): Caps & { reason?: string } {
+    const budget = multiLine ? MULTI_LINE_BUDGET_MS : SINGLE_LINE_BUDGET_MS;
+    const timeLimitMs = Math.min(settings.timeLimitMs, budget * 3);
+    if (this.decode === undefined) return { maxTokens: settings.maxTokens, timeLimitMs };
+    const affordable = Math.max(MIN_TOKENS, Math.floor((this.decode * budget) / 1000));
+    if (affordable >= settings.maxTokens) return { maxTokens: settings.maxTokens, timeLimitMs };
+    return { maxTokens: affordable, timeLimitMs, reason: `token cap ${affordable} (decode ${this.decode.toFixed(0)} tok/s × ${budget} ms)` };
+  }
+}
+
+function ewma(prev: number | undefined, x: number): number {
+  return prev === undefined ? x : prev * 0.7 + x * 0.3;
+}

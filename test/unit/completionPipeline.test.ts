@@ -1,0 +1,125 @@
+import * as assert from 'node:assert/strict';
+import { CompletionCache } from '../../src/common/completion/completionCache';
+import { CompletionService, type InfillEngine } from '../../src/common/completion/completionPipeline';
+import { GenerationControl } from '../../src/common/completion/generationControl';
+import type { InfillParams, InfillResult } from '../../src/common/protocol/engineProtocol';
+
+/** An engine that answers from a table of prefix endings and counts what it is asked. */
+function scriptedEngine(answers: Array<[string, Partial<InfillResult>]>): InfillEngine & { calls: InfillParams[] } {
+  const calls: InfillParams[] = [];
+  return {
+    calls,
+    infill: async (params) => {
+      calls.push(params);
+      const hit = answers.find(([end]) => params.prefix.endsWith(end));
+      return { text: '', tokensEvaluated: 10, tokensOut: 3, timeToFirstTokenMs: 5, totalMs: 20, stopReason: 'eos', ...(hit?.[1] ?? {}) };
+    },
+  };
+}
+
+const settings = { maxTokens: 32, timeLimitMs: 3000 };
+
+describe('CompletionCache', () => {
+  it('serves exact hits and type-through remainders, and evicts the least recently used', () => {
+    const c = new CompletionCache(2);
+    c.set('const x = ', ';\n', { text: 'foo(bar)', alternatives: ['fob()'], confidence: -0.5 });
+    assert.equal(c.get('const x = ', ';\n')?.kind, 'exact');
+    const t = c.get('const x = fo', ';\n');
+    assert.equal(t?.kind, 'typeThrough');
+    assert.equal(t?.entry.text, 'o(bar)');
+    assert.deepEqual(t?.entry.alternatives, ['b()']);
+    assert.equal(c.get('const x = fx', ';\n'), undefined, 'typed text that leaves the suggestion is no hit');
+    assert.equal(c.get('const x = foo(bar)', ';\n'), undefined, 'a suggestion typed to its end leaves nothing to show');
+    c.set('a', '', { text: '1', alternatives: [], confidence: null });
+    c.get('const x = ', ';\n'); // touched: `a` is now the least recently used
+    c.set('b', '', { text: '2', alternatives: [], confidence: null });
+    assert.equal(c.size, 2);
+    assert.equal(c.get('a', ''), undefined);
+    assert.ok(c.get('const x = ', ';\n'));
+  });
+});
+
+describe('CompletionService', () => {
+  it('types through a suggestion with no further engine request', async () => {
+    const engine = scriptedEngine([['return ', { text: 'total + 1;' }]]);
+    const svc = new CompletionService(engine);
+    const doc = 'function f(total) {\n  return \n}\n';
+    const at = doc.indexOf('return ') + 7;
+    const v1 = await svc.complete({ text: doc, offset: at }, settings);
+    assert.equal(v1.kind, 'shown');
+    assert.equal(v1.kind === 'shown' && v1.text, 'total + 1;');
+    for (let i = 1; i <= 5; i++) {
+      const typed = 'total + 1;'.slice(0, i);
+      const d = doc.slice(0, at) + typed + doc.slice(at);
+      const v = await svc.complete({ text: d, offset: at + i }, settings);
+      assert.equal(v.kind === 'shown' && v.source, 'typeThrough');
+      assert.equal(v.kind === 'shown' && v.text, 'total + 1;'.slice(i));
+    }
+    assert.equal(engine.calls.length, 1);
+    assert.equal(svc.stats.engineRequests, 1);
+    assert.equal(svc.stats.typeThroughHits, 5);
+  });
+
+  it('names why nothing is shown: pointless rest of line, empty after post-processing, confidence gate', async () => {
+    const engine = scriptedEngine([['x = ', { text: '   ' }], ['y = ', { text: 'maybe()', confidence: -3 }]]);
+    const svc = new CompletionService(engine);
+    const busy = 'call(x, somethingLongHere)';
+    const v1 = await svc.complete({ text: busy, offset: 5 }, settings);
+    assert.equal(v1.kind, 'none');
+    assert.match(v1.kind === 'none' ? v1.reason : '', /pointless: rest of line has \d+ non-trivial/);
+    assert.equal(engine.calls.length, 0);
+    const v2 = await svc.complete({ text: 'x = \n', offset: 4 }, settings);
+    assert.match(v2.kind === 'none' ? v2.reason : '', /empty after post-processing: whitespace only/);
+    const v3 = await svc.complete({ text: 'y = \n', offset: 4 }, { ...settings, minConfidence: -1 });
+    assert.match(v3.kind === 'none' ? v3.reason : '', /gated: confidence -3\.00 < threshold -1/);
+    assert.equal(svc.stats.gated, 1);
+    const v4 = await svc.complete({ text: 'y = \n', offset: 4 }, { ...settings, minConfidence: -5 });
+    assert.equal(v4.kind === 'shown' && v4.source, 'cache');
+  });
+
+  it('prepares the suggestion after acceptance, so the next Tab is served from the cache', async () => {
+    const engine = scriptedEngine([['a = 1;', { text: '\nb = 2;' }], ['a = ', { text: '1;' }]]);
+    const svc = new CompletionService(engine);
+    const v = await svc.complete({ text: 'a = ', offset: 4 }, settings);
+    assert.equal(v.kind === 'shown' && v.text, '1;');
+    await svc.prefetch({ text: 'a = ', offset: 4 }, '1;', settings);
+    const next = await svc.complete({ text: 'a = 1;', offset: 6 }, settings);
+    assert.equal(next.kind === 'shown' && next.source, 'cache');
+    assert.equal(next.kind === 'shown' && next.text, '\nb = 2;');
+    assert.equal(engine.calls.length, 2);
+  });
+
+  it('offers beam alternatives, post-processed, without the main suggestion', async () => {
+    const engine = scriptedEngine([['= ', { text: 'a;', alternatives: [{ text: 'b;', confidence: -1 }, { text: 'a;', confidence: -2 }, { text: ' ', confidence: -2 }] }]]);
+    const v = await new CompletionService(engine).complete({ text: 'x = \n', offset: 4 }, settings);
+    assert.deepEqual(v.kind === 'shown' && v.alternatives, ['b;']);
+  });
+
+  it('reports a cancelled request as cancelled', async () => {
+    const engine = scriptedEngine([['= ', { text: 'a', stopReason: 'cancelled' }]]);
+    const v = await new CompletionService(engine).complete({ text: 'x = \n', offset: 4 }, settings);
+    assert.match(v.kind === 'none' ? v.reason : '', /cancelled by a newer keystroke/);
+  });
+});
+
+describe('GenerationControl', () => {
+  it('adapts the debounce to the measured latency, and a fixed setting wins', () => {
+    const g = new GenerationControl();
+    assert.equal(g.debounceMs(0), 75);
+    g.observe({ totalMs: 40, timeToFirstTokenMs: 10, tokensOut: 4, stopReason: 'eos' });
+    assert.equal(g.debounceMs(0), 25);
+    for (let i = 0; i < 20; i++) g.observe({ totalMs: 2000, timeToFirstTokenMs: 500, tokensOut: 10, stopReason: 'eos' });
+    assert.equal(g.debounceMs(0), 300);
+    assert.equal(g.debounceMs(120), 120);
+  });
+
+  it('caps tokens by the measured decode speed: a slow machine gets fewer', () => {
+    const g = new GenerationControl();
+    assert.equal(g.caps({ maxTokens: 48, timeLimitMs: 3000 }, false).maxTokens, 48);
+    g.observe({ totalMs: 1100, timeToFirstTokenMs: 100, tokensOut: 10, stopReason: 'eos' }); // 10 tok/s
+    const c = g.caps({ maxTokens: 48, timeLimitMs: 3000 }, false);
+    assert.equal(c.maxTokens, 10);
+    assert.match(c.reason ?? '', /decode 10 tok\/s/);
+    assert.equal(g.caps({ maxTokens: 48, timeLimitMs: 3000 }, true).maxTokens, 25);
+  });
+});
