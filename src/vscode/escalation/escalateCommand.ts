@@ -6,9 +6,10 @@
  */
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import type { LedgerSink } from '../../common/ledger/ledgerSink';
 import type { Logger } from '../../common/logger';
 import type { EndpointConfig } from '../../node/cloud/cloudTypes';
-import { runEscalation, type AnswerUpdate, type EscalationResult, type EscalationUi, type EscalationWarning, type WarningChoice } from '../../node/cloud/escalationFlow';
+import { runEscalation, type AnswerUpdate, type EscalationPayload, type EscalationResult, type EscalationUi, type EscalationWarning, type WarningChoice } from '../../node/cloud/escalationFlow';
 import type { LedgerService } from '../ledger/ledgerService';
 import { ApiKeyStore, setApiKeyCommand } from './apiKeyStore';
 import { EscalationDocuments, ESCALATION_SCHEME } from './escalationDocuments';
@@ -29,8 +30,23 @@ export interface EscalateOptions {
   confirm?: (warning: EscalationWarning) => Promise<WarningChoice> | WarningChoice;
 }
 
+/** A chat conversation to escalate: the last question, the conversation before it, and the files it drew on. */
+export interface ConversationEscalation {
+  question: string;
+  transcript: string;
+  /** Workspace-relative paths of the files attached as context (the policy's globs apply to them). */
+  files: string[];
+  /** A URI in the workspace folder whose policy and ledger apply. */
+  uri: vscode.Uri;
+  onAnswer(endpoint: EndpointConfig, update: AnswerUpdate): void | Promise<void>;
+  signal?: AbortSignal;
+  options?: EscalateOptions;
+}
+
 export interface EscalationFeature {
   escalate(options?: EscalateOptions): Promise<EscalationResult | undefined>;
+  /** The same flow for a chat conversation (`payload.kind: 'conversation'`); undefined when the user gave up first. */
+  escalateConversation(request: ConversationEscalation): Promise<{ endpoint: EndpointConfig; result: EscalationResult; taskId?: string } | undefined>;
   /** Text of the escalation documents now open (answer and previews), for tests. */
   documentText(uri: vscode.Uri): string | undefined;
 }
@@ -63,12 +79,8 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
     return pick?.endpoint;
   }
 
-  async function escalate(options: EscalateOptions = {}): Promise<EscalationResult | undefined> {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor || editor.document.uri.scheme === ESCALATION_SCHEME) {
-      void vscode.window.showInformationMessage('Hearth: open a file, or select code, to escalate.');
-      return undefined;
-    }
+  /** The endpoint to use: the user's configured ones, invalid entries reported; undefined after telling the user why. */
+  async function chooseEndpoint(options: EscalateOptions): Promise<EndpointConfig | undefined> {
     const { endpoints, problems } = readEndpoints(policy);
     if (problems.length > 0) {
       logger.warn(`escalation endpoints: ${problems.join('; ')}`);
@@ -82,25 +94,11 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
       if (open) void vscode.commands.executeCommand('workbench.action.openSettingsJson');
       return undefined;
     }
-    const endpoint = await pickEndpoint(endpoints, options.endpointId);
-    if (!endpoint) return undefined;
+    return pickEndpoint(endpoints, options.endpointId);
+  }
 
-    const doc = editor.document;
-    const selection = editor.selection;
-    const useSelection = !selection.isEmpty;
-    const text = useSelection ? doc.getText(selection) : doc.getText();
-    if (text.trim() === '') {
-      void vscode.window.showInformationMessage('Hearth: the file is empty; nothing to escalate.');
-      return undefined;
-    }
-    const question = options.question ?? (await vscode.window.showInputBox({
-      title: `Hearth: Escalate ${useSelection ? 'the selection' : `"${basename(doc.fileName)}"`} to ${endpoint.id}`,
-      prompt: 'Your question for the model',
-      placeHolder: 'e.g. Why does this deadlock under load?',
-      ignoreFocusOut: true,
-    }));
-    if (!question || question.trim() === '') return undefined;
-
+  /** The endpoint's stored key; asks (or lets the user go on without one) when none is stored. `null`: give up. */
+  async function keyFor(endpoint: EndpointConfig, options: EscalateOptions): Promise<string | undefined | null> {
     let apiKey = await store.get(endpoint.id);
     if (apiKey === undefined && !options.confirm) {
       const choice = await vscode.window.showWarningMessage(
@@ -111,15 +109,36 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
       if (choice === 'Set API Key…') {
         await setApiKeyCommand(store, policy, undefined, undefined);
         apiKey = await store.get(endpoint.id);
-        if (apiKey === undefined) return undefined;
-      } else if (choice !== 'Continue Without a Key') return undefined;
+        if (apiKey === undefined) return null;
+      } else if (choice !== 'Continue Without a Key') return null;
     }
+    return apiKey;
+  }
 
-    const { sink, workspace } = ledgers.sinkFor(doc.uri);
-    const abort = new AbortController();
-    let answerUri: vscode.Uri | undefined;
-    let finished!: () => void;
-    const done = new Promise<void>((r) => (finished = r));
+  /**
+   * The shared part of every escalation (the command's and chat's): the modal warning with destination, data
+   * classes, redaction counts, tokens and cost; the byte-exact preview; then {@link runEscalation} and the
+   * messages for a blocked or failed one. `answer` shows the answer where the caller wants it.
+   */
+  async function send(
+    request: { question: string; payload: EscalationPayload; uri: vscode.Uri; endpoint: EndpointConfig; apiKey: string | undefined },
+    options: EscalateOptions,
+    answer: (u: AnswerUpdate) => void | Promise<void>,
+    signal: AbortSignal,
+    onRecorded?: (taskId: string) => void,
+  ): Promise<EscalationResult> {
+    const { endpoint } = request;
+    const target = ledgers.sinkFor(request.uri);
+    const { workspace } = target;
+    // The record's id, for a caller that lets the user flag this answer later.
+    const sink: LedgerSink = {
+      append: (e) => {
+        const id = target.sink.append(e);
+        onRecorded?.(id);
+        return id;
+      },
+      flush: () => target.sink.flush(),
+    };
     const ui: EscalationUi = {
       confirm: async (w) => {
         if (options.confirm) return options.confirm(w);
@@ -133,47 +152,18 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
         // Focus stays on the code, so the answer later opens in this same group beside it, not a third one.
         await vscode.window.showTextDocument(previewDoc, { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
       },
-      answer: async (u) => {
-        if (!answerUri) {
-          answerUri = docs.newUri(`answer-${endpoint.id}.md`);
-          docs.set(answerUri, renderAnswer(endpoint, question, u));
-          const answerDoc = await vscode.workspace.openTextDocument(answerUri);
-          await vscode.window.showTextDocument(answerDoc, { viewColumn: vscode.ViewColumn.Beside, preview: false, preserveFocus: true });
-          void vscode.window.withProgress(
-            { location: vscode.ProgressLocation.Notification, title: `Hearth: waiting for ${endpoint.id}…`, cancellable: true },
-            (_progress, token) => {
-              token.onCancellationRequested(() => abort.abort());
-              return done;
-            },
-          );
-          return;
-        }
-        docs.set(answerUri, renderAnswer(endpoint, question, u), u.done);
-        if (u.done) finished();
-      },
+      answer,
     };
-
-    let result: EscalationResult;
-    try {
-      result = await runEscalation(
-        {
-          question,
-          payload: {
-            kind: useSelection ? 'selection' : 'file',
-            text,
-            fileName: doc.isUntitled ? undefined : basename(doc.fileName),
-            languageId: doc.languageId,
-            files: doc.uri.scheme === 'file' ? [vscode.workspace.asRelativePath(doc.uri, false)] : [],
-          },
-          endpoint,
-          workspaceTrusted: vscode.workspace.isTrusted,
-          spentThisMonthUsd: await ledgers.spentThisMonth(doc.uri),
-        },
-        { decide: decideFor(policy, doc.uri), apiKey: async () => apiKey, ledger: sink, workspace, ui, logger, signal: abort.signal, maxTokens: MAX_TOKENS, sessionConsent },
-      );
-    } finally {
-      finished();
-    }
+    const result = await runEscalation(
+      {
+        question: request.question,
+        payload: request.payload,
+        endpoint,
+        workspaceTrusted: vscode.workspace.isTrusted,
+        spentThisMonthUsd: await ledgers.spentThisMonth(request.uri),
+      },
+      { decide: decideFor(policy, request.uri), apiKey: async () => request.apiKey, ledger: sink, workspace, ui, logger, signal, maxTokens: MAX_TOKENS, sessionConsent },
+    );
     switch (result.outcome) {
       case 'blocked':
         void vscode.window.showErrorMessage(`Hearth: escalation blocked — ${result.reason}. Nothing was sent.`);
@@ -192,5 +182,103 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
     return result;
   }
 
-  return { escalate, documentText: (uri) => docs.get(uri) };
+  async function escalate(options: EscalateOptions = {}): Promise<EscalationResult | undefined> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.document.uri.scheme === ESCALATION_SCHEME) {
+      void vscode.window.showInformationMessage('Hearth: open a file, or select code, to escalate.');
+      return undefined;
+    }
+    const endpoint = await chooseEndpoint(options);
+    if (!endpoint) return undefined;
+
+    const doc = editor.document;
+    const selection = editor.selection;
+    const useSelection = !selection.isEmpty;
+    const text = useSelection ? doc.getText(selection) : doc.getText();
+    if (text.trim() === '') {
+      void vscode.window.showInformationMessage('Hearth: the file is empty; nothing to escalate.');
+      return undefined;
+    }
+    const question = options.question ?? (await vscode.window.showInputBox({
+      title: `Hearth: Escalate ${useSelection ? 'the selection' : `"${basename(doc.fileName)}"`} to ${endpoint.id}`,
+      prompt: 'Your question for the model',
+      placeHolder: 'e.g. Why does this deadlock under load?',
+      ignoreFocusOut: true,
+    }));
+    if (!question || question.trim() === '') return undefined;
+
+    const apiKey = await keyFor(endpoint, options);
+    if (apiKey === null) return undefined;
+
+    const abort = new AbortController();
+    let answerUri: vscode.Uri | undefined;
+    let finished!: () => void;
+    const done = new Promise<void>((r) => (finished = r));
+    const answer = async (u: AnswerUpdate) => {
+      if (!answerUri) {
+        answerUri = docs.newUri(`answer-${endpoint.id}.md`);
+        docs.set(answerUri, renderAnswer(endpoint, question, u));
+        const answerDoc = await vscode.workspace.openTextDocument(answerUri);
+        await vscode.window.showTextDocument(answerDoc, { viewColumn: vscode.ViewColumn.Beside, preview: false, preserveFocus: true });
+        void vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Hearth: waiting for ${endpoint.id}…`, cancellable: true },
+          (_progress, token) => {
+            token.onCancellationRequested(() => abort.abort());
+            return done;
+          },
+        );
+        return;
+      }
+      docs.set(answerUri, renderAnswer(endpoint, question, u), u.done);
+      if (u.done) finished();
+    };
+    try {
+      return await send(
+        {
+          question,
+          payload: {
+            kind: useSelection ? 'selection' : 'file',
+            text,
+            fileName: doc.isUntitled ? undefined : basename(doc.fileName),
+            languageId: doc.languageId,
+            files: doc.uri.scheme === 'file' ? [vscode.workspace.asRelativePath(doc.uri, false)] : [],
+          },
+          uri: doc.uri,
+          endpoint,
+          apiKey,
+        },
+        options,
+        answer,
+        abort.signal,
+      );
+    } finally {
+      finished();
+    }
+  }
+
+  /** "Escalate this conversation" from chat: the same flow, the answer streamed back to the caller. */
+  async function escalateConversation(request: ConversationEscalation): Promise<{ endpoint: EndpointConfig; result: EscalationResult; taskId?: string } | undefined> {
+    const options = request.options ?? {};
+    const endpoint = await chooseEndpoint(options);
+    if (!endpoint) return undefined;
+    const apiKey = await keyFor(endpoint, options);
+    if (apiKey === null) return undefined;
+    let taskId: string | undefined;
+    const result = await send(
+      {
+        question: request.question,
+        payload: { kind: 'conversation', text: request.transcript, files: request.files },
+        uri: request.uri,
+        endpoint,
+        apiKey,
+      },
+      options,
+      (u) => request.onAnswer(endpoint, u),
+      request.signal ?? new AbortController().signal,
+      (id) => (taskId = id),
+    );
+    return { endpoint, result, taskId };
+  }
+
+  return { escalate, escalateConversation, documentText: (uri) => docs.get(uri) };
 }
