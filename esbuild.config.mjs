@@ -71,7 +71,7 @@ const builds = [
     format: 'iife',
     target: 'es2022',
     external: [],
-    entryPoints: { 'webview/dashboard': 'src/webview/dashboard.ts' },
+    entryPoints: { 'webview/dashboard': 'src/webview/dashboard.ts', 'webview/chat': 'src/webview/chat.ts' },
     outdir: 'dist',
   },
   {

@@ -248,11 +248,48 @@ export type TuneResult = z.infer<typeof TuneResult>;
 /** `tune/progress` notification: setting `index` of `count` is being measured for request `id`. */
 export const TuneProgressNotification = z.object({ id: z.number().int().nonnegative(), index: z.number().int(), count: z.number().int() });
 
+export const ChatTurn = z.object({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string().max(1_000_000),
+});
+export type ChatTurn = z.infer<typeof ChatTurn>;
+
+/**
+ * A chat answer from the loaded model, formatted with the model's own chat template (from its GGUF, through
+ * node-llama-cpp's chat wrappers). Runs in the scheduler's chat lane: below inline completions.
+ */
+export const ChatParams = z.object({
+  /** The conversation so far, oldest first; the last turn is the user's. */
+  messages: z.array(ChatTurn).min(1).max(500),
+  maxTokens: z.number().int().min(1).max(8192).default(1024),
+  temperature: z.number().min(0).max(2).default(0.2),
+  seed: z.number().int().optional(),
+  timeLimitMs: z.number().int().positive().optional(),
+});
+export type ChatParams = z.input<typeof ChatParams>;
+
+export const ChatResult = z.object({
+  text: z.string(),
+  /** Prompt tokens the answer was conditioned on (the whole templated conversation). */
+  tokensIn: z.number().int().nonnegative(),
+  tokensOut: z.number().int().nonnegative(),
+  timeToFirstTokenMs: z.number().nonnegative().nullable(),
+  totalMs: z.number().nonnegative(),
+  stopReason: StopReason,
+  /** The chat wrapper node-llama-cpp resolved from the model (e.g. `ChatML`). */
+  chatTemplate: z.string(),
+});
+export type ChatResult = z.infer<typeof ChatResult>;
+
+/** `chat/text` notification: streamed answer text for request `id`. */
+export const ChatTextNotification = z.object({ id: z.number().int().nonnegative(), text: z.string() });
+
 /** Method table: params and result schema for each request the engine answers. */
 export const EngineMethods = {
   hello: { params: HelloParams, result: HelloResult },
   loadModel: { params: LoadModelParams, result: ModelInfo },
   infill: { params: InfillParams, result: InfillResult },
+  chat: { params: ChatParams, result: ChatResult },
   cancel: { params: CancelParams, result: z.object({ cancelled: z.boolean() }) },
   status: { params: EmptyParams, result: StatusResult },
   tune: { params: TuneParams, result: TuneResult },

@@ -158,6 +158,21 @@ export class EngineSession {
         this.running.delete(id);
       }
     });
+    this.handle('chat', async (params, id) => {
+      const backend = core.backend;
+      if (!backend.modelInfo) throw new RpcError(ErrorCode.NoModel, 'no model loaded: call loadModel first');
+      if (!backend.chat) throw new RpcError(ErrorCode.InvalidRequest, `the ${backend.name} backend has no chat: choose a GGUF model for llama.cpp`);
+      const controller = new AbortController();
+      this.running.set(id, controller);
+      try {
+        // The chat lane: below completions, so typing during a long answer still gets completions first.
+        return await core.scheduler.run({ priority: 'chat', signal: controller.signal }, (signal) =>
+          backend.chat!(params, signal, (text) => this.connection.notify('chat/text', { id, text })),
+        );
+      } finally {
+        this.running.delete(id);
+      }
+    });
     this.handle('tune', async (params, id) => {
       const backend = core.backend;
       if (!backend.modelInfo) throw new RpcError(ErrorCode.NoModel, 'no model loaded: call loadModel first');

@@ -5,8 +5,9 @@
  * request readable, Send / Cancel, Cancel the default), and the answer streaming into a Markdown document beside
  * the code.
  */
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import * as vscode from 'vscode';
+import type { LedgerSink } from '../../common/ledger/ledgerSink';
 import type { Logger } from '../../common/logger';
 import type { FileRef } from '../../common/policy/decide';
 import type { EndpointConfig } from '../../node/cloud/cloudTypes';
@@ -44,8 +45,37 @@ export interface EscalateOptions {
   confirm?: (warning: EscalationWarning) => Promise<WarningChoice> | WarningChoice;
 }
 
+/** A chat conversation to escalate: the last question, the conversation before it, and the files it drew on. */
+export interface ConversationEscalation {
+  question: string;
+  transcript: string;
+  /** Workspace-relative paths of the files attached as context (the policy judges them by their real paths too). */
+  files: string[];
+  /** A URI in the workspace folder whose policy and ledger apply. */
+  uri: vscode.Uri;
+  onAnswer(endpoint: EndpointConfig, update: AnswerUpdate): void | Promise<void>;
+  signal?: AbortSignal;
+  options?: EscalateOptions;
+}
+
+/** One escalation for {@link registerEscalation}'s shared flow: what is sent, and where the answer goes. */
+interface EscalationJob {
+  payload: EscalationPayload;
+  uri: vscode.Uri;
+  question?: string;
+  /** How the question box names what is sent ("the selection", "main.ts", "this conversation"). */
+  subject: string;
+  options: EscalateOptions;
+  /** The answer's sink for this endpoint; `redactions` are the counts the review showed. */
+  answer(endpoint: EndpointConfig, question: () => string, redactions: () => Record<string, number>): EscalationUi['answer'];
+  signal: AbortSignal;
+  onRecorded?: (taskId: string) => void;
+}
+
 export interface EscalationFeature {
   escalate(options?: EscalateOptions): Promise<EscalationResult | undefined>;
+  /** The same flow for a chat conversation (`payload.kind: 'conversation'`); undefined when the user gave up first. */
+  escalateConversation(request: ConversationEscalation): Promise<{ endpoint: EndpointConfig; result: EscalationResult; taskId?: string } | undefined>;
   /** Text of the escalation documents now open (answer and previews), for tests. */
   documentText(uri: vscode.Uri): string | undefined;
   /** The last review shown (title, sha256, bytes, body, choice), for tests. */
@@ -82,20 +112,17 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
     return pick?.endpoint;
   }
 
-  /** The files behind the document, for the policy: its workspace path and its real path (links followed). */
-  async function filesOf(doc: vscode.TextDocument): Promise<(string | FileRef)[]> {
+
+  /** The files behind a document, for the policy: its workspace path and its real path (links followed). */
+  async function filesOf(uri: vscode.Uri): Promise<(string | FileRef)[]> {
     // Untitled buffers and other schemes have no file: the policy's default class applies.
-    if (doc.uri.scheme !== 'file') return [];
-    const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
-    return [await resolveFileRef(folder?.uri.scheme === 'file' ? folder.uri.fsPath : undefined, doc.uri.fsPath)];
+    if (uri.scheme !== 'file') return [];
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    return [await resolveFileRef(folder?.uri.scheme === 'file' ? folder.uri.fsPath : undefined, uri.fsPath)];
   }
 
-  async function escalate(options: EscalateOptions = {}): Promise<EscalationResult | undefined> {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor || editor.document.uri.scheme === ESCALATION_SCHEME) {
-      void vscode.window.showInformationMessage('Hearth: open a file, or select code, to escalate.');
-      return undefined;
-    }
+  /** The configured endpoints, invalid entries reported; undefined after telling the user there are none. */
+  async function configuredEndpoints(): Promise<EndpointConfig[] | undefined> {
     const { endpoints, problems } = readEndpoints(policy);
     if (problems.length > 0) {
       logger.warn(`escalation endpoints: ${problems.join('; ')}`);
@@ -109,24 +136,20 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
       if (open) void vscode.commands.executeCommand('workbench.action.openSettingsJson');
       return undefined;
     }
+    return endpoints;
+  }
 
-    const doc = editor.document;
-    const selection = editor.selection;
-    const useSelection = !selection.isEmpty;
-    const text = useSelection ? doc.getText(selection) : doc.getText();
-    if (text.trim() === '') {
-      void vscode.window.showInformationMessage('Hearth: the file is empty; nothing to escalate.');
-      return undefined;
-    }
-    const payload: EscalationPayload = {
-      kind: useSelection ? 'selection' : 'file',
-      text,
-      fileName: doc.isUntitled ? undefined : basename(doc.fileName),
-      languageId: doc.languageId,
-      files: await filesOf(doc),
-    };
-    const decide = decideFor(policy, doc.uri);
-    const spentThisMonthUsd = await ledgers.spentThisMonth(doc.uri);
+  /**
+   * The shared flow of the command and of chat: the policy first (for every configured endpoint, so only allowed
+   * ones are offered), then {@link runEscalation} with the editor's UI — question box, review webview (Cancel the
+   * default), the caller's answer sink — and the messages for a blocked or failed escalation.
+   */
+  async function run(job: EscalationJob): Promise<{ endpoint: EndpointConfig; result: EscalationResult } | undefined> {
+    const { payload, options } = job;
+    const endpoints = await configuredEndpoints();
+    if (!endpoints) return undefined;
+    const decide = decideFor(policy, job.uri);
+    const spentThisMonthUsd = await ledgers.spentThisMonth(job.uri);
 
     // Policy first: which endpoints may take this content at all, before the user is asked anything.
     let endpoint: EndpointConfig | undefined;
@@ -134,7 +157,7 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
       endpoint = endpoints.find((e) => e.id === options.endpointId);
       if (!endpoint) return undefined;
     } else {
-      const estimate = estimateTokens(SYSTEM_PROMPT + composeUserMessage('', payload));
+      const estimate = estimateTokens(SYSTEM_PROMPT + composeUserMessage(job.question ?? '', payload));
       const verdicts = await Promise.all(endpoints.map(async (e) => ({
         e,
         d: await decide({ lane: 'escalation', destination: e.destination, endpointId: e.id, files: payload.files, workspaceTrusted: vscode.workspace.isTrusted, estimatedCostUsd: costUsd(e, { inputTokens: estimate, outputTokens: MAX_TOKENS }) ?? 0, spentThisMonthUsd }),
@@ -146,18 +169,22 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
     }
     const chosen = endpoint;
 
-    const { sink, workspace } = ledgers.sinkFor(doc.uri);
-    const abort = new AbortController();
-    let answerUri: vscode.Uri | undefined;
-    let question = options.question ?? '';
+    const target = ledgers.sinkFor(job.uri);
+    // The record's id, for a caller that lets the user flag this answer later.
+    const sink: LedgerSink = {
+      append: (e) => {
+        const id = target.sink.append(e);
+        job.onRecorded?.(id);
+        return id;
+      },
+      flush: () => target.sink.flush(),
+    };
+    let question = job.question ?? '';
     let redactions: Record<string, number> = {};
-    let finished!: () => void;
-    const done = new Promise<void>((r) => (finished = r));
-    const nameBase = `${payload.fileName ?? 'untitled'}-${chosen.id}`;
     const ui: EscalationUi = {
       askQuestion: async () => {
         const q = await vscode.window.showInputBox({
-          title: `Hearth: Escalate ${useSelection ? 'the selection' : `"${basename(doc.fileName)}"`} to ${chosen.id}`,
+          title: `Hearth: Escalate ${job.subject} to ${chosen.id}`,
           prompt: 'Your question for the model',
           placeHolder: 'e.g. Why does this deadlock under load?',
           ignoreFocusOut: true,
@@ -168,7 +195,7 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
       confirm: async (w) => {
         redactions = w.redactions;
         if (options.confirm) return options.confirm(w);
-        return showReview(context.extensionUri, w, `Review: ${payload.fileName ?? 'untitled'} → ${chosen.id}`, (s) => (review = s));
+        return showReview(context.extensionUri, w, `Review: ${payload.fileName ?? job.subject} → ${chosen.id}`, (s) => (review = s));
       },
       preview: async (w) => {
         const uri = docs.newUri(`request-body-${chosen.id}.json`);
@@ -177,26 +204,7 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
         // Focus stays on the code, so the answer later opens in this same group beside it, not a third one.
         await vscode.window.showTextDocument(previewDoc, { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
       },
-      answer: async (u) => {
-        if (!answerUri) {
-          const n = (answersPerName.get(nameBase) ?? 0) + 1;
-          answersPerName.set(nameBase, n);
-          answerUri = docs.newUri(`answer-${nameBase}${n > 1 ? `-${n}` : ''}.md`);
-          docs.set(answerUri, renderAnswer(chosen, question, redactions, u));
-          const answerDoc = await vscode.workspace.openTextDocument(answerUri);
-          await vscode.window.showTextDocument(answerDoc, { viewColumn: vscode.ViewColumn.Beside, preview: false, preserveFocus: true });
-          void vscode.window.withProgress(
-            { location: vscode.ProgressLocation.Notification, title: `Hearth: waiting for ${chosen.id}…`, cancellable: true },
-            (_progress, token) => {
-              token.onCancellationRequested(() => abort.abort());
-              return done;
-            },
-          );
-          return;
-        }
-        docs.set(answerUri, renderAnswer(chosen, question, redactions, u), u.done);
-        if (u.done) finished();
-      },
+      answer: job.answer(chosen, () => question, () => redactions),
     };
 
     const apiKey = async (): Promise<string | undefined | typeof KEY_PROMPT_CANCELLED> => {
@@ -214,15 +222,10 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
       return choice === 'Continue Without a Key' ? undefined : KEY_PROMPT_CANCELLED;
     };
 
-    let result: EscalationResult;
-    try {
-      result = await runEscalation(
-        { question: options.question, payload, endpoint: chosen, workspaceTrusted: vscode.workspace.isTrusted, spentThisMonthUsd },
-        { decide, apiKey, ledger: sink, workspace, ui, logger, signal: abort.signal, maxTokens: MAX_TOKENS, sessionConsent },
-      );
-    } finally {
-      finished();
-    }
+    const result = await runEscalation(
+      { question: job.question, payload, endpoint: chosen, workspaceTrusted: vscode.workspace.isTrusted, spentThisMonthUsd },
+      { decide, apiKey, ledger: sink, workspace: target.workspace, ui, logger, signal: job.signal, maxTokens: MAX_TOKENS, sessionConsent },
+    );
     switch (result.outcome) {
       case 'blocked':
         void vscode.window.showErrorMessage(`Hearth: escalation blocked — ${result.reason}. Nothing was sent.`);
@@ -238,8 +241,88 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
       default:
         break;
     }
-    return result;
+    return { endpoint: chosen, result };
   }
 
-  return { escalate, documentText: (uri) => docs.get(uri), lastReview: () => review };
+  async function escalate(options: EscalateOptions = {}): Promise<EscalationResult | undefined> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.document.uri.scheme === ESCALATION_SCHEME) {
+      void vscode.window.showInformationMessage('Hearth: open a file, or select code, to escalate.');
+      return undefined;
+    }
+    const doc = editor.document;
+    const selection = editor.selection;
+    const useSelection = !selection.isEmpty;
+    const text = useSelection ? doc.getText(selection) : doc.getText();
+    if (text.trim() === '') {
+      void vscode.window.showInformationMessage('Hearth: the file is empty; nothing to escalate.');
+      return undefined;
+    }
+    const payload: EscalationPayload = {
+      kind: useSelection ? 'selection' : 'file',
+      text,
+      fileName: doc.isUntitled ? undefined : basename(doc.fileName),
+      languageId: doc.languageId,
+      files: await filesOf(doc.uri),
+    };
+    const abort = new AbortController();
+    let answerUri: vscode.Uri | undefined;
+    let finished!: () => void;
+    const done = new Promise<void>((r) => (finished = r));
+    try {
+      const outcome = await run({
+        payload,
+        uri: doc.uri,
+        question: options.question,
+        subject: useSelection ? 'the selection' : `"${basename(doc.fileName)}"`,
+        options,
+        signal: abort.signal,
+        answer: (chosen, question, redactions) => async (u) => {
+          if (!answerUri) {
+            const nameBase = `${payload.fileName ?? 'untitled'}-${chosen.id}`;
+            const n = (answersPerName.get(nameBase) ?? 0) + 1;
+            answersPerName.set(nameBase, n);
+            answerUri = docs.newUri(`answer-${nameBase}${n > 1 ? `-${n}` : ''}.md`);
+            docs.set(answerUri, renderAnswer(chosen, question(), redactions(), u));
+            const answerDoc = await vscode.workspace.openTextDocument(answerUri);
+            await vscode.window.showTextDocument(answerDoc, { viewColumn: vscode.ViewColumn.Beside, preview: false, preserveFocus: true });
+            void vscode.window.withProgress(
+              { location: vscode.ProgressLocation.Notification, title: `Hearth: waiting for ${chosen.id}…`, cancellable: true },
+              (_progress, token) => {
+                token.onCancellationRequested(() => abort.abort());
+                return done;
+              },
+            );
+            return;
+          }
+          docs.set(answerUri, renderAnswer(chosen, question(), redactions(), u), u.done);
+          if (u.done) finished();
+        },
+      });
+      return outcome?.result;
+    } finally {
+      finished();
+    }
+  }
+
+  /** "Escalate this conversation" from chat: the same flow, the answer streamed back to the caller. */
+  async function escalateConversation(request: ConversationEscalation): Promise<{ endpoint: EndpointConfig; result: EscalationResult; taskId?: string } | undefined> {
+    const folder = vscode.workspace.getWorkspaceFolder(request.uri);
+    // The context files are judged by their real paths too, like the command's file (a link to .env is refused).
+    const files = await Promise.all(request.files.map((f) => (folder?.uri.scheme === 'file' ? resolveFileRef(folder.uri.fsPath, resolve(folder.uri.fsPath, f)) : f)));
+    let taskId: string | undefined;
+    const outcome = await run({
+      payload: { kind: 'conversation', text: request.transcript, files },
+      uri: request.uri,
+      question: request.question,
+      subject: 'this conversation',
+      options: request.options ?? {},
+      signal: request.signal ?? new AbortController().signal,
+      answer: (endpoint) => (u) => request.onAnswer(endpoint, u),
+      onRecorded: (id) => (taskId = id),
+    });
+    return outcome && { ...outcome, taskId };
+  }
+
+  return { escalate, escalateConversation, documentText: (uri) => docs.get(uri), lastReview: () => review };
 }

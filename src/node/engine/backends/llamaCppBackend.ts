@@ -5,7 +5,7 @@
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { freemem } from 'node:os';
 import type { Llama, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel, Token, TokenBias } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import type { InfillParams, InfillResult, LoadModelParams, ModelInfo, Priority, PromptCacheStatus, StopReason, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
+import type { ChatParams, ChatResult, InfillParams, InfillResult, LoadModelParams, ModelInfo, Priority, PromptCacheStatus, StopReason, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
 import { detectHardwareProfile } from '../../hardware/hardwareProfile';
 import { measureLlamaSetting, runSweep, sampleTokens, tuneCandidates } from '../tuner';
 import type { Logger } from '../../../common/logger';
@@ -14,6 +14,7 @@ import { chooseThreads } from '../threads';
 import { evaluationPriorityOf } from '../scheduler';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
 import { beamSearch, topLogProbs, type BeamModel } from './beamSearch';
+import { generateChat } from './llamaCppChat';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 
@@ -582,6 +583,12 @@ export class LlamaCppBackend {
     const { rows, best } = await runSweep(settings, (s, sig) => measureLlamaSetting(model, s, tokens, params.decodeTokens, sig), { signal, onProgress });
     this.logger.info(`tuned ${this.info.name}: ${rows.map((r) => `${r.threads}t/b${r.batchSize}: prefill ${r.prefillTokensPerSecond.toFixed(0)}, decode ${r.decodeTokensPerSecond.toFixed(1)} tok/s`).join('; ')}; best ${best.threads} threads, batch ${best.batchSize}`);
     return { modelPath: this.info.path, rows, best, promptTokens, decodeTokens: params.decodeTokens, totalMs: performance.now() - started };
+  }
+
+  /** A chat answer (see `llamaCppChat.ts`) on the chat slot's sequence, at chat priority. */
+  async chat(params: z.output<typeof ChatParams>, signal: AbortSignal, onText: (text: string) => void): Promise<ChatResult> {
+    if (!this.model || !this.info || !this.mod) throw new Error('no model loaded');
+    return generateChat({ mod: this.mod, model: this.model, sequence: this.slotFor('chat', undefined).sequence }, params, signal, onText);
   }
 
   /**
