@@ -7,8 +7,9 @@ import { completeCommand, statusCommand } from './node/cli/engineCommands';
 import { redactCommand } from './node/cli/redactCommand';
 import { ledgerCommand } from './node/cli/ledgerCommand';
 import { modelsCommand } from './node/cli/modelsCommand';
+import { benchCommand } from './node/cli/benchRepoCommand';
 
-const commands: CliCommand[] = [completeCommand, statusCommand, ledgerCommand, modelsCommand, redactCommand];
+const commands: CliCommand[] = [completeCommand, statusCommand, ledgerCommand, modelsCommand, redactCommand, benchCommand];
 
 function help(): string {
   return ['usage: hearth <command> [options]', '', ...commands.map((c) => `  ${c.usage}\n      ${c.summary}`)].join('\n') + '\n';

@@ -10,7 +10,8 @@ export type Lane = (typeof LANES)[number];
 export const OUTCOMES = ['accepted', 'partial', 'rejected', 'ignored', 'cancelled', 'error', 'blocked'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-export const INCIDENT_CATEGORIES = ['factual-error', 'policy-breach', 'tool-misuse', 'sensitive-data-mishandling'] as const;
+/** `drift`: the task battery found a quality regression against the saved baseline (src/node/battery). */
+export const INCIDENT_CATEGORIES = ['factual-error', 'policy-breach', 'tool-misuse', 'sensitive-data-mishandling', 'drift'] as const;
 export type IncidentCategory = (typeof INCIDENT_CATEGORIES)[number];
 
 /** Where the task's payload went: the three model tiers of the architecture. */

@@ -130,6 +130,11 @@ export const InfillResult = z.object({
   timeToFirstTokenMs: z.number().nonnegative().nullable(),
   totalMs: z.number().nonnegative(),
   stopReason: StopReason,
+  /**
+   * Mean log-probability per generated token (≤ 0; nearer 0 is surer), where the decoding computed it (the beam
+   * search does); absent otherwise. The task battery calibrates routing thresholds on it.
+   */
+  confidence: z.number().max(0).optional(),
 });
 export type InfillResult = z.infer<typeof InfillResult>;
 

@@ -291,7 +291,8 @@ export class LlamaCppBackend {
         tokensOut = r.tokens.length;
         if (r.text) options.onTextChunk(r.text);
         stopReason = timedOut ? 'timeLimit' : r.stopReason;
-        return this.infillResult(r.text, sequence, tokensBefore, tokensOut, firstTokenAt, started, stopReason);
+        const result = this.infillResult(r.text, sequence, tokensBefore, tokensOut, firstTokenAt, started, stopReason);
+        return r.tokens.length ? { ...result, confidence: Math.min(0, r.logProb / r.tokens.length) } : result;
       }
       let prompt = tokens;
       let lead = '';
