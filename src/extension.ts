@@ -11,6 +11,7 @@ import { DashboardPanel, openDashboardCommand, type DashboardState } from './vsc
 import { exportLedgerCommand, exportLedgerToUser, type ExportLedgerArg } from './vscode/ledger/exportLedgerCommand';
 import { flagIncident, flagIncidentCommand, type FlagIncidentArg } from './vscode/ledger/flagIncidentCommand';
 import { registerEscalation, type EscalationFeature } from './vscode/escalation/escalateCommand';
+import { registerBattery, type BatteryState } from './vscode/battery/registerBattery';
 import { LedgerService } from './vscode/ledger/ledgerService';
 import { OtlpScheduler } from './vscode/ledger/otlpScheduler';
 import { createLogger } from './vscode/logger';
@@ -36,6 +37,8 @@ export interface HearthApi {
   dashboard(): DashboardState | undefined;
   /** "Hearth: Escalate to Frontier" with its modal answered by the caller (the smoke-test driver hides modals). */
   escalation: EscalationFeature;
+  /** The task battery's last run (recommendation, thresholds, regression). */
+  battery: BatteryState;
 }
 
 export function activate(context: vscode.ExtensionContext): HearthApi | undefined {
@@ -64,6 +67,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     );
     context.subscriptions.push(policy, registerShowEffectivePolicy(policy));
     const escalation = registerEscalation(context, ledger, policy, logger);
+    const battery = registerBattery(context, { ledger, policy, logger });
     const provider = new InlineCompletionProvider(host, ledger, () => profileId);
     completions = provider;
     const version = String((context.extension.packageJSON as { version?: string }).version ?? '0.0.0');
@@ -113,6 +117,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
       engineStatus: () => host.client.status(),
       policy,
       escalation,
+      battery,
       lastCompletion: () => {
         const last = provider.lastCompletion;
         return last?.suggestion ? { prefix: last.prefix, suffix: last.suffix, text: last.suggestion } : undefined;

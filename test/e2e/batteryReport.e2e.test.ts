@@ -28,7 +28,7 @@ function results(skill: number, seed: number, msPerTask: number): TaskResult[] {
     const exact = rand() < skill * (1 + confidence / 3);
     return {
       taskId: `t${i}`, kind: TASK_KINDS[i % 5]!, language: 'typescript', proposal: 'x', exact,
-      editSimilarity: exact ? 1 : Math.min(1, skill * rand() * 1.2), parses: i % 3 ? exact || rand() < 0.5 : null,
+      editSimilarity: exact ? 1 : Math.min(1, skill * rand() * 1.2), acceptedShare: exact ? 1 : Math.min(1, skill * rand()), parses: i % 3 ? exact || rand() < 0.5 : null,
       latencyMs: msPerTask * (0.5 + rand()), tokensIn: 200, tokensOut: 12, confidence,
     };
   });

@@ -68,7 +68,7 @@ const PAGE_SCRIPT = `
       options: { scales: { y: { type: 'linear', min: 0, max: 1, title: { display: true, text: title }, ticks: { callback: function (v) { return Math.round(v * 100) + ' %'; } } } } }
     });
   }
-  intervalChart('chart-quality', d.quality, 'quality: mean edit similarity');
+  intervalChart('chart-quality', d.quality, 'quality: mean accepted share');
   intervalChart('chart-success', d.success, 'success: exact match');
   new Chart(document.getElementById('chart-latency'), {
     type: 'bar',
@@ -108,7 +108,7 @@ export function renderBatteryReportHtml(r: BatteryReport, chartLibrary: string):
   const rec = r.recommendation;
   const labelOf = (id: string) => r.candidates.find((c) => c.id === id)?.label ?? id;
   const verdictOf = (id: string) => r.drift?.verdicts.find((v) => v.candidate === id);
-  const head = ['candidate', 'tasks', 'quality (edit sim.) [95 % CI]', 'vs best [95 % CI]', 'exact match [95 % CI]', 'parses', 'p50 ms', 'p95 ms', 'tokens/s', 'cost / success', 'incident risk', 'routing threshold'];
+  const head = ['candidate', 'tasks', 'quality [95 % CI]', 'vs best [95 % CI]', 'exact match [95 % CI]', 'edit similarity', 'parses', 'p50 ms', 'p95 ms', 'tokens/s', 'cost / success', 'incident risk', 'routing threshold'];
   const rows = r.candidates.map((c) => {
     const vb = rec.versusBest[c.id]!;
     const v = verdictOf(c.id);
@@ -119,6 +119,7 @@ export function renderBatteryReportHtml(r: BatteryReport, chartLibrary: string):
       `${pct(c.card.quality.value)} [${pct(c.card.quality.lo)}, ${pct(c.card.quality.hi)}]`,
       c.id === rec.best ? 'best' : `${(vb.value * 100).toFixed(1)} [${(vb.lo * 100).toFixed(1)}, ${(vb.hi * 100).toFixed(1)}]${vb.tie ? ' tie' : ''}`,
       `${pct(c.card.successRate.value)} [${pct(c.card.successRate.lo)}, ${pct(c.card.successRate.hi)}]`,
+      pct(c.card.editSimilarity),
       c.card.parseRate === null ? 'not checked' : `${pct(c.card.parseRate)} of ${c.card.parseChecked}`,
       c.card.latencyP50Ms.toFixed(0),
       c.card.latencyP95Ms.toFixed(0),
@@ -130,10 +131,10 @@ export function renderBatteryReportHtml(r: BatteryReport, chartLibrary: string):
     return `<tr${c.id === rec.chosen ? ' class="chosen"' : ''}>${cells.map((x, i) => `<td${i ? ' class="n"' : ''}>${escapeHtml(x)}</td>`).join('')}</tr>`;
   });
   const kinds = [...new Set(r.candidates.flatMap((c) => Object.keys(c.card.byKind)))];
-  const kindTable = `<table><thead><tr><th>kind</th>${r.candidates.map((c) => `<th>${escapeHtml(c.label)}: exact / edit sim.</th>`).join('')}</tr></thead><tbody>${kinds
+  const kindTable = `<table><thead><tr><th>kind</th>${r.candidates.map((c) => `<th>${escapeHtml(c.label)}: exact / quality / edit sim.</th>`).join('')}</tr></thead><tbody>${kinds
     .map((k) => `<tr><td>${escapeHtml(k)} (${r.taskCounts[k] ?? 0})</td>${r.candidates.map((c) => {
       const s = c.card.byKind[k];
-      return `<td class="n">${s ? `${pct(s.successRate)} / ${pct(s.quality)}` : '–'}</td>`;
+      return `<td class="n">${s ? `${pct(s.successRate)} / ${pct(s.quality)} / ${pct(s.editSimilarity)}` : '–'}</td>`;
     }).join('')}</tr>`)
     .join('')}</tbody></table>`;
   const chosenCal = r.calibration[rec.chosen];
@@ -169,7 +170,7 @@ ${chosenCal ? `<br><b>Routing threshold: ${chosenCal.threshold === null ? 'none'
 ${drift}
 <h2>Scorecard</h2>
 <table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
-<p class="meta">A difference whose 95 % paired bootstrap interval includes 0 is a tie. Quality is the mean edit similarity (less noisy than exact match on a hundred tasks); success is an exact match. Parse check: TypeScript and JavaScript tasks only.</p>
+<p class="meta">A difference whose 95 % paired bootstrap interval includes 0 is a tie. Quality is the mean accepted share: the part of the expected text the answer gets right from its start, 1 for an exact match (less noisy than exact match on a hundred tasks, and unlike edit similarity it gives a wrong answer no credit for letters shared by chance); success is an exact match. Parse check: TypeScript and JavaScript tasks only.</p>
 <h2>Charts</h2>
 <div class="charts">
 <div class="chart"><h3>Quality with 95 % intervals</h3><div><canvas id="chart-quality"></canvas></div></div>

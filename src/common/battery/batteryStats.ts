@@ -16,6 +16,8 @@ export const taskResultSchema = z.strictObject({
   /** Proposal equals the expected text (trailing whitespace aside): the battery's success. */
   exact: z.boolean(),
   editSimilarity: z.number().min(0).max(1),
+  /** Share of the expected text the proposal gets right from its start (1 when exact): the quality figure. */
+  acceptedShare: z.number().min(0).max(1),
   /** The filled window parses no worse than with the expected text; null where not checked (see parseCheck). */
   parses: z.boolean().nullable(),
   latencyMs: z.number().nonnegative(),
@@ -48,8 +50,12 @@ export interface Scorecard {
   successes: number;
   /** Exact-match rate. */
   successRate: Interval;
-  /** Mean edit similarity: the quality figure the recommendation and drift use (less noisy than exact match). */
+  /**
+   * Mean accepted share (see `acceptedShare`): the quality figure the recommendation and drift use. Less noisy
+   * than exact match on a hundred tasks, and unlike edit similarity it gives garbage no credit.
+   */
   quality: Interval;
+  editSimilarity: number;
   /** Share of checked tasks whose filled window still parses; null when none was checked. */
   parseRate: number | null;
   parseChecked: number;
@@ -60,7 +66,7 @@ export interface Scorecard {
   cost: number;
   /** Energy cost divided by successes; null with no success. */
   costPerSuccess: number | null;
-  byKind: Record<string, { tasks: number; successRate: number; quality: number }>;
+  byKind: Record<string, { tasks: number; successRate: number; quality: number; editSimilarity: number }>;
 }
 
 export function percentile(values: number[], p: number): number {
@@ -107,14 +113,15 @@ export function scorecard(results: TaskResult[], cost: CostSettings, seed = 1): 
   const byKind: Scorecard['byKind'] = {};
   for (const kind of TASK_KINDS) {
     const rs = results.filter((r) => r.kind === kind);
-    if (rs.length) byKind[kind] = { tasks: rs.length, successRate: rs.filter((r) => r.exact).length / rs.length, quality: mean(rs.map((r) => r.editSimilarity)) };
+    if (rs.length) byKind[kind] = { tasks: rs.length, successRate: rs.filter((r) => r.exact).length / rs.length, quality: mean(rs.map((r) => r.acceptedShare)), editSimilarity: mean(rs.map((r) => r.editSimilarity)) };
   }
   return {
     tasks: results.length,
     errors: results.length - ok.length,
     successes,
     successRate: bootstrapMean(results.map((r) => (r.exact ? 1 : 0)), seed),
-    quality: bootstrapMean(results.map((r) => r.editSimilarity), seed),
+    quality: bootstrapMean(results.map((r) => r.acceptedShare), seed),
+    editSimilarity: mean(results.map((r) => r.editSimilarity)),
     parseRate: checked.length ? checked.filter((r) => r.parses).length / checked.length : null,
     parseChecked: checked.length,
     latencyP50Ms: percentile(ok.map((r) => r.latencyMs), 50),
@@ -159,14 +166,14 @@ export interface Recommendation {
 const rankCost = (c: CandidateScores) => c.card.costPerSuccess ?? Number.POSITIVE_INFINITY;
 
 /**
- * The best candidate by quality (mean edit similarity); a candidate qualifies when its quality is within
+ * The best candidate by quality (mean accepted share); a candidate qualifies when its quality is within
  * `margin` of the best's, or the paired interval of the difference includes 0 (a tie); the recommendation is
  * the qualifying candidate with the lowest cost per successful task (then the lowest p95).
  */
 export function recommend(cands: CandidateScores[], margin = 0.02, seed = 1): Recommendation {
   if (!cands.length) throw new Error('no candidates to recommend from');
   const best = cands.reduce((a, b) => (b.card.quality.value > a.card.quality.value ? b : a));
-  const per = (c: CandidateScores) => c.results.map((r) => ({ taskId: r.taskId, v: r.editSimilarity }));
+  const per = (c: CandidateScores) => c.results.map((r) => ({ taskId: r.taskId, v: r.acceptedShare }));
   const versusBest: Recommendation['versusBest'] = {};
   for (const c of cands) {
     const d = c === best ? { value: 0, lo: 0, hi: 0, tie: true } : pairedDifference(per(c), per(best), seed);
@@ -292,7 +299,7 @@ export function makeBaseline(c: CandidateScores & { spec: CandidateSpec }, seed:
     successRate: c.card.successRate.value,
     latencyP95Ms: c.card.latencyP95Ms,
     costPerSuccess: c.card.costPerSuccess,
-    perTask: c.results.map((r) => ({ taskId: r.taskId, v: r.editSimilarity })),
+    perTask: c.results.map((r) => ({ taskId: r.taskId, v: r.acceptedShare })),
     // One level of history is enough to roll back; deeper chains would grow the file without end.
     previous: previous ? { ...previous, previous: undefined } : undefined,
   };
@@ -312,7 +319,7 @@ export interface DriftVerdict {
  * tasks (the repository moved on) the intervals of both means are compared instead.
  */
 export function compareWithBaseline(c: CandidateScores, baseline: Baseline, seed = 1): DriftVerdict {
-  const cur = c.results.map((r) => ({ taskId: r.taskId, v: r.editSimilarity }));
+  const cur = c.results.map((r) => ({ taskId: r.taskId, v: r.acceptedShare }));
   let d = pairedDifference(cur, baseline.perTask, seed);
   if (d.paired < 20) {
     const lo = c.card.quality.lo - baseline.quality.hi;

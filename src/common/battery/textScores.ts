@@ -47,3 +47,16 @@ export function cutAtUnmatchedClose(text: string): string {
 export function normaliseForMatch(text: string): string {
   return text.replace(/\r\n/g, '\n').split('\n').map((l) => l.trimEnd()).join('\n').trimEnd();
 }
+
+/**
+ * The share of the expected text a user could take from the start of the proposal (the longest common prefix
+ * over the expected length; 1 for an exact match): what partial acceptance, word by word, would keep. Unlike
+ * edit similarity it gives a long wrong answer no credit for letters it shares by chance.
+ */
+export function acceptedShare(proposal: string, expected: string): number {
+  if (proposal === expected) return 1;
+  if (!expected.length) return 0;
+  let i = 0;
+  while (i < proposal.length && i < expected.length && proposal[i] === expected[i]) i++;
+  return i / expected.length;
+}

@@ -14,6 +14,13 @@ export type Outcome = (typeof OUTCOMES)[number];
 export const INCIDENT_CATEGORIES = ['factual-error', 'policy-breach', 'tool-misuse', 'sensitive-data-mishandling', 'drift'] as const;
 export type IncidentCategory = (typeof INCIDENT_CATEGORIES)[number];
 
+/**
+ * Why a request went to another tier than the local model's answer: its confidence was under the lane's threshold,
+ * a cost cap, or the policy (src/common/policy/routing.ts).
+ */
+export const ROUTING_REASONS = ['confidence', 'cost-cap', 'policy'] as const;
+export type RoutingReason = (typeof ROUTING_REASONS)[number];
+
 /** Where the task's payload went: the three model tiers of the architecture. */
 export const DESTINATIONS = ['local', 'team', 'frontier'] as const;
 export type Destination = (typeof DESTINATIONS)[number];

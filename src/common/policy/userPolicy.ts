@@ -57,7 +57,14 @@ export interface UserPolicy {
   neverSend: string[];
   /** Personal-data categories the user switched off (already filtered: never a secret category). */
   disabledCategories: string[];
+  /** Per lane: route away from a local answer below this confidence (`hearth.routing.confidenceThresholds`). */
+  routingThresholds?: Partial<Record<RoutingLane, number>>;
 }
+
+/** Lanes whose answers carry a confidence the router can read. */
+export const ROUTING_LANES = ['completion', 'chat'] as const;
+export type RoutingLane = (typeof ROUTING_LANES)[number];
+export const routingThresholdsSchema = z.strictObject({ completion: z.number().max(0).optional(), chat: z.number().max(0).optional() });
 
 export const DEFAULT_USER_POLICY: UserPolicy = {
   escalationEnabled: false,
@@ -80,6 +87,7 @@ export interface RawUserSettings {
   budgetPerMonthUsd?: unknown;
   neverSend?: unknown;
   disabledCategories?: unknown;
+  routingThresholds?: unknown;
 }
 
 /**
@@ -142,6 +150,7 @@ export function parseUserPolicy(raw: RawUserSettings): { policy: UserPolicy; pro
       budgetPerMonthUsd: field('escalation.budgetPerMonthUsd', raw.budgetPerMonthUsd, z.number().min(0), d.budgetPerMonthUsd),
       neverSend,
       disabledCategories,
+      routingThresholds: field('routing.confidenceThresholds', raw.routingThresholds, routingThresholdsSchema, {}),
     },
     problems,
   };

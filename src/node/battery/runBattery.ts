@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { generationFor, proposalFor, type BatteryTask } from '../../common/battery/batteryTask';
 import { taskResultSchema, type CandidateSpec, type TaskResult } from '../../common/battery/batteryStats';
-import { editSimilarity, normaliseForMatch } from '../../common/battery/textScores';
+import { acceptedShare, editSimilarity, normaliseForMatch } from '../../common/battery/textScores';
 import { errorMessage, nullLogger, type Logger } from '../../common/logger';
 import { EngineClient } from '../engine/engineClient';
 import { parsesAfterFill } from './parseCheck';
@@ -91,6 +91,7 @@ export function scoreAnswer(task: BatteryTask, raw: string, meta: { latencyMs: n
     proposal,
     exact: !gated && normaliseForMatch(proposal) === normaliseForMatch(task.expected),
     editSimilarity: editSimilarity(normaliseForMatch(proposal), normaliseForMatch(task.expected)),
+    acceptedShare: acceptedShare(normaliseForMatch(proposal), normaliseForMatch(task.expected)),
     parses: parsesAfterFill(task, proposal),
     latencyMs: meta.latencyMs,
     tokensIn: meta.tokensIn,

@@ -33,6 +33,7 @@ export const policySettingKeys = [
   Settings.escalationBudgetPerMonthUsd,
   Settings.escalationNeverSend,
   Settings.redactionDisabledCategories,
+  Settings.routingConfidenceThresholds,
 ].map((s: SettingSpec<unknown>) => s.key);
 
 export class PolicyService implements vscode.Disposable {
@@ -87,6 +88,7 @@ export class PolicyService implements vscode.Disposable {
       budgetPerMonthUsd: userValue(Settings.escalationBudgetPerMonthUsd),
       neverSend: userValue(Settings.escalationNeverSend),
       disabledCategories: userValue(Settings.redactionDisabledCategories),
+      routingThresholds: userValue(Settings.routingConfidenceThresholds),
     };
     return parseUserPolicy(raw);
   }
