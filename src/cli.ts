@@ -11,8 +11,9 @@ import { ledgerCommand } from './node/cli/ledgerCommand';
 import { modelsCommand } from './node/cli/modelsCommand';
 import { cliErrorMessage } from './node/cli/cliErrors';
 import { OutputRefusedError } from './node/safeOutput';
+import { benchCommand } from './node/cli/benchRepoCommand';
 
-const commands: CliCommand[] = [completeCommand, statusCommand, ledgerCommand, modelsCommand, redactCommand];
+const commands: CliCommand[] = [completeCommand, statusCommand, ledgerCommand, modelsCommand, redactCommand, benchCommand];
 
 function help(): string {
   return ['usage: hearth <command> [options]', '', ...commands.map((c) => `  ${c.usage.replace(/\n/g, '\n  ')}\n      ${c.summary}`), '', 'hearth <command> --help shows one command.'].join('\n') + '\n';

@@ -12,6 +12,7 @@ import { exportLedgerCommand, exportLedgerToUser, type ExportLedgerArg } from '.
 import { flagIncident, flagIncidentCommand, type FlagIncidentArg } from './vscode/ledger/flagIncidentCommand';
 import { registerEscalation, type EscalationFeature } from './vscode/escalation/escalateCommand';
 import { registerChat, type ChatFeature } from './vscode/chat/registerChat';
+import { registerBattery, type BatteryState } from './vscode/battery/registerBattery';
 import { LedgerService } from './vscode/ledger/ledgerService';
 import { OtlpScheduler } from './vscode/ledger/otlpScheduler';
 import { createLogger } from './vscode/logger';
@@ -39,6 +40,8 @@ export interface HearthApi {
   escalation: EscalationFeature;
   /** The chat view's conversation. */
   chat: ChatFeature;
+  /** The task battery's last run (recommendation, thresholds, regression). */
+  battery: BatteryState;
 }
 
 export function activate(context: vscode.ExtensionContext): HearthApi | undefined {
@@ -67,6 +70,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     );
     context.subscriptions.push(policy, registerShowEffectivePolicy(policy));
     const escalation = registerEscalation(context, ledger, policy, logger);
+    const battery = registerBattery(context, { ledger, policy, logger });
     const provider = new InlineCompletionProvider(host, ledger, () => profileId, logger);
     completions = provider;
     const chat = registerChat(context, { host, ledger, policy, escalation, logger, machineProfileId: () => profileId });
@@ -122,6 +126,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
       policy,
       escalation,
       chat,
+      battery,
       lastCompletion: () => {
         const last = provider.lastCompletion;
         return last?.suggestion ? { prefix: last.prefix, suffix: last.suffix, text: last.suggestion } : undefined;

@@ -256,6 +256,16 @@ export const Settings = {
     default: DEFAULT_COST_MODEL.frontierModel,
     description: '"Cost avoided" is measured against sending every task to this model; it must have an entry in `#hearth.cost.prices#`.',
   }),
+  routingConfidenceThresholds: setting<Record<string, number>>({
+    key: 'hearth.routing.confidenceThresholds',
+    type: 'object',
+    default: {},
+    description: 'Per lane (`completion`, `chat`): below this confidence (the mean log-probability per token of the local answer; 0 is certain, −1 is typical of a small model) Hearth offers the next tier the policy allows (team server, then frontier) instead of the local answer, and records why. Left out: no routing by confidence. **Hearth: Run Task Battery** recommends a value for this repository from its success-against-confidence curve. A repo policy can only raise it (`routing.confidenceThresholds`).',
+    schema: {
+      properties: { completion: { type: 'number', maximum: 0 }, chat: { type: 'number', maximum: 0 } },
+      additionalProperties: false,
+    },
+  }),
   telemetryOtlpEndpoint: setting<string>({
     key: 'hearth.telemetry.otlpEndpoint',
     type: 'string',

@@ -21,7 +21,7 @@ import typescript from 'highlight.js/lib/languages/typescript';
 import xml from 'highlight.js/lib/languages/xml';
 import yaml from 'highlight.js/lib/languages/yaml';
 import { renderMarkdown, SANITIZE_CONFIG, type CodeBlock } from '../common/chat/markdown';
-import { INCIDENT_CATEGORIES } from '../common/ledger/ledgerEnums';
+import { USER_INCIDENT_CATEGORIES } from '../common/ledger/ledgerEnums';
 import { hostToChatSchema, type ChatMessage, type ChatToHost, type Chip, type Conversation, type HostToChat } from '../common/protocol/chatProtocol';
 
 declare function acquireVsCodeApi(): { postMessage(message: ChatToHost): void };
@@ -58,7 +58,7 @@ let editing: string | undefined;
 const dirty = new Set<string>();
 let frame = 0;
 
-const INCIDENT_LABELS: Record<(typeof INCIDENT_CATEGORIES)[number], string> = {
+const INCIDENT_LABELS: Record<(typeof USER_INCIDENT_CATEGORIES)[number], string> = {
   'factual-error': 'Factual error',
   'policy-breach': 'Policy breach',
   'tool-misuse': 'Tool misuse',
@@ -169,9 +169,9 @@ function drawMessage(m: ChatMessage, isLast: boolean): HTMLElement {
     flag.setAttribute('aria-label', 'Flag this answer as an incident');
     flag.title = 'Flag this answer as an incident (recorded in the workspace ledger)';
     flag.append(new Option('Flag incident…', ''));
-    for (const c of INCIDENT_CATEGORIES) flag.append(new Option(`${m.incidents?.includes(c) ? '✓ ' : ''}${INCIDENT_LABELS[c]}`, c));
+    for (const c of USER_INCIDENT_CATEGORIES) flag.append(new Option(`${m.incidents?.includes(c) ? '✓ ' : ''}${INCIDENT_LABELS[c]}`, c));
     flag.addEventListener('change', () => {
-      const v = flag.value as (typeof INCIDENT_CATEGORIES)[number] | '';
+      const v = flag.value as (typeof USER_INCIDENT_CATEGORIES)[number] | '';
       flag.value = '';
       if (v) post({ type: 'flagIncident', messageId: m.id, category: v });
     });

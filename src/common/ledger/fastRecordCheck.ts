@@ -4,7 +4,7 @@
  * through zod for the verdict and the message. zod stays the one definition: a test checks that this never
  * accepts what zod rejects. About 4× cheaper than zod's strict-object parse.
  */
-import { BLOCKED_BY, DESTINATIONS, INCIDENT_CATEGORIES, LANES, LEDGER_SCHEMA_VERSIONS, OUTCOMES } from './ledgerEnums';
+import { BLOCKED_BY, DESTINATIONS, INCIDENT_CATEGORIES, LANES, LEDGER_SCHEMA_VERSIONS, OUTCOMES, ROUTING_REASONS } from './ledgerEnums';
 
 const lanes = new Set<unknown>(LANES);
 const outcomes = new Set<unknown>(OUTCOMES);
@@ -12,6 +12,7 @@ const destinations = new Set<unknown>(DESTINATIONS);
 const incidents = new Set<unknown>(INCIDENT_CATEGORIES);
 const blockedBy = new Set<unknown>(BLOCKED_BY);
 const versions = new Set<unknown>(LEDGER_SCHEMA_VERSIONS);
+const routingReasons = new Set<unknown>(ROUTING_REASONS);
 /** Only the UTC form the writer stores (`toISOString`); anything else goes to zod. */
 const ISO_UTC = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 const HEX = /^[0-9a-f]{64}$/;
@@ -38,6 +39,7 @@ const OPTIONAL: Record<string, (v: unknown) => boolean> = {
   waitMs: isMs,
   blockedBy: (v) => blockedBy.has(v),
   rule: isIdent,
+  routedBy: (v) => routingReasons.has(v),
 };
 
 const REQUIRED = new Set(['schemaVersion', 'id', 'seq', 'time', 'workspace', 'lane', 'model', 'prevHash', 'kind', 'tokensIn', 'tokensOut', 'totalMs', 'outcome']);

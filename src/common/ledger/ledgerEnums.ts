@@ -17,8 +17,18 @@ export type Lane = (typeof LANES)[number];
 export const OUTCOMES = ['accepted', 'partial', 'rejected', 'ignored', 'cancelled', 'error', 'blocked'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-export const INCIDENT_CATEGORIES = ['factual-error', 'policy-breach', 'tool-misuse', 'sensitive-data-mishandling'] as const;
+/** The four kinds a person flags on an answer (the Flag command, chat's feedback). */
+export const USER_INCIDENT_CATEGORIES = ['factual-error', 'policy-breach', 'tool-misuse', 'sensitive-data-mishandling'] as const;
+/** `drift`: the task battery found a quality regression against the saved baseline (src/node/battery). */
+export const INCIDENT_CATEGORIES = [...USER_INCIDENT_CATEGORIES, 'drift'] as const;
 export type IncidentCategory = (typeof INCIDENT_CATEGORIES)[number];
+
+/**
+ * Why a request went to another tier than the local model's answer: its confidence was under the lane's threshold,
+ * a cost cap, or the policy (src/common/policy/routing.ts).
+ */
+export const ROUTING_REASONS = ['confidence', 'cost-cap', 'policy'] as const;
+export type RoutingReason = (typeof ROUTING_REASONS)[number];
 
 /** Where the task's payload went: the three model tiers of the architecture. */
 export const DESTINATIONS = ['local', 'team', 'frontier'] as const;

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { isPlainValidTask } from './fastRecordCheck';
 
-import { BLOCKED_BY, DESTINATIONS, INCIDENT_CATEGORIES, LANES, LEDGER_SCHEMA_VERSION, OUTCOMES } from './ledgerEnums';
+import { BLOCKED_BY, DESTINATIONS, INCIDENT_CATEGORIES, LANES, LEDGER_SCHEMA_VERSION, OUTCOMES, ROUTING_REASONS } from './ledgerEnums';
 
 export * from './ledgerEnums';
 
@@ -79,6 +79,8 @@ export const taskRecordSchema = z.strictObject({
   estimatedCost: z.number().nonnegative().optional(),
   /** Set when an incident is known when the task is recorded (e.g. a policy breach caught on the way out). */
   incident: z.enum(INCIDENT_CATEGORIES).optional(),
+  /** Set when the request was routed away from the local answer, and why (confidence, cost cap, policy). */
+  routedBy: z.enum(ROUTING_REASONS).optional(),
 });
 
 /**

@@ -59,7 +59,14 @@ export interface UserPolicy {
   allowInsecureHttp: boolean;
   /** Personal-data categories the user switched off (already filtered: never a secret category). */
   disabledCategories: string[];
+  /** Per lane: route away from a local answer below this confidence (`hearth.routing.confidenceThresholds`). */
+  routingThresholds?: Partial<Record<RoutingLane, number>>;
 }
+
+/** Lanes whose answers carry a confidence the router can read. */
+export const ROUTING_LANES = ['completion', 'chat'] as const;
+export type RoutingLane = (typeof ROUTING_LANES)[number];
+export const routingThresholdsSchema = z.strictObject({ completion: z.number().max(0).optional(), chat: z.number().max(0).optional() });
 
 export const DEFAULT_USER_POLICY: UserPolicy = {
   escalationEnabled: false,
@@ -84,6 +91,7 @@ export interface RawUserSettings {
   neverSend?: unknown;
   allowInsecureHttp?: unknown;
   disabledCategories?: unknown;
+  routingThresholds?: unknown;
 }
 
 /**
@@ -147,6 +155,7 @@ export function parseUserPolicy(raw: RawUserSettings): { policy: UserPolicy; pro
       neverSend,
       allowInsecureHttp: field('escalation.allowInsecureHttp', raw.allowInsecureHttp, z.boolean(), d.allowInsecureHttp),
       disabledCategories,
+      routingThresholds: field('routing.confidenceThresholds', raw.routingThresholds, routingThresholdsSchema, {}),
     },
     problems,
   };

@@ -5,7 +5,7 @@
  */
 // zod/mini, as the dashboard: the webview bundle stays small; same parsing, same types.
 import * as z from 'zod/mini';
-import { INCIDENT_CATEGORIES } from '../ledger/ledgerEnums';
+import { USER_INCIDENT_CATEGORIES } from '../ledger/ledgerEnums';
 
 const id = z.string().check(z.minLength(1), z.maxLength(64));
 const count = z.int().check(z.minimum(0));
@@ -44,7 +44,7 @@ export const chipSchema = z.object({
 });
 
 export const feedbackSchema = z.enum(['up', 'down']);
-export const incidentSchema = z.enum(INCIDENT_CATEGORIES);
+export const incidentSchema = z.enum(USER_INCIDENT_CATEGORIES);
 
 export const chatMessageSchema = z.object({
   id,

@@ -34,6 +34,7 @@ export const policySettingKeys = [
   Settings.escalationNeverSend,
   Settings.escalationAllowInsecureHttp,
   Settings.redactionDisabledCategories,
+  Settings.routingConfidenceThresholds,
 ].map((s: SettingSpec<unknown>) => s.key);
 
 export class PolicyService implements vscode.Disposable {
@@ -89,6 +90,7 @@ export class PolicyService implements vscode.Disposable {
       neverSend: userValue(Settings.escalationNeverSend),
       allowInsecureHttp: userValue(Settings.escalationAllowInsecureHttp),
       disabledCategories: userValue(Settings.redactionDisabledCategories),
+      routingThresholds: userValue(Settings.routingConfidenceThresholds),
     };
     return parseUserPolicy(raw);
   }
