@@ -113,7 +113,7 @@ describe('Escalate to Frontier in a real extension host', function () {
 
     // The answer document is beside the code, complete, with the placeholders restored locally.
     const answer = await waitFor('the answer document to be complete', 10_000, () => {
-      const d = escalationDoc(/answer-it-openai\.md$/);
+      const d = escalationDoc(/answer-escalationConfig\.ts-it-openai(-\d+)?\.md$/);
       return d && !d.getText().includes('…receiving') && d.getText().includes('Done.') ? d : undefined;
     });
     const text = answer.getText();
@@ -178,6 +178,31 @@ describe('Escalate to Frontier in a real extension host', function () {
     } finally {
       await vscode.workspace.fs.writeFile(policyFile, original);
       await api.policy.reload(folder);
+    }
+  });
+
+  it('a link to a neverSend file is refused before anything is asked, naming both paths, and the record names the rule', async () => {
+    const env = path.join(folder.uri.fsPath, '.env.it-link');
+    const link = path.join(folder.uri.fsPath, 'src', 'it-settings.txt');
+    fs.writeFileSync(env, 'API_SECRET=it-link-secret-value\n');
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync('../.env.it-link', link);
+    try {
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(link)));
+      const sent = openai.requests.length;
+      const asked: EscalationWarning[] = [];
+      const result = await api.escalation.escalate({ question: 'Explain.', endpointId: 'it-openai', confirm: scripted(['send'], asked) });
+      assert.equal(result?.outcome, 'blocked', JSON.stringify(result));
+      assert.match((result as { reason: string }).reason, /src\/it-settings\.txt leads to \.env\.it-link, which matches neverSend pattern/);
+      assert.equal(asked.length, 0);
+      assert.equal(openai.requests.length, sent);
+      const ledger = path.join(folder.uri.fsPath, '.hearth', 'ledger.jsonl');
+      const line = await waitFor('the blocked record', 15_000, () =>
+        fs.existsSync(ledger) ? fs.readFileSync(ledger, 'utf8').split('\n').find((l) => l.includes('"outcome":"blocked"') && l.includes('"blockedBy":"neverSend"')) : undefined);
+      assert.match(line, /"rule":"neverSend"/);
+    } finally {
+      fs.rmSync(link, { force: true });
+      fs.rmSync(env, { force: true });
     }
   });
 
