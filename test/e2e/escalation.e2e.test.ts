@@ -135,7 +135,8 @@ describe('Escalate to Frontier in a real VS Code (code-server + chromium)', func
     context = await launchBrowser(runDir);
     page = context.pages()[0] ?? (await context.newPage());
     await page.setViewportSize({ width: 1400, height: 1000 });
-    await page.goto(server.workbenchUrl(workspace));
+    // A loaded machine (shared CI cores) can take longer than playwright's 30 s default to serve the workbench.
+    await page.goto(server.workbenchUrl(workspace), { timeout: 120_000 });
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     await page.locator('.statusbar-item', { hasText: 'Hearth:' }).first().waitFor({ timeout: 60_000 });
   });
@@ -174,6 +175,9 @@ describe('Escalate to Frontier in a real VS Code (code-server + chromium)', func
     assert.match(text, /Nothing was sent/);
     // Policy first: no question box was shown.
     assert.equal(await page.locator('.quick-input-widget .quick-input-title', { hasText: /Escalate/ }).count(), 0, 'the question was asked before the refusal');
+    // Expand the notification so the screenshot shows the whole message (both paths).
+    await toast.hover();
+    await toast.locator('.codicon-notifications-expand').first().click({ timeout: 3_000 }).catch(() => note('the notification has no expand toggle'));
     await shot(page, 'e2e-escalation-symlink-refused.png');
     assert.equal(fake.requests.length, 0);
     assert.ok(!fake.rawBytes().toString('utf8').includes(ENV_SECRET));
@@ -254,7 +258,9 @@ describe('Escalate to Frontier in a real VS Code (code-server + chromium)', func
   });
 
   it('a second escalation of the same file opens a tab with its own name', async () => {
-    await openFile(page, FILE);
+    // The answer tab's name contains the file's, so Quick Open's tab check would be ambiguous: click the code's tab.
+    await page.locator(`.tab[data-resource-name="${FILE}"]`).first().click();
+    await page.locator(`.tab.active[data-resource-name="${FILE}"]`).first().waitFor({ timeout: 10_000 });
     await runCommand(page, 'Hearth: Escalate to Frontier');
     await answerInput(page, /Escalate "billingClient\.ts" to e2e-openai/, 'And now?');
     const review = await reviewFrame(page);
