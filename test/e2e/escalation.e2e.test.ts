@@ -269,5 +269,7 @@ describe('Escalate to Frontier in a real VS Code (code-server + chromium)', func
     const names = (await page.locator('.tab .label-name').allTextContents()).filter((n) => n.startsWith('answer-'));
     note(`answer tabs: ${names.join(', ')}`);
     assert.equal(new Set(names).size, names.length, `two tabs with the same name: ${names.join(', ')}`);
+    // Beside the code, where the review was: no third editor group for a second escalation.
+    assert.equal(await page.locator('.editor-group-container').count(), 2, 'the second answer opened a new editor group');
   });
 });

@@ -91,6 +91,7 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
   }
 
   async function escalate(options: EscalateOptions = {}): Promise<EscalationResult | undefined> {
+    review = undefined;
     const editor = vscode.window.activeTextEditor;
     if (!editor || editor.document.uri.scheme === ESCALATION_SCHEME) {
       void vscode.window.showInformationMessage('Hearth: open a file, or select code, to escalate.');
@@ -184,7 +185,9 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
           answerUri = docs.newUri(`answer-${nameBase}${n > 1 ? `-${n}` : ''}.md`);
           docs.set(answerUri, renderAnswer(chosen, question, redactions, u));
           const answerDoc = await vscode.workspace.openTextDocument(answerUri);
-          await vscode.window.showTextDocument(answerDoc, { viewColumn: vscode.ViewColumn.Beside, preview: false, preserveFocus: true });
+          // Where the review was (it is closed now), so each escalation does not add a group.
+          const column = options.confirm ? undefined : review?.viewColumn;
+          await vscode.window.showTextDocument(answerDoc, { viewColumn: column ?? vscode.ViewColumn.Beside, preview: false, preserveFocus: true });
           void vscode.window.withProgress(
             { location: vscode.ProgressLocation.Notification, title: `Hearth: waiting for ${chosen.id}…`, cancellable: true },
             (_progress, token) => {
