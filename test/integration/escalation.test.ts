@@ -93,7 +93,8 @@ describe('Escalate to Frontier in a real extension host', function () {
 
     // The warning named the destination and what was redacted.
     assert.equal(warnings.length, 2, 'asked again after the preview');
-    assert.match(warnings[0]!.detail, /Destination: frontier — openai model "it-gpt" at 127\.0\.0\.1/);
+    assert.match(warnings[0]!.detail, /Destination: endpoint "it-openai", configured as frontier — openai model "it-gpt" at http:\/\/127\.0\.0\.1:\d+ \(a server on this machine/);
+    assert.match(warnings[0]!.detail, new RegExp(`sha256 of the request body: ${warnings[0]!.bodySha256}`));
     assert.match(warnings[0]!.detail, /github-pat ×1/);
     assert.match(warnings[0]!.detail, /email ×1/);
 
@@ -130,7 +131,9 @@ describe('Escalate to Frontier in a real extension host', function () {
       if (!fs.existsSync(ledger)) return undefined;
       return fs.readFileSync(ledger, 'utf8').split('\n').find((l) => l.includes('"lane":"escalation"') && l.includes('"accepted"'));
     });
-    const rec = JSON.parse(line) as { destination: string; provider: string; redactions: Record<string, number>; tokensIn: number; estimatedCost: number };
+    const rec = JSON.parse(line) as { destination: string; provider: string; redactions: Record<string, number>; tokensIn: number; estimatedCost: number; modelMs?: number; waitMs?: number; schemaVersion: number };
+    assert.equal(rec.schemaVersion, 2);
+    assert.ok(rec.modelMs !== undefined && rec.waitMs !== undefined, 'model time and waiting time recorded apart');
     assert.equal(rec.destination, 'frontier');
     assert.equal(rec.provider, 'openai');
     assert.deepEqual(rec.redactions, { 'github-pat': 1, email: 1 });
