@@ -11,6 +11,7 @@
  * skipped when missing unless CI or HEARTH_E2E_REQUIRED is set.
  */
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -271,5 +272,37 @@ describe('Escalate to Frontier in a real VS Code (code-server + chromium)', func
     assert.equal(new Set(names).size, names.length, `two tabs with the same name: ${names.join(', ')}`);
     // Beside the code, where the review was: no third editor group for a second escalation.
     assert.equal(await page.locator('.editor-group-container').count(), 2, 'the second answer opened a new editor group');
+  });
+  it('the ROI dashboard shows the outcomes (the block by its rule) and the same figures as `hearth ledger stats`', async () => {
+    await runCommand(page, 'Hearth: Open ROI Dashboard');
+    const deadline = Date.now() + 60_000;
+    let dash: Frame | undefined;
+    while (!dash) {
+      for (const f of page.frames()) if (await f.locator('body[data-charts="ready"] #summary .tile').count().catch(() => 0)) dash = f;
+      if (!dash && Date.now() > deadline) throw new Error('the dashboard did not render');
+      if (!dash) await page.waitForTimeout(300);
+    }
+    const outcomes = ((await dash.locator('#outcomes').textContent()) ?? '').replace(/\s+/g, ' ');
+    note(`dashboard outcomes: ${outcomes}`);
+    assert.match(outcomes, /blocked: neverSend file\s*1/);
+    assert.match(outcomes, /cancelled\s*1/);
+    const tiles = await dash.locator('#summary .tile').evaluateAll((els) => els.map((e) => ({
+      key: (e as HTMLElement).dataset.figure ?? '',
+      value: e.querySelector('.value')?.textContent ?? '',
+      label: e.querySelector('.label')?.textContent ?? '',
+      note: e.querySelector('.note')?.textContent ?? '',
+    })));
+    const success = tiles.find((t) => t.key === 'successRate');
+    assert.ok(success && /tasks accepted whole or in part ÷ all tasks/.test(success.note), 'the success rate has no definition on the page');
+    // The same ledger through the command line: every figure the dashboard shows is printed, verbatim.
+    const ledger = path.join(workspace, '.hearth', 'ledger.jsonl');
+    const stats = execFileSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'ledger', 'stats', '--ledger', ledger], { encoding: 'utf8' });
+    for (const t of tiles) {
+      assert.ok(stats.includes(`${t.label}: ${t.value}`), `stats lacks "${t.label}: ${t.value}"`);
+      assert.ok(stats.includes(t.note), `stats lacks the note of ${t.key}`);
+    }
+    await shot(page, 'e2e-escalation-dashboard.png');
+    await dash.locator('#outcomes').scrollIntoViewIfNeeded();
+    await shot(page, 'e2e-escalation-dashboard-outcomes.png');
   });
 });
