@@ -178,7 +178,7 @@ export const Settings = {
     key: 'hearth.escalation.consent',
     type: 'string',
     default: 'always',
-    description: '`always`: a modal warning before every escalation; `session`: once per destination per window session. The stricter of this and the repo policy applies.',
+    description: '`always`: the review (Send / Cancel) before every escalation; `session`: once per destination per window session. The stricter of this and the repo policy applies.',
     scope: 'application',
     schema: { enum: ['always', 'session'] },
   }),

@@ -93,7 +93,8 @@ describe('Escalate to Frontier in a real extension host', function () {
 
     // The warning named the destination and what was redacted.
     assert.equal(warnings.length, 2, 'asked again after the preview');
-    assert.match(warnings[0]!.detail, /Destination: frontier — openai model "it-gpt" at 127\.0\.0\.1/);
+    assert.match(warnings[0]!.detail, /Destination: endpoint "it-openai", configured as frontier — openai model "it-gpt" at http:\/\/127\.0\.0\.1:\d+ \(a server on this machine/);
+    assert.match(warnings[0]!.detail, new RegExp(`sha256 of the request body: ${warnings[0]!.bodySha256}`));
     assert.match(warnings[0]!.detail, /github-pat ×1/);
     assert.match(warnings[0]!.detail, /email ×1/);
 
@@ -113,7 +114,7 @@ describe('Escalate to Frontier in a real extension host', function () {
 
     // The answer document is beside the code, complete, with the placeholders restored locally.
     const answer = await waitFor('the answer document to be complete', 10_000, () => {
-      const d = escalationDoc(/answer-it-openai\.md$/);
+      const d = escalationDoc(/answer-escalationConfig\.ts-it-openai(-\d+)?\.md$/);
       return d && !d.getText().includes('…receiving') && d.getText().includes('Done.') ? d : undefined;
     });
     const text = answer.getText();
@@ -130,7 +131,9 @@ describe('Escalate to Frontier in a real extension host', function () {
       if (!fs.existsSync(ledger)) return undefined;
       return fs.readFileSync(ledger, 'utf8').split('\n').find((l) => l.includes('"lane":"escalation"') && l.includes('"accepted"'));
     });
-    const rec = JSON.parse(line) as { destination: string; provider: string; redactions: Record<string, number>; tokensIn: number; estimatedCost: number };
+    const rec = JSON.parse(line) as { destination: string; provider: string; redactions: Record<string, number>; tokensIn: number; estimatedCost: number; modelMs?: number; waitMs?: number; schemaVersion: number };
+    assert.equal(rec.schemaVersion, 2);
+    assert.ok(rec.modelMs !== undefined && rec.waitMs !== undefined, 'model time and waiting time recorded apart');
     assert.equal(rec.destination, 'frontier');
     assert.equal(rec.provider, 'openai');
     assert.deepEqual(rec.redactions, { 'github-pat': 1, email: 1 });
@@ -178,6 +181,31 @@ describe('Escalate to Frontier in a real extension host', function () {
     } finally {
       await vscode.workspace.fs.writeFile(policyFile, original);
       await api.policy.reload(folder);
+    }
+  });
+
+  it('a link to a neverSend file is refused before anything is asked, naming both paths, and the record names the rule', async () => {
+    const env = path.join(folder.uri.fsPath, '.env.it-link');
+    const link = path.join(folder.uri.fsPath, 'src', 'it-settings.txt');
+    fs.writeFileSync(env, 'API_SECRET=it-link-secret-value\n');
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync('../.env.it-link', link);
+    try {
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(link)));
+      const sent = openai.requests.length;
+      const asked: EscalationWarning[] = [];
+      const result = await api.escalation.escalate({ question: 'Explain.', endpointId: 'it-openai', confirm: scripted(['send'], asked) });
+      assert.equal(result?.outcome, 'blocked', JSON.stringify(result));
+      assert.match((result as { reason: string }).reason, /src\/it-settings\.txt leads to \.env\.it-link, which matches neverSend pattern/);
+      assert.equal(asked.length, 0);
+      assert.equal(openai.requests.length, sent);
+      const ledger = path.join(folder.uri.fsPath, '.hearth', 'ledger.jsonl');
+      const line = await waitFor('the blocked record', 15_000, () =>
+        fs.existsSync(ledger) ? fs.readFileSync(ledger, 'utf8').split('\n').find((l) => l.includes('"outcome":"blocked"') && l.includes('"blockedBy":"neverSend"')) : undefined);
+      assert.match(line, /"rule":"neverSend"/);
+    } finally {
+      fs.rmSync(link, { force: true });
+      fs.rmSync(env, { force: true });
     }
   });
 

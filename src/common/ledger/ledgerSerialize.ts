@@ -9,6 +9,8 @@ export const CSV_COLUMNS = [
   'schemaVersion', 'seq', 'id', 'time', 'kind', 'workspace', 'lane', 'model', 'backend', 'quantization', 'machineProfileId',
   'tokensIn', 'tokensOut', 'timeToFirstTokenMs', 'totalMs', 'outcome', 'charsSuggested', 'charsAccepted', 'linesAccepted',
   'destination', 'provider', 'redactions', 'estimatedCost', 'incident', 'refersTo', 'prevHash',
+  // Schema 2, appended so the older columns keep their places in existing spreadsheets.
+  'modelMs', 'waitMs', 'blockedBy', 'rule',
 ] as const;
 
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
@@ -46,6 +48,7 @@ export function recordToCsvLine(r: LedgerRecord): string {
     r.schemaVersion, r.seq, r.id, r.time, r.kind, r.workspace, r.lane, r.model, t?.backend, t?.quantization, t?.machineProfileId,
     t?.tokensIn, t?.tokensOut, t?.timeToFirstTokenMs, t?.totalMs, t?.outcome, t?.charsSuggested, t?.charsAccepted, t?.linesAccepted,
     t?.destination, t?.provider, redactionCell(t?.redactions), t?.estimatedCost, r.incident, r.kind === 'incident' ? r.refersTo : undefined, r.prevHash,
+    t?.modelMs, t?.waitMs, t?.blockedBy, t?.rule,
   ];
   let line = '';
   for (let i = 0; i < cells.length; i++) line += (i ? ',' : '') + csvCell(cells[i]);

@@ -146,6 +146,7 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
    */
   async function run(job: EscalationJob): Promise<{ endpoint: EndpointConfig; result: EscalationResult } | undefined> {
     const { payload, options } = job;
+    review = undefined;
     const endpoints = await configuredEndpoints();
     if (!endpoints) return undefined;
     const decide = decideFor(policy, job.uri);
@@ -285,7 +286,9 @@ export function registerEscalation(context: vscode.ExtensionContext, ledgers: Le
             answerUri = docs.newUri(`answer-${nameBase}${n > 1 ? `-${n}` : ''}.md`);
             docs.set(answerUri, renderAnswer(chosen, question(), redactions(), u));
             const answerDoc = await vscode.workspace.openTextDocument(answerUri);
-            await vscode.window.showTextDocument(answerDoc, { viewColumn: vscode.ViewColumn.Beside, preview: false, preserveFocus: true });
+            // Where the review was (it is closed now), so each escalation does not add a group.
+            const column = options.confirm ? undefined : review?.viewColumn;
+            await vscode.window.showTextDocument(answerDoc, { viewColumn: column ?? vscode.ViewColumn.Beside, preview: false, preserveFocus: true });
             void vscode.window.withProgress(
               { location: vscode.ProgressLocation.Notification, title: `Hearth: waiting for ${chosen.id}…`, cancellable: true },
               (_progress, token) => {

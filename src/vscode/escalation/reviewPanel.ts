@@ -16,6 +16,8 @@ export interface ReviewState {
   bytes: number;
   body: string;
   choice?: WarningChoice;
+  /** Where the review was: the answer opens there, not in yet another group. */
+  viewColumn?: vscode.ViewColumn;
 }
 
 /** Shows the review and resolves with the user's choice: `send` only for the Send button. */
@@ -25,6 +27,7 @@ export function showReview(extensionUri: vscode.Uri, warning: EscalationWarning,
     localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')],
   });
   const s: ReviewState = { title, sha256: warning.bodySha256, bytes: warning.bodyBytes, body: warning.body };
+  s.viewColumn = panel.viewColumn;
   state(s);
   panel.webview.html = reviewHtml({
     warning,
@@ -36,11 +39,13 @@ export function showReview(extensionUri: vscode.Uri, warning: EscalationWarning,
     const subs: vscode.Disposable[] = [];
     const finish = (choice: WarningChoice) => {
       s.choice = choice;
+      s.viewColumn = panel.viewColumn ?? s.viewColumn;
       for (const d of subs.splice(0)) d.dispose();
       panel.dispose();
       resolve(choice);
     };
     subs.push(
+      panel.onDidChangeViewState(() => (s.viewColumn = panel.viewColumn ?? s.viewColumn)),
       panel.webview.onDidReceiveMessage((m) => {
         const parsed = reviewToHostSchema.safeParse(m);
         if (parsed.success) finish(parsed.data.type === 'send' ? 'send' : 'cancel');
