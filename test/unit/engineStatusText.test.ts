@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { statusTooltipMarkdown } from '../../src/common/engineStatusText';
+import { promptCacheSummary, statusTooltipMarkdown } from '../../src/common/engineStatusText';
 import type { ModelInfo, StatusResult } from '../../src/common/protocol/engineProtocol';
 
 const model: ModelInfo = {
@@ -23,5 +23,12 @@ describe('status bar tooltip', () => {
     assert.match(text, /used by this window only/);
     assert.match(text, /threads from hearth\.engine\.threads/);
     assert.match(statusTooltipMarkdown({ model, pid: 1, status: undefined, tuned: false, threadsSetting: 0 }), /not tuned: run "Hearth: Tune for This Machine"/);
+  });
+
+  it('shows the live sequences and the prompt cache: entries, bytes, budget and hit rate', () => {
+    const promptCache = { liveSequences: 4, liveDocuments: 3, entries: 2, bytes: 88e6, budgetBytes: 4e9, liveHits: 7, restores: 1, fullPrefills: 2, hitRate: 0.8, dir: '/dev/shm/x' };
+    const text = statusTooltipMarkdown({ model, pid: 4242, status: { ...status(['VS Code window (extension host pid 1)']), promptCache }, tuned: true, threadsSetting: 0 });
+    assert.match(text, /Prompt cache: 3 of 4 live sequences in use · 2 saved states, 88 MB of 4000 MB · hit rate 80% of 10 \(7 live, 1 restored, 2 full prefills\)/);
+    assert.match(promptCacheSummary({ ...promptCache, liveHits: 0, restores: 0, fullPrefills: 0, hitRate: null }), /no completions yet/);
   });
 });

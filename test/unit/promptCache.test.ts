@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nullLogger } from '../../src/common/logger';
-import { commonPrefix, PromptCache } from '../../src/node/engine/promptCache';
+import { commonPrefix, PromptCache, ramBackedDir, ramBase } from '../../src/node/engine/promptCache';
 
 describe('prompt cache (host memory, LRU under a budget)', () => {
   let dir: string;
@@ -70,5 +70,19 @@ describe('prompt cache (host memory, LRU under a budget)', () => {
     assert.equal(cache.bytes, 1200);
     assert.ok(cache.holds('m', range(0, 120)));
     assert.equal(commonPrefix([1, 2, 3], [1, 2, 4]), 2);
+  });
+
+  it('keeps its states in a RAM-backed folder and removes the folders of engines that died', () => {
+    const orphan = join(ramBase(), 'hearth-prompt-cache-2147483646-test');
+    mkdirSync(orphan, { recursive: true });
+    writeFileSync(join(orphan, 'state-1.bin'), Buffer.alloc(16));
+    const made = ramBackedDir();
+    try {
+      assert.ok(made.startsWith(ramBase()) && made.includes(`hearth-prompt-cache-${process.pid}-`), made);
+      assert.equal(existsSync(orphan), false, 'the dead engine\'s states were removed');
+    } finally {
+      rmSync(made, { recursive: true, force: true });
+      rmSync(orphan, { recursive: true, force: true });
+    }
   });
 });

@@ -7,10 +7,11 @@
  * go first when the files pass the budget.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../common/logger';
+import { isProcessAlive } from '../processAlive';
 
 export interface CacheEntry {
   /** Model fingerprint and context size the state was saved from. */
@@ -45,10 +46,31 @@ export function ramBase(): string {
 }
 
 export function ramBackedDir(): string {
+  const base = ramBase();
+  removeOrphanedDirs(base);
   try {
-    return mkdtempSync(join(ramBase(), 'hearth-prompt-cache-'));
+    return mkdtempSync(join(base, `hearth-prompt-cache-${process.pid}-`));
   } catch {
-    return mkdtempSync(join(tmpdir(), 'hearth-prompt-cache-'));
+    return mkdtempSync(join(tmpdir(), `hearth-prompt-cache-${process.pid}-`));
+  }
+}
+
+/**
+ * Removes the folders of engines that died without cleaning up (killed, crashed): files in tmpfs hold RAM
+ * until deleted. Only this user's folders are touched; the owning pid is in the name.
+ */
+function removeOrphanedDirs(base: string): void {
+  try {
+    const uid = process.getuid?.();
+    for (const name of readdirSync(base)) {
+      const m = /^hearth-prompt-cache-(\d+)-/.exec(name);
+      if (!m || Number(m[1]) === process.pid || isProcessAlive(Number(m[1]))) continue;
+      const path = join(base, name);
+      if (uid !== undefined && statSync(path).uid !== uid) continue;
+      rmSync(path, { recursive: true, force: true });
+    }
+  } catch {
+    // An unreadable folder: nothing of ours to clean there.
   }
 }
 

@@ -345,8 +345,9 @@ export class LlamaCppBackend {
     const result = (text: string) => ({ ...this.infillResult(text, sequence, tokensBefore, tokensOut, firstTokenAt, started, stopReason), promptSource: plan.source, tokensReused: plan.reused });
     let text: string;
     try {
-      // The prompt but its last token, in steps that a cancel can stop (generation evaluates the last one).
-      if (!(await this.prefill(sequence, tokens.slice(0, -1), evalPriority, local.signal))) {
+      // The prompt's head in steps that a cancel can stop; its last step (at most PREFILL_CHUNK tokens) is evaluated
+      // with the first generated token, in one decode (a keystroke's few new tokens cost one decode, not two).
+      if (!(await this.prefill(sequence, tokens, evalPriority, local.signal))) {
         stopReason = timedOut ? 'timeLimit' : 'cancelled';
         this.logger.debug(`infill ${params.documentId ?? ''}: ${stopReason} during prefill after ${sequence.tokenMeter.usedInputTokens - tokensBefore} of ${tokens.length - plan.reused} tokens`);
         return result('');
@@ -435,15 +436,17 @@ export class LlamaCppBackend {
   }
 
   /**
-   * Evaluates `target` into `sequence` after the longest prefix it already holds, `PREFILL_CHUNK` tokens at a
-   * time; false when `signal` aborted it between steps (what was evaluated stays: a later request reuses it).
+   * Evaluates `prompt` into `sequence` after the longest prefix it already holds, `PREFILL_CHUNK` tokens at a
+   * time, leaving the last step (at most `PREFILL_CHUNK` tokens, at least the last token) to generation; false
+   * when `signal` aborted it between steps (what was evaluated stays: a later request reuses it).
    */
-  private async prefill(sequence: LlamaContextSequence, target: readonly Token[], priority: 1 | 2 | 3 | 4 | 5, signal: AbortSignal): Promise<boolean> {
-    const common = commonPrefix(sequence.contextTokens, target);
+  private async prefill(sequence: LlamaContextSequence, prompt: readonly Token[], priority: 1 | 2 | 3 | 4 | 5, signal: AbortSignal): Promise<boolean> {
+    const common = Math.min(commonPrefix(sequence.contextTokens, prompt), prompt.length - 1);
+    if (prompt.length - common <= PREFILL_CHUNK) return !signal.aborted;
     if (common < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: common, end: sequence.nextTokenIndex }]);
-    for (let i = common; i < target.length; i += PREFILL_CHUNK) {
+    for (let i = common; prompt.length - i > PREFILL_CHUNK; i += PREFILL_CHUNK) {
       if (signal.aborted) return false;
-      await sequence.evaluateWithoutGeneratingNewTokens(target.slice(i, i + PREFILL_CHUNK), { evaluationPriority: priority });
+      await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(i, i + PREFILL_CHUNK), { evaluationPriority: priority });
     }
     return !signal.aborted;
   }
