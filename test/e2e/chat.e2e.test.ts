@@ -170,6 +170,27 @@ describe('Chat in a real VS Code (code-server + chromium)', function () {
     assert.match((await answer.locator('.badge').textContent()) ?? '', /^local · /);
     // The question went to the local model only: nothing reached the provider.
     assert.equal(fake.requests.length, 0);
+
+    // The turn is a ledger record in lane chat; a flag from the answer is an incident pointing at it.
+    await answer.locator('select.flag').selectOption('factual-error');
+    const ledger = path.join(workspace, '.hearth', 'ledger.jsonl');
+    let records: Array<Record<string, unknown>> = [];
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      records = fs.existsSync(ledger) ? fs.readFileSync(ledger, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+      if (records.some((r) => r['kind'] === 'incident')) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const turn = records.find((r) => r['kind'] === 'task' && r['lane'] === 'chat');
+    assert.ok(turn, `no chat record in the ledger: ${JSON.stringify(records).slice(0, 300)}`);
+    note(`ledger: ${JSON.stringify(turn)}`);
+    assert.equal(turn['destination'], 'local');
+    assert.equal(turn['outcome'], 'accepted');
+    assert.ok(Number(turn['tokensOut']) > 0 && Number(turn['totalMs']) > 0);
+    const incident = records.find((r) => r['kind'] === 'incident');
+    assert.equal(incident?.['refersTo'], turn['id']);
+    assert.equal(incident?.['incident'], 'factual-error');
+    assert.ok(!fs.readFileSync(ledger, 'utf8').includes(TOKEN), 'the ledger holds the question\'s text');
   });
 
   it('escalates the conversation through the warning and consent, shows the badge, and sends no planted secret', async () => {
@@ -225,9 +246,15 @@ describe('Chat in a real VS Code (code-server + chromium)', function () {
     await chat.locator('article.message.assistant', { has: chat.locator('.badge.frontier') }).first().locator('button[data-action="apply"]').click();
     await page.locator('.quick-input-widget .monaco-list-row', { hasText: FILE }).first().waitFor({ timeout: 20_000 });
     await page.keyboard.press('Enter');
-    // The refactor preview lists the hunks; nothing is written until "Apply".
+    // The refactor preview lists the hunks, each unticked until the user has looked at it; nothing is written
+    // until "Apply". Tick each hunk (the first checkbox is the file's own).
     const apply = page.getByRole('button', { name: 'Apply', exact: true });
     await apply.waitFor({ timeout: 30_000 });
+    const boxes = page.locator('.bulk-edit-panel .edit-checkbox');
+    const count = await boxes.count();
+    note(`refactor preview: ${count - 1} hunks`);
+    assert.ok(count >= 3, `expected a file row and at least two hunks, found ${count} checkboxes`);
+    for (let i = 1; i < count; i++) await boxes.nth(i).click();
     assert.equal(fs.readFileSync(file, 'utf8'), original, 'the file changed before the preview was applied');
     await shot(page, 'e2e-chat-apply-preview.png');
     await apply.click();
