@@ -204,7 +204,7 @@ function redrawDirty(): void {
   for (const id of dirty) {
     const m = current?.messages.find((x) => x.id === id);
     const node = messagesEl.querySelector<HTMLElement>(`article[data-id="${CSS.escape(id)}"] .body`);
-    if (m && node) drawMarkdown(node, m.text, false);
+    if (m && node) drawMarkdown(node, m.text, m.status !== 'streaming');
   }
   dirty.clear();
   messagesEl.scrollTop = messagesEl.scrollHeight;
@@ -247,6 +247,10 @@ function received(raw: unknown): void {
   const m: HostToChat = parsed.data;
   switch (m.type) {
     case 'state': {
+      // A redraw of streamed text still pending would draw over this state's finished messages.
+      if (frame) cancelAnimationFrame(frame);
+      frame = 0;
+      dirty.clear();
       current = m.current;
       select.replaceChildren(...m.conversations.map((c) => new Option(`${c.title}${c.messages ? '' : ' (empty)'}`, c.id, false, c.id === m.current.id)));
       escalateBtn.hidden = !m.escalation;
