@@ -56,6 +56,8 @@ let busy = false;
 let editing: string | undefined;
 /** Messages whose text changed since they were last drawn (streaming), drawn on the next frame. */
 const dirty = new Set<string>();
+/** Streamed pieces per message since the page loaded (shown as `data-deltas`). */
+const deltaCounts = new Map<string, number>();
 let frame = 0;
 
 const INCIDENT_LABELS: Record<(typeof USER_INCIDENT_CATEGORIES)[number], string> = {
@@ -85,7 +87,8 @@ function drawMarkdown(target: HTMLElement, text: string, withActions: boolean): 
   const { html, blocks } = renderMarkdown(text);
   target.innerHTML = DOMPurify.sanitize(html, SANITIZE_CONFIG as unknown as Config) as unknown as string;
   for (const pre of Array.from(target.querySelectorAll<HTMLElement>('pre.code-block'))) {
-    const block: CodeBlock | undefined = blocks[Number(pre.dataset['block'])];
+    const index = /\bcb-(\d+)\b/.exec(pre.className)?.[1];
+    const block: CodeBlock | undefined = index === undefined ? undefined : blocks[Number(index)];
     if (!block) continue;
     const code = pre.querySelector('code')!;
     const lang = hljs.getLanguage(block.language) ? block.language : undefined;
@@ -132,6 +135,7 @@ function drawMessage(m: ChatMessage, isLast: boolean): HTMLElement {
   const item = el('article', undefined, `message ${m.role}`);
   item.dataset['id'] = m.id;
   item.dataset['status'] = m.status;
+  if (deltaCounts.has(m.id)) item.dataset['deltas'] = String(deltaCounts.get(m.id));
   item.setAttribute('aria-label', m.role === 'user' ? 'Your question' : 'Answer');
   const head = el('div', undefined, 'message-head');
   head.append(el('span', m.role === 'user' ? 'You' : 'Hearth', 'who'));
@@ -159,10 +163,10 @@ function drawMessage(m: ChatMessage, isLast: boolean): HTMLElement {
   if (m.role === 'user') {
     foot.append(button('Edit', 'Edit this question and ask again (later messages are replaced)', () => startEdit(m)));
   } else if (m.status !== 'streaming') {
-    const up = button('👍', 'Helpful', () => post({ type: 'feedback', messageId: m.id, value: 'up' }), `secondary small${m.feedback === 'up' ? ' on' : ''}`);
+    const up = button('✓ Helpful', 'Helpful', () => post({ type: 'feedback', messageId: m.id, value: 'up' }), `secondary small${m.feedback === 'up' ? ' on' : ''}`);
     up.dataset['feedback'] = 'up';
     up.setAttribute('aria-pressed', String(m.feedback === 'up'));
-    const down = button('👎', 'Not helpful', () => post({ type: 'feedback', messageId: m.id, value: 'down' }), `secondary small${m.feedback === 'down' ? ' on' : ''}`);
+    const down = button('✗ Not helpful', 'Not helpful', () => post({ type: 'feedback', messageId: m.id, value: 'down' }), `secondary small${m.feedback === 'down' ? ' on' : ''}`);
     down.dataset['feedback'] = 'down';
     down.setAttribute('aria-pressed', String(m.feedback === 'down'));
     const flag = el('select', undefined, 'flag');
@@ -200,7 +204,7 @@ function redrawDirty(): void {
   for (const id of dirty) {
     const m = current?.messages.find((x) => x.id === id);
     const node = messagesEl.querySelector<HTMLElement>(`article[data-id="${CSS.escape(id)}"] .body`);
-    if (m && node) drawMarkdown(node, m.text, false);
+    if (m && node) drawMarkdown(node, m.text, m.status !== 'streaming');
   }
   dirty.clear();
   messagesEl.scrollTop = messagesEl.scrollHeight;
@@ -243,6 +247,10 @@ function received(raw: unknown): void {
   const m: HostToChat = parsed.data;
   switch (m.type) {
     case 'state': {
+      // A redraw of streamed text still pending would draw over this state's finished messages.
+      if (frame) cancelAnimationFrame(frame);
+      frame = 0;
+      dirty.clear();
       current = m.current;
       select.replaceChildren(...m.conversations.map((c) => new Option(`${c.title}${c.messages ? '' : ' (empty)'}`, c.id, false, c.id === m.current.id)));
       escalateBtn.hidden = !m.escalation;
@@ -255,6 +263,10 @@ function received(raw: unknown): void {
       const msg = current?.id === m.conversationId ? current.messages.find((x) => x.id === m.messageId) : undefined;
       if (!msg) return;
       msg.text += m.text;
+      // How many pieces arrived: the UI tests read it to tell a streamed answer from one drawn at once.
+      deltaCounts.set(msg.id, (deltaCounts.get(msg.id) ?? 0) + 1);
+      const article = messagesEl.querySelector<HTMLElement>(`article[data-id="${CSS.escape(msg.id)}"]`);
+      if (article) article.dataset['deltas'] = String(deltaCounts.get(msg.id));
       dirty.add(msg.id);
       frame ||= requestAnimationFrame(redrawDirty);
       break;

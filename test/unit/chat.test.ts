@@ -102,6 +102,7 @@ describe('chat markdown (model output is untrusted)', () => {
     assert.equal(blocks[0]!.language, 'ts');
     assert.equal(blocks[1]!.language, '');
     assert.match(out, /&lt;b&gt;/);
+    assert.match(out, /<pre class="code-block cb-0"><code>/);
     assert.doesNotMatch(out, /onmouseover/);
   });
 

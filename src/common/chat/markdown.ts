@@ -27,7 +27,7 @@ export const SANITIZE_CONFIG = {
     'a', 'p', 'br', 'hr', 'strong', 'em', 'del', 'code', 'pre', 'blockquote', 'ul', 'ol', 'li', 'h1', 'h2', 'h3',
     'h4', 'h5', 'h6', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'span', 'div', 'input',
   ],
-  ALLOWED_ATTR: ['href', 'title', 'class', 'data-block', 'data-lang', 'start', 'align', 'type', 'checked', 'disabled'],
+  ALLOWED_ATTR: ['href', 'title', 'class', 'start', 'align', 'type', 'checked', 'disabled'],
   ALLOW_DATA_ATTR: false,
   ALLOWED_URI_REGEXP: /^(?:https?:\/\/|mailto:|#)/i,
   FORBID_TAGS: ['script', 'style', 'img', 'iframe', 'object', 'embed', 'form', 'svg', 'math', 'link', 'meta', 'base', 'video', 'audio', 'source'],
@@ -65,7 +65,8 @@ export function renderMarkdown(markdown: string): { html: string; blocks: CodeBl
         const language = (lang ?? '').trim().split(/\s+/)[0]!.replace(/[^\w+#.-]/g, '').slice(0, 40);
         const index = blocks.length;
         blocks.push({ index, language, code: text });
-        return `<pre class="code-block" data-block="${index}" data-lang="${escapeHtml(language)}"><code>${escapeHtml(text)}</code></pre>\n`;
+        // The index rides in a class: DOMPurify (layer 2) keeps no data-* attributes.
+        return `<pre class="code-block cb-${index}"><code>${escapeHtml(text)}</code></pre>\n`;
       },
     },
   });

@@ -31,9 +31,9 @@ export function chatHtml(i: ChatHtmlInput): string {
 <header class="bar" role="toolbar" aria-label="Conversations">
 <label for="conversations" class="visually-hidden">Conversation</label>
 <select id="conversations" title="Conversations in this workspace"></select>
-<button id="new" class="icon" title="New conversation" aria-label="New conversation">＋</button>
+<button id="new" class="icon" title="New conversation" aria-label="New conversation">+</button>
 <button id="rename" class="icon" title="Rename conversation" aria-label="Rename conversation">✎</button>
-<button id="delete" class="icon" title="Delete conversation" aria-label="Delete conversation">🗑</button>
+<button id="delete" class="icon" title="Delete conversation" aria-label="Delete conversation">✕</button>
 </header>
 <main id="messages" role="log" aria-live="polite" aria-label="Conversation" tabindex="0"></main>
 <p id="notice" role="status" hidden></p>

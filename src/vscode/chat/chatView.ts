@@ -204,6 +204,7 @@ export class ChatView implements vscode.WebviewViewProvider, RecordedTaskSource,
     this.current = c;
     await this.store.setCurrent(c.id);
     this.postState();
+    await this.postContext('');
   }
 
   private async rename(id: string): Promise<void> {
@@ -335,6 +336,7 @@ export class ChatView implements vscode.WebviewViewProvider, RecordedTaskSource,
     await this.store.save(conv);
     await this.store.setCurrent(conv.id);
     this.postState();
+    await this.postContext('');
   }
 
   /** The workspace folder whose ledger and policy a conversation belongs to. */
@@ -506,6 +508,7 @@ export class ChatView implements vscode.WebviewViewProvider, RecordedTaskSource,
       conv.updatedAt = new Date().toISOString();
       await this.store.save(conv);
       this.postState();
+      await this.postContext('');
     }
   }
 
