@@ -6,8 +6,10 @@
 import { createHash } from 'node:crypto';
 import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { sampleEntries } from '../../src/common/ledger/sampleEntries';
 import { FileLedgerWriter } from '../../src/node/ledger/fileLedgerWriter';
+import { notes } from './faultHarness';
 
 export interface Fixture {
   dir: string;
@@ -420,7 +422,10 @@ function engineCases(): CliCase[] {
       code: 130,
       msg: /cancelled|tokens/,
       timeoutMs: 90_000,
-      check: (_f, o) => (o.sigintToExitMs !== undefined && o.sigintToExitMs > 1500 ? `exit came ${o.sigintToExitMs} ms after Ctrl-C` : undefined),
+      check: (_f, o) => {
+        notes.push(`Ctrl-C during generation → exit after ${o.sigintToExitMs} ms (load ${loadavg()[0]!.toFixed(1)})`);
+        return o.sigintToExitMs !== undefined && o.sigintToExitMs > 1500 ? `exit came ${o.sigintToExitMs} ms after Ctrl-C` : undefined;
+      },
     },
   ];
 }

@@ -14,7 +14,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliCases, MODEL_BYTES, type CliCase, type Fixture } from './cliCases';
-import { CLI, hasStackTrace, leftoverTemps, pool, REPO, runCli, totals, treeHash, writeNetGuard, type Outcome } from './faultHarness';
+import { CLI, hasStackTrace, leftoverTemps, notes, pool, REPO, runCli, totals, treeHash, writeNetGuard, type Outcome } from './faultHarness';
+import { loadavg } from 'node:os';
 import { inProcessCases } from './inProcessCases';
 
 /** The model server: each path misbehaves in one way. */
@@ -195,6 +196,8 @@ describe('fault suite (issue #20)', function () {
     totals.cases = cases.length + inProc.length - skipped;
     const slowest = [...timings].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([n, ms]) => `${ms} ms ${n}`);
     process.stdout.write(`fault suite: ${totals.cases} cases run${skipped ? `, ${skipped} skipped (no openssl)` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s; slowest: ${slowest.join(' | ')}\n`);
+    for (const n of notes) process.stdout.write(`  ${n}\n`);
+    process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
     process.stdout.write(`RESULT ${JSON.stringify(totals)}\n`);
     rmSync(root, { recursive: true, force: true });
   });
