@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { ChainVerifier } from '../../src/common/ledger/hashChain';
 import { parseLedgerLine } from '../../src/common/ledger/ledgerRecord';
 import { sampleEntries } from '../../src/common/ledger/sampleEntries';
-import { combinePolicies, DEFAULT_USER_POLICY, parsePolicyText, parseUserPolicy } from '../../src/common/policy';
+import { combinePolicies, decide, DEFAULT_USER_POLICY, parsePolicyText, parseUserPolicy } from '../../src/common/policy';
 import { BUILTIN_CATEGORIES, createRedactor, RedactionConfigError, RedactionSession } from '../../src/common/redaction';
 import { CloudError } from '../../src/node/cloud/cloudError';
 import type { EndpointConfig } from '../../src/node/cloud/cloudTypes';
@@ -95,6 +95,41 @@ const BAD_POLICIES: [string, string][] = [
   ['deep nesting', '{ "version": 1, "x": ' + '['.repeat(2000) + ']'.repeat(2000) + ' }'],
   ['a byte-order mark and comments', '\ufeff// team policy\n{ "version": 1 /* ok */ }'],
 ];
+
+/** Policy blocks that held in the issue's UI run (#20 item 9): they must keep sending nothing. */
+function policyBlockCases(): InProcessCase[] {
+  const { policy: user } = parseUserPolicy({
+    escalationEnabled: true,
+    allowedDestinations: ['team', 'frontier'],
+    endpoints: [{ id: 'cloud', destination: 'frontier', provider: 'openai', baseUrl: 'https://api.example.invalid/v1', model: 'm' }],
+  });
+  const request = (files: string[]) => ({ lane: 'escalation' as const, destination: 'frontier' as const, endpointId: 'cloud', files, workspaceTrusted: true, estimatedCostUsd: 0.01, spentThisMonthUsd: 0 });
+  const block = (name: string, policyText: string | undefined, files: string[], rule: RegExp): InProcessCase => ({
+    name: `policy block: ${name} → nothing is sent`,
+    async run() {
+      const parsed = policyText === undefined ? undefined : parsePolicyText(policyText, '.hearth/policy.jsonc');
+      const repo = parsed === undefined ? undefined : parsed.ok ? parsed.policy : { error: parsed.error };
+      const d = decide(combinePolicies(user, repo), request(files));
+      assert.equal(d.allowed, false, `allowed: ${d.reason}`);
+      assert.match(`${d.rule ?? ''} ${d.reason}`, rule);
+      return d.reason;
+    },
+  });
+  return [
+    block('a policy that forbids the frontier', '{ "version": 1, "destinations": ["local"] }', ['src/a.ts'], /destination|lane|frontier/i),
+    block('a broken policy file', '{ "version": 1, ', ['src/a.ts'], /invalid|policy\.jsonc/i),
+    block('a mistyped policy (a wrong type)', '{ "version": 1, "escalation": { "enabled": "no" } }', ['src/a.ts'], /invalid|policy\.jsonc/i),
+    block('a neverSend file (.env)', undefined, ['.env'], /neverSend|\.env/),
+    block('a neverSend file from the repo policy', '{ "version": 1, "neverSend": ["src/keys/**"] }', ['src/keys/prod.ts'], /neverSend/),
+    {
+      name: 'policy block: the same request without the blocked file is allowed (the blocks are not blanket refusals)',
+      async run() {
+        const d = decide(combinePolicies(user, undefined), request(['src/a.ts']));
+        assert.equal(d.allowed, true, d.reason);
+      },
+    },
+  ];
+}
 
 function policyCases(): InProcessCase[] {
   return BAD_POLICIES.map(([name, text]) => ({
@@ -300,5 +335,5 @@ function propertyCases(): InProcessCase[] {
 }
 
 export function inProcessCases(): InProcessCase[] {
-  return [...redactorCases(), ...policyCases(), ...providerCases(), ...ledgerAppendCases(), ...propertyCases()];
+  return [...redactorCases(), ...policyCases(), ...policyBlockCases(), ...providerCases(), ...ledgerAppendCases(), ...propertyCases()];
 }
