@@ -77,7 +77,7 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: ['test/unit', 'test/engine', 'test/integration', 'test/e2e', 'bench', 'scripts'].flatMap((d) => {
+    entryPoints: ['test/unit', 'test/engine', 'test/faults', 'test/integration', 'test/e2e', 'bench', 'scripts'].flatMap((d) => {
       try { return d === 'bench' || d === 'scripts' ? readdirSync(d).filter((f) => f.endsWith('.ts')).map((f) => join(d, f)) : testEntries(d); }
       catch { return []; }
     }),

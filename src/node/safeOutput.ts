@@ -71,6 +71,18 @@ export function assertNotInput(target: string, inputs: readonly OutputInput[], t
   }
 }
 
+/**
+ * Writes every byte: a write may be short (a file size limit, a nearly full disk) without failing, and a short
+ * write taken as success would leave a truncated file reported as complete.
+ */
+export async function writeAll(fh: FileHandle, data: Uint8Array): Promise<void> {
+  for (let off = 0; off < data.length; ) {
+    const { bytesWritten } = await fh.write(data, off, data.length - off);
+    if (bytesWritten <= 0) throw Object.assign(new Error(`write returned ${bytesWritten} bytes`), { code: 'EIO' });
+    off += bytesWritten;
+  }
+}
+
 function tempName(base: string, tag: string): string {
   return `.${base}.hearth-${tag}-${randomBytes(6).toString('hex')}`;
 }
@@ -97,7 +109,7 @@ export async function writeFileAtomic<T>(target: string, produce: (out: Writable
     const stream = new Writable({
       highWaterMark: 1 << 20,
       write(chunk: Buffer, _enc, cb) {
-        handle.write(chunk).then(() => cb(), cb);
+        writeAll(handle, chunk).then(() => cb(), cb);
       },
     });
     const failed = new Promise<never>((_, reject) => stream.once('error', reject));
@@ -117,6 +129,9 @@ export async function writeFileAtomic<T>(target: string, produce: (out: Writable
   } catch (err) {
     await fh?.close().catch(() => undefined);
     await rm(tmp, { force: true }).catch(() => undefined);
+    // A failed write names no file; the user needs to know which output failed (nothing was left of it).
+    const e = err as NodeJS.ErrnoException;
+    if (e && typeof e === 'object' && e.code && !e.path) e.path = `${label} (not written)`;
     throw err;
   }
 }
@@ -198,7 +213,7 @@ export class OutputTree {
     const dir = await this.ensureDir(dirname(rel));
     const fh = await open(join(dir, basename(rel)), 'wx', 0o644);
     try {
-      await fh.writeFile(data);
+      await writeAll(fh, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     } finally {
       await fh.close();
     }

@@ -296,7 +296,7 @@ describe('model downloader (local HTTP server)', function () {
     const d = dest();
     await assert.rejects(
       download({ url: resolveUrl(), dest: d, statfs: async () => ({ bavail: 10, bsize: 4096 }) }),
-      (e: unknown) => e instanceof DownloadError && e.kind === 'disk-full' && /needs \d+\.\d MB more .* only 0\.0 MB is free/.test(e.message),
+      (e: unknown) => e instanceof DownloadError && e.kind === 'disk-full' && /needs \d+\.\d MB more .* only 41\.0 kB is free/.test(e.message),
     );
     assert.ok(!existsSync(d) && !existsSync(d + '.partial'));
   });

@@ -102,7 +102,8 @@ describe('Hearth ledger in a real VS Code extension host', function () {
     assert.ok(result, 'the export returned nothing');
     assert.ok(result.records >= before, `${result.records} records exported, ${before} in the ledger before`);
     const rows = fs.readFileSync(out, 'utf8').split('\r\n').filter(Boolean);
-    assert.deepEqual(rows[0]!.split(','), [...CSV_COLUMNS]);
+    // The chain status and head travel in every row (issue #20).
+    assert.deepEqual(rows[0]!.split(','), [...CSV_COLUMNS, 'chainStatus', 'chainHead']);
     assert.equal(rows.length, result.records + 1);
     const ids = new Set(readLedger(ledgerFile).map((r) => r.id));
     for (const row of rows.slice(1)) assert.ok(ids.has(row.split(',')[2]!), `CSV row not in the ledger: ${row}`);

@@ -86,6 +86,11 @@ export interface OtlpSource {
   serviceVersion: string;
   /** The ledger's opaque workspace id (never a path). */
   workspace: string;
+  /**
+   * The ledger's head and chain status when the batch was sent: a collector that keeps these can tell later
+   * whether records were cut from the ledger's end (the anchor travels off the machine).
+   */
+  chain?: { status: string; headSeq: number; headHash: string };
 }
 
 const str = (key: string, v: string): OtlpKeyValue => ({ key, value: { stringValue: v } });
@@ -99,7 +104,9 @@ export function unixNano(time: string | Date): string {
 }
 
 export function otlpResource(src: OtlpSource): OtlpResource {
-  return { attributes: [str('service.name', 'hearth'), str('service.version', src.serviceVersion), str('hearth.workspace', src.workspace)] };
+  const attributes = [str('service.name', 'hearth'), str('service.version', src.serviceVersion), str('hearth.workspace', src.workspace)];
+  if (src.chain) attributes.push(str('hearth.ledger.chain_status', src.chain.status), int('hearth.ledger.head_seq', src.chain.headSeq), str('hearth.ledger.head_hash', src.chain.headHash));
+  return { attributes };
 }
 
 export function otlpScope(src: OtlpSource): OtlpScope {

@@ -46,7 +46,7 @@ export const completeCommand: CliCommand = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, { model: { type: 'string' }, 'max-tokens': { type: 'string' } }, COMPLETE_USAGE, { min: 1, max: 2 });
     // Everything is checked and read before the engine starts or a model loads.
-    const maxTokens = intFlag(values['max-tokens'], 'max-tokens', 64, 1, 8192, COMPLETE_USAGE);
+    const maxTokens = intFlag(values['max-tokens'], 'max-tokens', 64, 1, 4096, COMPLETE_USAGE);
     const model = modelPath(values.model, COMPLETE_USAGE);
     const prefix = readInput(positionals[0]!, 'PREFIX_FILE');
     const suffix = positionals[1] ? readInput(positionals[1], 'SUFFIX_FILE') : '';

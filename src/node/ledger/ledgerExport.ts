@@ -160,7 +160,9 @@ export interface ExportLedgerOptions extends HtmlReportOptions, LedgerCheckOptio
  */
 export async function exportLedger(ledgerPath: string, format: ExportFormat, target: string | Writable, opts: ExportLedgerOptions = {}): Promise<ExportSummary> {
   await assertLedgerExists(ledgerPath, opts.anchorDir);
-  const chain = format === 'html' ? undefined : await verifyLedger(ledgerPath, opts);
+  const chain = await verifyLedger(ledgerPath, opts);
+  // A file that is not a ledger has nothing to export: an empty export would look like an empty ledger.
+  if (chain.problem?.kind === 'not-ledger') throw new Error(chain.problem.message);
   const run = (out: Writable) => (format === 'csv' ? exportCsv(ledgerPath, out, chain) : format === 'json' ? exportJson(ledgerPath, out, chain) : exportHtml(ledgerPath, out, opts));
   if (typeof target !== 'string') return run(target);
   const inputs = (await segmentFiles(ledgerPath)).map((f) => ({ path: f, label: 'the ledger' }));

@@ -8,7 +8,8 @@ import type { LedgerRecord } from '../../common/ledger/ledgerRecord';
 import { OtlpMetricsAccumulator, otlpLogsPayload, type OtlpSource } from '../../common/ledger/otlp';
 import type { SkippedLine } from '../../common/ledger/hashChain';
 import { errorMessage } from '../../common/logger';
-import { readLedgerRecords } from './ledgerExport';
+import { chainStatusOf, readLedgerRecords } from './ledgerExport';
+import { verifyLedger, type LedgerVerifyReport } from './verifyLedger';
 
 export interface OtlpExportOptions {
   /** Collector base URL, e.g. `http://127.0.0.1:4318`; `/v1/logs` and `/v1/metrics` are appended. */
@@ -37,6 +38,8 @@ export interface OtlpExportSummary {
   lastSeq: number;
   requests: number;
   skipped: SkippedLine[];
+  /** The chain check sent along (resource attributes `hearth.ledger.*`). */
+  chain?: LedgerVerifyReport;
   /** What the collector said it dropped (`partialSuccess`); 0 when it took everything. */
   rejectedLogRecords: number;
   rejectedDataPoints: number;
@@ -67,6 +70,11 @@ export async function exportOtlp(ledgerPath: string, opts: OtlpExportOptions): P
   const summary: OtlpExportSummary = { records: 0, lastSeq: -1, requests: 0, skipped: [], rejectedLogRecords: 0, rejectedDataPoints: 0, logsUrl: urls.logs, metricsUrl: urls.metrics };
   const metrics = new OtlpMetricsAccumulator(cost);
   let src: OtlpSource | undefined;
+  // The head and chain status go with every batch; a ledger that cannot be read as one is still sent (the
+  // status says so), since the collector is where a later loss would be noticed.
+  const chain = await verifyLedger(ledgerPath).catch(() => undefined);
+  summary.chain = chain;
+  const chainAttr = chain ? { status: chainStatusOf(chain), headSeq: chain.headSeq, headHash: chain.headHash } : undefined;
 
   const post = async (url: string, body: unknown): Promise<Record<string, unknown>> => {
     opts.signal?.throwIfAborted();
@@ -109,7 +117,7 @@ export async function exportOtlp(ledgerPath: string, opts: OtlpExportOptions): P
   let pending: LedgerRecord[] = [];
   for await (const batch of readLedgerRecords(ledgerPath, (s) => summary.skipped.push(s))) {
     for (const r of batch) {
-      src ??= { serviceVersion: opts.serviceVersion, workspace: r.workspace };
+      src ??= { serviceVersion: opts.serviceVersion, workspace: r.workspace, ...(chainAttr ? { chain: chainAttr } : {}) };
       metrics.add(r);
       if (r.seq > summary.lastSeq) summary.lastSeq = r.seq;
       if (opts.afterSeq !== undefined && r.seq <= opts.afterSeq) continue;

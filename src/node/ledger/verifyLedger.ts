@@ -73,6 +73,8 @@ export class LedgerChecker {
       report.problem ??= p;
     };
     if (base.records === 0 && this.nonEmpty > 0 && this.firstLine) {
+      // Not a ledger at all: say that, rather than the first line's parse problem.
+      report.problem = undefined;
       fail({ file: this.firstLine.file, line: this.firstLine.line, kind: 'not-ledger', message: `${this.firstLine.file} is not a Hearth ledger: none of its ${this.nonEmpty} line(s) is a ledger record (line ${this.firstLine.line} is not one). Check the path.` });
     }
     const a = this.anchorRead;

@@ -14,7 +14,7 @@ import { mkdir, open, readFile, rename, rm, stat, statfs, writeFile } from 'node
 import { basename, dirname } from 'node:path';
 import type { ModelEntry } from '../../common/models/modelManifest';
 import { errorMessage, nullLogger, type Logger } from '../../common/logger';
-import { writeDataAtomic } from '../safeOutput';
+import { writeAll, writeDataAtomic } from '../safeOutput';
 
 export interface DownloadProgress {
   /** Bytes of the file on disk so far, including what an earlier attempt left. */
@@ -172,7 +172,21 @@ async function attemptDownload(opts: DownloadOptions, partial: string, statePath
     state = null;
   }
 
-  const { res, linkedSize, linkedSha256 } = await openResponse(opts, have > 0 ? { from: have, validator: state?.validator ?? null } : null);
+  // Our own abort, for a stalled transfer or a server sending past the model's size: a body being read is locked,
+  // so only aborting the request stops it.
+  const stop = new AbortController();
+  const stallMs = opts.stallTimeoutMs ?? 30_000;
+  const headerTimer = setTimeout(() => stop.abort(), stallMs);
+  let opened;
+  try {
+    opened = await openResponse({ ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal }, have > 0 ? { from: have, validator: state?.validator ?? null } : null, opts.signal);
+  } catch (err) {
+    if (stop.signal.aborted && !opts.signal?.aborted) throw new DownloadError('network', url, `${url} did not answer within ${Math.round(stallMs / 1000)} s. Check the network connection and try again.`);
+    throw err;
+  } finally {
+    clearTimeout(headerTimer);
+  }
+  const { res, linkedSize, linkedSha256 } = opened;
   let resumedFrom = 0;
   let total: number | null = null;
   const contentLength = numberHeader(res.headers.get('content-length'));
@@ -226,7 +240,6 @@ async function attemptDownload(opts: DownloadOptions, partial: string, statePath
   const report = throttle(opts.onProgress);
   report({ receivedBytes: received, totalBytes: total, bytesPerSecond: 0 }, true);
   // A server that stops sending (without closing) must not hang the download forever.
-  const stallMs = opts.stallTimeoutMs ?? 30_000;
   let stalled = false;
   const body = res.body;
   let stallTimer: NodeJS.Timeout | undefined;
@@ -234,7 +247,7 @@ async function attemptDownload(opts: DownloadOptions, partial: string, statePath
     clearTimeout(stallTimer);
     stallTimer = setTimeout(() => {
       stalled = true;
-      void body?.cancel().catch(() => undefined);
+      stop.abort();
     }, stallMs);
   };
   try {
@@ -249,9 +262,13 @@ async function attemptDownload(opts: DownloadOptions, partial: string, statePath
         throw new DownloadError('size-mismatch', url, `${url} sent more than the model's ${limit} bytes (${expected !== null ? 'its size in the manifest' : 'the length the server announced'}): the download was stopped and nothing was kept. The file on the server changed or the URL is wrong; check the manifest entry.`);
       }
       try {
-        await fh.write(chunk);
+        await writeAll(fh, chunk);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EFBIG') {
+          throw new DownloadError('disk-full', url, `The file size limit (ulimit -f) stopped the download of ${url} at ${gb(received)} of ${total === null ? 'an unknown size' : gb(total)}; raise the limit and run the download again to resume.`);
+        }
+        if (code === 'ENOSPC' || code === 'EDQUOT') {
           throw new DownloadError('disk-full', url, `The disk filled up while downloading ${url}: ${gb(received)} of ${total === null ? 'an unknown size' : gb(total)} written to ${dirname(opts.dest)}. Free at least ${gb((total ?? received) - received + DISK_MARGIN_BYTES)} and run the download again to resume.`);
         }
         throw err;
@@ -267,7 +284,7 @@ async function attemptDownload(opts: DownloadOptions, partial: string, statePath
     await fh.close();
     if (err instanceof DownloadError) {
       if (err.kind === 'not-gguf' || err.kind === 'size-mismatch') {
-        await body?.cancel().catch(() => undefined);
+        stop.abort();
         await discardPartial(partial, statePath);
       }
       throw err;
@@ -336,6 +353,7 @@ async function finish(
 async function openResponse(
   opts: DownloadOptions,
   range: { from: number; validator: string | null } | null,
+  userSignal: AbortSignal | undefined,
 ): Promise<{ res: Response; linkedSize: number | null; linkedSha256: string | null }> {
   const doFetch = opts.fetch ?? fetch;
   const origin = new URL(opts.url).origin;
@@ -354,7 +372,7 @@ async function openResponse(
     try {
       res = await doFetch(current, { headers, redirect: 'manual', signal: opts.signal ?? null });
     } catch (err) {
-      if (opts.signal?.aborted) throw new DownloadError('aborted', opts.url, `Download of ${opts.url} cancelled.`);
+      if (userSignal?.aborted) throw new DownloadError('aborted', opts.url, `Download of ${opts.url} cancelled.`);
       throw new DownloadError('network', opts.url, `Could not reach ${current} (${causeOf(err)}). Check the network connection and try again.`);
     }
     linkedSize ??= numberHeader(res.headers.get('x-linked-size'));

@@ -35,7 +35,7 @@ const FORMATS: { format: LedgerExportFormat; label: string; ext?: string; filter
 
 const DETAIL: Record<LedgerExportFormat, string> = {
   csv: 'One row per record, for a spreadsheet (no code or prompt text).',
-  json: 'One array of records as stored, hash chain included.',
+  json: 'The chain status, then the records as stored, hash chain included.',
   html: 'A self-contained ROI report with charts that opens in any browser, no network needed.',
   otlp: 'Logs and metrics to the OpenTelemetry collector (OTLP/HTTP) in hearth.telemetry.otlpEndpoint.',
 };
@@ -127,8 +127,14 @@ export async function exportLedgerToUser(ledger: LedgerService, logger: Logger, 
     const file = vscode.Uri.file(target);
     const open = fileFormat === 'html' ? 'Open in Browser' : 'Open';
     const show = () => (fileFormat === 'html' ? vscode.env.openExternal(file) : vscode.commands.executeCommand('vscode.open', file));
+    // The export carries the chain status too; a broken chain must also be said where the user looks.
+    const chain = summary.chain;
+    const broken = chain && (!chain.ok || chain.skipped.length > 0);
+    if (broken) logger.warn(`ledger: exported ${ledgerPath}, which is NOT intact: ${chain.problem?.message ?? `${chain.skipped.length} torn line(s)`}`);
     if (arg.open) void show();
-    else {
+    else if (broken) {
+      void vscode.window.showWarningMessage(`Hearth: exported ${summary.records} ledger records to ${basename(target)}, but the ledger is NOT intact (${chain.problem?.message ?? `${chain.skipped.length} torn line(s)`}). The export says so in its chain status.`, open, 'Show Log').then((c) => (c === open ? show() : c && vscode.commands.executeCommand('hearth.showLog')));
+    } else {
       const skipped = summary.skipped.length ? ` (${summary.skipped.length} unreadable line(s) left out: see the log)` : '';
       void vscode.window.showInformationMessage(`Hearth: exported ${summary.records} ledger records to ${basename(target)}${skipped}.`, open).then((c) => c && show());
     }
