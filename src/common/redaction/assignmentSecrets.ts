@@ -56,6 +56,7 @@ const NON_SECRET_LAST = new Set([
   'keyid', 'file_path', 'dialog', 'modal', 'page', 'screen', 'view', 'route', 'component', 'module', 'test',
   'spec', 'mock', 'fixture', 'example', 'sample', 'doc', 'docs', 'link', 'counter', 'usage', 'lifetime', 'age',
   'stdin', 'stdout', 'command', 'cmd', 'exists', 'present', 'set', 'missing', 'ok', 'valid', 'invalid', 'public',
+  'hasher', 'hashers', 'hashing', 'backend', 'backends', 'scheme', 'strategy', 'driver', 'engine', 'library', 'lib',
 ]);
 
 /** Words that make a key name a public, published value (`STRIPE_PUBLISHABLE_KEY`, `NEXT_PUBLIC_…_ID`). */
@@ -161,7 +162,7 @@ export function valueQualifies(value: string, strength: Strength, quoted: boolea
       if (/\s/.test(v) && (v.match(/\s/g)?.length ?? 0) >= 2) return false; // prose, not a token
       // A settings key or header name (`auth.session.token`, `x-api-key`) names a secret; it is not one. Passwords
       // are exempt: a plain word is exactly the weak password people use. Asked last, being the dearest check.
-      return (shannonEntropy(v) >= 2.5 || charClasses(v) >= 2) && !isWordLikeIdentifier(literalParts(v));
+      return (shannonEntropy(v) >= 2.5 || charClasses(v) >= 2) && !isWordLikeIdentifier(literalParts(v).replace(/^_+|_+$/g, ''));
     case 'weak-key':
       if (v.length < 16 || /\s/.test(v) || HEX_DIGEST.test(v) || UUID.test(v)) return false;
       return shannonEntropy(v) >= 3.5 && charClasses(v) >= 2 && !isWordLikeIdentifier(literalParts(v));
@@ -364,6 +365,8 @@ export const assignmentSecrets: Detector = {
       // `${DB_PASSWORD:?missing}`, `$API_TOKEN`, `%API_KEY%`: a reference names a secret; what follows is not one.
       const prev = ks > 0 ? text[ks - 1] : '';
       if (prev === '$' || prev === '%' || (prev === '{' && text[ks - 2] === '$') || (prev === '(' && text[ks - 2] === '$')) continue;
+      // `arn:aws:secretsmanager:…:secret:prod/api`, `vault:secret/data/x`: a path segment, not a name with a value.
+      if ((prev === ':' || prev === '/') && isKeyChar(text.charCodeAt(ks - 2))) continue;
       // Shell-style prefixes (`export`, Dockerfile `ENV`) are separate words, so the key is already clean.
       let key = text.slice(ks, ke);
       // A trailing '.' or '-' belongs to punctuation, not the name.

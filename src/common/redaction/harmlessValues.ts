@@ -33,7 +33,7 @@ const PLACEHOLDER_WORDS = new Set([
 ]);
 
 /** Words that, inside a value, announce a stand-in (on the lower-cased value). */
-const STANDIN_MARKERS = /example|placeholder|dummy|xxxx|changeme|change_me|replace[-_]?me|redacted|your[-_]?(?:own[-_]?)?(?:api|secret|access|app|client|private|auth|db|database|admin|real|actual|account|[a-z]*(?:key|token|pass|secret))|insert[-_]?(?:your|key|token|secret|here)|fake[-_]?(?:key|token|secret|pass)|not[-_]?a[-_]?real|do[-_]?not[-_]?use|_here\b|-here\b|goes[-_]?here|<[a-z_ -]+>/;
+const STANDIN_MARKERS = /example|placeholder|dummy|xxxx|changeme|change_me|replace[-_]?me|redacted|your[-_]?(?:own[-_]?)?(?:api|secret|access|app|client|private|auth|db|database|admin|real|actual|account|[a-z]*(?:key|token|pass|secret))|insert[-_]?(?:your|key|token|secret|here)|fake[-_]?(?:key|token|secret|pass)|not[-_]?a[-_]?real|do[-_]?not[-_]?use|not[-_]?used|unused|dev[-_]?only|local[-_]?only|test[-_]?only|for[-_]?testing|_here\b|-here\b|goes[-_]?here|<[a-z_ -]+>/;
 
 /** A unit of 1–4 characters repeated over the whole value: `aaaaaaaa`, `abcabcabc`, `12121212`, `xXxXxX`. */
 function isRepeatedUnit(v: string): boolean {
@@ -74,6 +74,23 @@ function isLowVariety(v: string): boolean {
 function tokenBody(v: string): string {
   const m = /^(?:[A-Za-z]{2,10}[_-](?:(?:live|test|v\d|pat|proj|ant-[a-z0-9]+)[_-])?)(?=[A-Za-z0-9]{8})/.exec(v);
   return m ? v.slice(m[0].length) : v;
+}
+
+/**
+ * Card numbers that payment processors publish for testing (Stripe, Visa, Mastercard, Amex, Discover, JCB, Diners
+ * documentation): they pass Luhn and reach no account, and tests and docs are full of them.
+ */
+const PUBLISHED_TEST_CARDS = new Set([
+  '4242424242424242', '4000056655665556', '4111111111111111', '4012888888881881', '4222222222222', '4000000000000002',
+  '4000000000009995', '4000002500003155', '4000000000000077', '4000000000003220', '4000000760000002', '4000001240000000',
+  '5555555555554444', '5200828282828210', '5105105105105100', '2223003122003222', '2223000048400011', '5454545454545454',
+  '378282246310005', '371449635398431', '378734493671000', '6011111111111117', '6011000990139424', '6011000400000000',
+  '3530111333300000', '3566002020360505', '30569309025904', '38520000023237', '36227206271667', '6200000000000005',
+]);
+
+/** A published test card number (digits only). */
+export function isPublishedTestCard(digits: string): boolean {
+  return PUBLISHED_TEST_CARDS.has(digits);
 }
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -119,6 +136,16 @@ export const HARMLESS_RULES: readonly HarmlessRule[] = [
     name: 'reference',
     description: 'a reference to a secret kept elsewhere: `${VAR}`, `${VAR:?missing}`, `$VAR`, `${{ secrets.X }}`, `{{ .Values.x }}`, `$(cat …)`, env lookups, vault/ssm/arn/op:// paths',
     test: (v) => isReference(v),
+  },
+  {
+    name: 'test-card',
+    description: 'a card number payment processors publish for tests (`4242 4242 4242 4242`, `4111111111111111`)',
+    test: (v) => /^[\d -]{13,23}$/.test(v) && PUBLISHED_TEST_CARDS.has(v.replace(/\D/g, '')),
+  },
+  {
+    name: 'cookie-or-header-name',
+    description: 'a cookie or header name with its RFC 6265bis prefix (`__Host-session`, `__Secure-token`)',
+    test: (v) => /^__(?:Host|Secure)-[\w.-]+$/.test(v),
   },
   {
     name: 'public-identifier',
@@ -175,6 +202,12 @@ export function isPlaceholder(value: string): boolean {
 
 const byName = (n: string) => HARMLESS_RULES.find((r) => r.name === n)!;
 const PLACEHOLDER_RULES = ['placeholder-word', 'stand-in-marker', 'elided'].map(byName);
+
+/** A provider-shaped token whose body is a stand-in: `ghp_xxxx…`, `sk_live_XXXX…`, `AKIAXXXXXXXXXXXXXXXX`, `…EXAMPLE`. */
+export function isStandInToken(value: string): boolean {
+  const body = tokenBody(value);
+  return isRepeatedUnit(body) || isSequentialRun(body) || isLowVariety(body) || STANDIN_MARKERS.test(value.toLowerCase()) || value.includes('...') || value.includes('…');
+}
 
 /** The name of the first rule that spares the value, or undefined when the value may be a secret. */
 export function harmlessReason(value: string, hint: HarmlessHint = {}): string | undefined {
