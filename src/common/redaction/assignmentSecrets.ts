@@ -69,6 +69,8 @@ const KEY_QUALIFIERS = new Set([
   'consumer', 'license', 'subscription', 'shared', 'service', 'session', 'jwt', 'hmac', 'webhook', 'crypto',
   'cipher', 'aes', 'deploy', 'admin', 'write', 'read', 'server', 'storage', 'sas', 'primary', 'secondary', 'root',
   'developer', 'dev', 'prod', 'live', 'test', 'x', 'rest', 'management', 'mgmt', 'ingest', 'ingestion', 'license',
+  'data', 'kek', 'dek', 'wrapping', 'wrap', 'cookie', 'csrf', 'totp', 'otp', 'recovery', 'vault', 'gpg', 'pgp', 'tls',
+  'ssl', 'signer', 'verification', 'symmetric', 'db', 'database', 'backup', 'sync', 'push', 'upload', 'bot', 'channel',
 ]);
 
 /** Splits `AWS_SECRET_ACCESS_KEY`, `clientSecret`, `db.password`, `x-api-key` into lower-case words. */
@@ -145,6 +147,12 @@ function literalParts(v: string): string {
   return v.replace(/\$\{[^{}]*\}/g, '.').replace(/[._:/-]{2,}/g, '.').replace(/^[._:/-]|[._:/-]$/g, '');
 }
 
+/** `/etc/app/key.pem`, `./secrets/db`: path segments of names, not a base64 secret that starts with '/'. */
+function isPathLike(v: string): boolean {
+  if (/[+=]/.test(v)) return false;
+  return !v.split('/').some((seg) => seg.length >= 16 && charClasses(seg) >= 3);
+}
+
 /** Does the value carry enough evidence for a name of this strength? */
 export function valueQualifies(value: string, strength: Strength, quoted: boolean, fileKind: ScanContext['fileKind'], keyWords: readonly string[] = []): boolean {
   const v = value;
@@ -152,7 +160,7 @@ export function valueQualifies(value: string, strength: Strength, quoted: boolea
   if (isHarmless(v, { keyWords, passwordLike: strength === 'password' })) return false;
   if (!quoted && (fileKind === 'code' || looksLikeCode(v))) return false;
   if (!quoted && /^(?:\d+|\d+\.\d+|true|false|yes|no|on|off)$/i.test(v)) return false;
-  if (/^(?:https?|file):\/\//i.test(v) || /^\.{0,2}\//.test(v) || /^~\//.test(v)) return false; // a URL or a path
+  if (/^(?:https?|file):\/\//i.test(v) || ((/^\.{0,2}\//.test(v) || /^~\//.test(v)) && isPathLike(v))) return false; // a URL or a path
   switch (strength) {
     case 'password':
       return v.length >= 3 && !/^\d{1,3}$/.test(v);
@@ -308,6 +316,17 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inCon
     const q = text.indexOf('"', text.indexOf('=', i) + 1);
     return readValue(text, q, false);
   }
+  // `proxy_set_header X-Api-Key VALUE;`, `aws configure set aws_secret_access_key VALUE`, `SetEnv DB_PASSWORD VALUE`:
+  // a directive that sets a name to the next word.
+  if ((text[i] === ' ' || text[i] === '\t' || ((before === '"' || before === '\'') && text[i] === before)) && SETTER_BEFORE.test(text.slice(Math.max(0, keyStart - 40), keyStart))) {
+    let j = text[i] === before ? i + 1 : i;
+    j = skipSpaces(text, j);
+    if (text[j] !== '=' && text[j] !== ':' && text[j] !== '\n') {
+      const v = readValue(text, j, false, false, 'line');
+      if (v && !v.quoted && text[v.end - 1] === ';') v.end--;
+      return v && v.end > v.start ? v : undefined;
+    }
+  }
   i = skipSpaces(text, i);
   const c = text[i], c2 = text[i + 1];
   if (c === ':' && c2 === '=') i += 2; // Go
@@ -324,6 +343,9 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inCon
   }
   return v;
 }
+
+/** Directives whose next two words are a name and its value (nginx, Apache, CLI config setters). */
+const SETTER_BEFORE = /(?:\b(?:proxy_set_header|add_header|grpc_set_header|more_set_headers|fastcgi_param|uwsgi_param|SetEnv|setenv|PassEnv|RequestHeader\s+(?:set|append|add)|Header\s+(?:always\s+)?(?:set|append|add)|configure\s+set|config\s+set|config:set|secrets?\s+set|env\s+set|variable\s+set)[ \t]+["']?)$/;
 
 /** Whether the quote at `q` opens a call's first argument: `(` before it, a name before that. */
 function isFirstCallArgument(text: string, q: number): boolean {
@@ -392,8 +414,9 @@ export const assignmentSecrets: Detector = {
       const inConnection = inConnectionString(text, ks);
       const mode: PlainMode = line.inString ? 'string' : ctx.fileKind !== 'code' && (line.atLineStart || line.inComment) ? 'line' : 'code';
       let v: ParsedValue | undefined = valueAfterKey(ctx, ks, ks + key.length, inConnection, mode, line.inString);
-      // A value's own characters name no key: the scan goes on after it (and stays linear on `password=password=…`).
-      if (v && v.end > re.lastIndex) re.lastIndex = lastKeyEnd = v.end;
+      // A long value's own characters name no key: the scan goes on after it (linear on `password=password=…`). A short
+      // one may be a name itself (`ParameterKey: AdminPassword`), and rescanning it costs little.
+      if (v && v.end - v.start > 64 && v.end > re.lastIndex) re.lastIndex = lastKeyEnd = v.end;
       // A literal in a comment or a string is a literal whatever the file's language.
       let literal = line.inComment || line.inString !== '' || mode === 'line';
       let fromStructure = false;

@@ -24,9 +24,12 @@ const FILE_TLD = /^(?:png|jpe?g|gif|svg|webp|ico|bmp|avif|js|mjs|cjs|ts|tsx|jsx|
 function inUrlAuthority(text: string, at: number): boolean {
   const p = text.lastIndexOf('://', at);
   if (p < 0 || at - p > 300) return false;
+  let colon = false;
   for (let i = p + 3; i < at; i++) {
     const c = text[i];
-    if (c === ' ' || c === '\n' || c === '\t' || c === '"' || c === '\'' || c === '`' || c === '<' || c === '>' || c === '/') return false;
+    if (c === ' ' || c === '\n' || c === '\t' || c === '"' || c === '\'' || c === '`' || c === '<' || c === '>') return false;
+    if (c === ':') colon = true;
+    else if (c === '/' && !colon) return false; // a path before any password: `https://host/@user`
   }
   return true;
 }
@@ -345,8 +348,14 @@ const WELL_KNOWN_IPV4 = new Set(['8.8.8.8', '8.8.4.4', '1.1.1.1', '1.0.0.1', '9.
 
 /** Whether a public IPv4 address sits where it names a person: a data file, or after an address-like name. */
 function personalAddressContext(ctx: ScanContext, start: number): boolean {
-  return (ctx.fileName !== undefined && DATA_FILE.test(ctx.fileName)) || ADDRESS_NAME.test(ctx.text.slice(Math.max(0, start - 30), start));
+  const before = ctx.text.slice(Math.max(0, start - 30), start);
+  if (ADDRESS_NAME.test(before)) return true;
+  // In a log a server is named as where something went (`retry to 52.1.2.3`, `upstream: …`); a client opens the line.
+  return ctx.fileName !== undefined && DATA_FILE.test(ctx.fileName) && !SERVER_BEFORE.test(before);
 }
+
+/** Words before an address that make it the destination (a server), not the client. */
+const SERVER_BEFORE = /\b(?:to|upstream|server|host|hostname|connect(?:ing|ed)?|dial(?:ing)?|resolved?|resolver|dns|proxy|via|endpoint|backend|target|peer|nameserver|gateway)\b\W{0,4}$/i;
 
 /** Public IPv4 outside reserved, documentation, multicast and well-known ranges. */
 function isPublicIpv4(o: readonly number[], dotted: string): boolean {

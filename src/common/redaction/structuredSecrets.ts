@@ -65,12 +65,18 @@ const urlCredentials: Detector = {
         if (c === '@' || c === '/' || c === '?' || c === '#' || isUrlStop(c)) break;
       }
       if (colon < 0) continue;
-      let at = -1;
+      // Prefer an '@' whose host is qualified (a dot, a port, an address): `p@ss/w#rd@db.internal:5432` splits there.
+      let at = -1, plain = -1;
       for (j = colon + 1; j < limit; j++) {
         const c = text[j]!;
         if (isUrlStop(c)) break;
-        if (c === '@' && HOST_AFTER_AT.test(text.slice(j + 1, j + 260))) { at = j; break; }
+        if (c !== '@') continue;
+        const host = HOST_AFTER_AT.exec(text.slice(j + 1, j + 260));
+        if (!host) continue;
+        if (/[.:[(]/.test(host[0].slice(0, -1)) || /^localhost\b/.test(host[0])) { at = j; break; }
+        if (plain < 0) plain = j;
       }
+      if (at < 0) at = plain;
       if (at < 0) continue;
       const password = text.slice(colon + 1, at);
       if (password.length === 0 || isHarmless(password) || ctx.isAllowed(password)) continue;
