@@ -59,6 +59,10 @@ describe('redaction: structure-aware values (#15)', () => {
     ['    password: Jpetuyla,9287\n', 'values.yaml', ['password:Jpetuyla,9287']],
     ['      - POSTGRES_PASSWORD=Mwufhxsa(6799\n', 'docker-compose.yml', ['password:Mwufhxsa(6799']],
     ['DATABASE_URL=postgres://u:Abc#9@host/db\n', '.env', ['connection-string:Abc#9']],
+    ['web-01.acme.internal ansible_user=deploy ansible_password=LgqICOp]neRuf23(8b\n', 'inventory/prod.ini', ['password:LgqICOp]neRuf23(8b']],
+    ['spring.datasource.password==GuB4Prs#;x(fX9rD\n', 'application.properties', ['password:=GuB4Prs#;x(fX9rD']],
+    ['spring.datasource.password=cVOxnM6.IZZVCA6\n', 'application.properties', ['password:cVOxnM6.IZZVCA6']],
+    ['HEADERS = {"Authorization": f"Bearer {\'aw1UuO3ZAiRtZswfr4nLH79.1GY021V\'}"}\n', 'sync.py', ['auth-header:aw1UuO3ZAiRtZswfr4nLH79.1GY021V']],
     ['url = "postgres://admin:p@ss/w#rd@db.internal:5432/app"\n', 'a.py', ['connection-string:p@ss/w#rd']],
     ['dsn = "mysql://root:Pssw0rd1@tcp(db:3306)/shop"\n', 'a.go', ['connection-string:Pssw0rd1']],
   ]));
@@ -70,6 +74,7 @@ describe('redaction: structure-aware values (#15)', () => {
     ['mongosh -u admin -p Qw3rTy7uIo mongodb.internal\n', 'run.sh', ['cli-password:Qw3rTy7uIo']],
     ['keytool -genkey -keystore ks.jks -storepass Kx8!mQ2wZr\n', 'build.sh', ['cli-password:Kx8!mQ2wZr']],
     ['redis-server --appendonly yes --requirepass Blvxvcwfl;6214\n', 'compose.yaml', ['password:Blvxvcwfl;6214']],
+    ['az login --service-principal -u 52b93fd7-09c4-40a7-8efe-8c3af434efd2 -p p268Q.EiSvDv2Ia6uXsiHX --tenant x\n', 'ops.sh', ['cli-password:p268Q.EiSvDv2Ia6uXsiHX']],
     ['echo "$REGISTRY_PASSWORD" | docker login -u ci --password-stdin\n', 'ci.sh', []],
     ['docker login -u deploy --password-stdin registry.io\n', 'ci.sh', []],
   ]));
@@ -89,6 +94,8 @@ describe('redaction: structure-aware values (#15)', () => {
     ['GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nSTRIPE_KEY=sk_live_XXXXXXXXXXXXXXXXXXXXXXXX\n', '.env', []],
     ['PASSWORD_HASHER=argon2id\nAUTH_TOKEN_COOKIE=__Host-session\n', '.env', []],
     ['test payments use 4242 4242 4242 4242.\n', 'docs/setup.md', []],
+    ['Clone with `git@github.com:acme/app.git` to get the token helper.\n', 'README.md', []],
+    ['kind: Secret\ndata:\n  API_TOKEN: ZGVwbG95OmhKOGtMMm1ONHBR\n  SUPPORT_EMAIL: c3VwcG9ydEBleGFtcGxlLmNvbQ==\n  LOG_LEVEL: ZGVidWc=\n', 'secret.yaml', ['k8s-secret:ZGVwbG95OmhKOGtMMm1ONHBR']],
   ]));
 
   describe('IP addresses that name a person', () => cases([
@@ -118,6 +125,7 @@ describe('redaction: the harmless-value model', () => {
     elided: [['abc...xyz', 'sk-…', 'ghp_****'], ['a.b.c']],
     'repeated-or-sequential': [['aaaaaaaa', 'abcabcabcabc', '12345678', '1234567890abcdef1234567890abcdef', 'ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'], ['qwerty123', 'zaq12wsx', 'Tr0ub4dor&3']],
     reference: [['${DB_PASSWORD:?missing}', '${{ secrets.X }}', '{{ .Values.x }}', '$(cat /run/secrets/x)', 'vault:secret/data/x', 'arn:aws:ssm:us-east-1:1:parameter/x', 'op://vault/item/field', 'projects/p/secrets/s/versions/1'], ['Zx9Qw2Er7Ty4Ui']],
+    'remote-or-url': [['git@github.com:acme/app.git', 'https://example.org/docs?x=1'], ['https://u:Kx8mQ2@host/db']],
     'test-card': [['4242 4242 4242 4242', '4111111111111111'], ['4242 4242 4242 4002']],
     'cookie-or-header-name': [['__Host-session', '__Secure-token'], ['_session']],
     'public-identifier': [['pk_live_51H8kLmN2pQr', '123-abc.apps.googleusercontent.com', 'ssh-ed25519 AAAAC3Nz'], ['sk_live_51H8kLmN2pQr']],

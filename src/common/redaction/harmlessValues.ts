@@ -33,7 +33,7 @@ const PLACEHOLDER_WORDS = new Set([
 ]);
 
 /** Words that, inside a value, announce a stand-in (on the lower-cased value). */
-const STANDIN_MARKERS = /example|placeholder|dummy|xxxx|changeme|change_me|replace[-_]?me|redacted|your[-_]?(?:own[-_]?)?(?:api|secret|access|app|client|private|auth|db|database|admin|real|actual|account|[a-z]*(?:key|token|pass|secret))|insert[-_]?(?:your|key|token|secret|here)|fake[-_]?(?:key|token|secret|pass)|not[-_]?a[-_]?real|do[-_]?not[-_]?use|not[-_]?used|unused|dev[-_]?only|local[-_]?only|test[-_]?only|for[-_]?testing|_here\b|-here\b|goes[-_]?here|<[a-z_ -]+>/;
+const STANDIN_MARKERS = /example|placeholder|dummy|xxxx|changeme|change_me|replace[-_]?me|redacted|your[-_]?(?:own[-_]?)?(?:api|secret|access|app|client|private|auth|db|database|admin|real|actual|account|[a-z]*(?:key|token|pass|secret))|insert[-_]?(?:your|key|token|secret|here)|fake[-_]?(?:key|token|secret|pass)|not[-_]?a[-_]?real|do[-_]?not[-_]?use|not[-_]?used|unused|dev[-_]?only|local[-_]?only|test[-_]?only|for[-_]?testing|_here\b|-here\b|goes[-_]?here|<(?:your|my|insert|enter|replace)[a-z_ -]*>|<[a-z]+[-_ ][a-z_ -]+>/;
 
 /** A unit of 1–4 characters repeated over the whole value: `aaaaaaaa`, `abcabcabc`, `12121212`, `xXxXxX`. */
 function isRepeatedUnit(v: string): boolean {
@@ -93,6 +93,7 @@ export function isPublishedTestCard(digits: string): boolean {
   return PUBLISHED_TEST_CARDS.has(digits);
 }
 
+const VERSION_START = /^v?\d/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const HEX_HASH = /^(?:[0-9a-f]{7,12}|[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128}|[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64}|[0-9A-F]{128})$/;
 const HASH_KEY_WORDS = new Set(['sha', 'sha1', 'sha256', 'sha512', 'md5', 'hash', 'digest', 'checksum', 'integrity', 'commit', 'rev', 'revision', 'ref', 'etag', 'fingerprint', 'sum', 'crc', 'shasum', 'oid', 'tree', 'parent', 'head', 'version', 'build', 'nonce']);
@@ -138,14 +139,21 @@ export const HARMLESS_RULES: readonly HarmlessRule[] = [
     test: (v) => isReference(v),
   },
   {
+    name: 'remote-or-url',
+    description: 'a git remote or a URL without credentials: `git@github.com:acme/app.git`, `https://host/path`',
+    test: (v) => (v.includes('@') || v.includes('://')) && (/^[\w.-]+@[\w.-]+\.[a-z]{2,}:[\w./~-]+$/.test(v) ||
+      // A URL with a random path segment is a capability (a webhook): not spared.
+      (/^(?:https?|ssh|git|wss?|ftp):\/\/[^\s:@/]+(?::\d+)?(?:[/?#][^\s@]*)?$/.test(v) && !v.split(/[/?&=#]/).some((seg) => seg.length >= 16 && /[a-z]/.test(seg) && /[A-Z]/.test(seg) && /\d/.test(seg)))),
+  },
+  {
     name: 'test-card',
     description: 'a card number payment processors publish for tests (`4242 4242 4242 4242`, `4111111111111111`)',
-    test: (v) => /^[\d -]{13,23}$/.test(v) && PUBLISHED_TEST_CARDS.has(v.replace(/\D/g, '')),
+    test: (v) => v.length >= 13 && v.length <= 23 && /^[\d -]+$/.test(v) && PUBLISHED_TEST_CARDS.has(v.replace(/\D/g, '')),
   },
   {
     name: 'cookie-or-header-name',
     description: 'a cookie or header name with its RFC 6265bis prefix (`__Host-session`, `__Secure-token`)',
-    test: (v) => /^__(?:Host|Secure)-[\w.-]+$/.test(v),
+    test: (v) => v.startsWith('__') && /^__(?:Host|Secure)-[\w.-]+$/.test(v),
   },
   {
     name: 'public-identifier',
@@ -156,6 +164,7 @@ export const HARMLESS_RULES: readonly HarmlessRule[] = [
     name: 'hash',
     description: 'a digest: `sha256:…`, `sha512-…` (lockfile integrity), hex under a hash/commit/checksum name, or a short git SHA',
     test: (v, hint) => {
+      if (v.length < 7) return false;
       if (/^(?:sha(?:1|224|256|384|512)|md5|blake2b?|sha3-\d+)[:=-][A-Za-z0-9+/=_-]{16,}$/i.test(v)) return true;
       if (!HEX_HASH.test(v)) return false;
       if (v.length <= 12) return !hint.passwordLike; // an abbreviated commit
@@ -165,12 +174,12 @@ export const HARMLESS_RULES: readonly HarmlessRule[] = [
   {
     name: 'uuid',
     description: 'a UUID under a name that does not announce a secret (ids, request ids, tenant ids)',
-    test: (v, hint) => UUID.test(v) && hint.keyWords === undefined,
+    test: (v, hint) => v.length === 36 && hint.keyWords === undefined && UUID.test(v),
   },
   {
     name: 'version',
     description: 'a version or a date: `1.2.3`, `v2.0.0-rc.1`, `2024-01-31`, `20240131T120000Z`',
-    test: (v) => /^v?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.-]{1,20})?$/.test(v) || /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?Z?)?$/.test(v) || /^\d{8}T\d{6}Z?$/.test(v),
+    test: (v) => VERSION_START.test(v) && /^v?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.-]{1,20})?$/.test(v) || /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?Z?)?$/.test(v) || /^\d{8}T\d{6}Z?$/.test(v),
   },
   {
     name: 'minified-identifier',
@@ -183,6 +192,8 @@ export const HARMLESS_RULES: readonly HarmlessRule[] = [
 /** References to a value kept elsewhere. */
 export function isReference(value: string): boolean {
   const v = value.trim();
+  // Every form below holds one of these characters: most values are rejected by one scan.
+  if (!/[$`{%#<@([:.+/]/.test(v)) return false;
   if (/^\$\{?\{?[A-Za-z_]/.test(v)) return true; // ${VAR}, $VAR, ${VAR:?missing}, ${{ secrets.X }}
   if (/^\$\{\{|^\$\(|^`[^`]*`$|^\$\[/.test(v)) return true; // ${{ … }}, $(cat …), `cmd`, $[variables.x]
   if (/^\{\{|^%\(|^#\{|^<%|^@\{|^\{%|^\(\(|^\[\[/.test(v)) return true; // templating: Helm, Python, Ruby, ERB, Jinja, Concourse
