@@ -95,8 +95,10 @@ describe('redaction engine', () => {
     assert.deepEqual(redactor.scan(text, { fileName: 'notes.md' }), []);
   });
 
-  it('treats test card numbers as card numbers (decision: a card-shaped number leaves the machine as a placeholder)', () => {
-    assert.deepEqual(redactor.scan('card 4242 4242 4242 4242').map((f) => f.category), ['credit-card']);
+  it('keeps published test card numbers (decision for #15: a processor\'s documented test card is a fixture, not a person\'s card)', () => {
+    assert.deepEqual(redactor.scan('card 4242 4242 4242 4242'), []);
+    assert.deepEqual(redactor.scan('expect(mask("4111111111111111"))'), []);
+    assert.deepEqual(redactor.scan('card 4242 4242 4242 4002').map((f) => f.category), ['credit-card']); // Luhn-valid, unpublished
     assert.deepEqual(redactor.scan('card 4242 4242 4242 4241'), []); // Luhn fails
   });
 
@@ -104,7 +106,8 @@ describe('redaction engine', () => {
     assert.deepEqual(redactor.scan('ssn 666-12-3456 and 000-12-3456 and 900-12-3456'), []);
     assert.deepEqual(redactor.scan('iban GB82 WEST 1234 5698 7654 33'), []); // bad mod-97
     assert.deepEqual(redactor.scan('iban GB82 WEST 1234 5698 7654 32').map((f) => f.category), ['iban']);
-    assert.deepEqual(redactor.scan('ip 172.32.0.1 and 11.0.0.1'), []);
+    assert.deepEqual(redactor.scan('range 172.32.0.1 and 11.0.0.1'), []);
+    assert.deepEqual(redactor.scan('client_ip=11.0.0.1').map((f) => f.category), ['ip-address']);
     assert.deepEqual(redactor.scan('ip 172.20.0.1 fd12:3456:789a::1').map((f) => f.category), ['internal-ip', 'internal-ip']);
   });
 

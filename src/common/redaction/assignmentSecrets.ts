@@ -56,6 +56,7 @@ const NON_SECRET_LAST = new Set([
   'keyid', 'file_path', 'dialog', 'modal', 'page', 'screen', 'view', 'route', 'component', 'module', 'test',
   'spec', 'mock', 'fixture', 'example', 'sample', 'doc', 'docs', 'link', 'counter', 'usage', 'lifetime', 'age',
   'stdin', 'stdout', 'command', 'cmd', 'exists', 'present', 'set', 'missing', 'ok', 'valid', 'invalid', 'public',
+  'hasher', 'hashers', 'hashing', 'backend', 'backends', 'scheme', 'strategy', 'driver', 'engine', 'library', 'lib',
 ]);
 
 /** Words that make a key name a public, published value (`STRIPE_PUBLISHABLE_KEY`, `NEXT_PUBLIC_…_ID`). */
@@ -68,10 +69,23 @@ const KEY_QUALIFIERS = new Set([
   'consumer', 'license', 'subscription', 'shared', 'service', 'session', 'jwt', 'hmac', 'webhook', 'crypto',
   'cipher', 'aes', 'deploy', 'admin', 'write', 'read', 'server', 'storage', 'sas', 'primary', 'secondary', 'root',
   'developer', 'dev', 'prod', 'live', 'test', 'x', 'rest', 'management', 'mgmt', 'ingest', 'ingestion', 'license',
+  'data', 'kek', 'dek', 'wrapping', 'wrap', 'cookie', 'csrf', 'totp', 'otp', 'recovery', 'vault', 'gpg', 'pgp', 'tls',
+  'ssl', 'signer', 'verification', 'symmetric', 'db', 'database', 'backup', 'sync', 'push', 'upload', 'bot', 'channel',
 ]);
 
 /** Splits `AWS_SECRET_ACCESS_KEY`, `clientSecret`, `db.password`, `x-api-key` into lower-case words. */
 export function splitKeyWords(key: string): string[] {
+  const cached = wordsCache.get(key);
+  if (cached) return cached;
+  const words = splitWords(key);
+  if (wordsCache.size > 4096) wordsCache.clear();
+  wordsCache.set(key, words);
+  return words;
+}
+
+const wordsCache = new Map<string, string[]>();
+
+function splitWords(key: string): string[] {
   return key
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
@@ -144,14 +158,21 @@ function literalParts(v: string): string {
   return v.replace(/\$\{[^{}]*\}/g, '.').replace(/[._:/-]{2,}/g, '.').replace(/^[._:/-]|[._:/-]$/g, '');
 }
 
+/** `/etc/app/key.pem`, `./secrets/db`: path segments of names, not a base64 secret that starts with '/'. */
+function isPathLike(v: string): boolean {
+  if (/[+=]/.test(v)) return false;
+  return !v.split('/').some((seg) => seg.length >= 16 && charClasses(seg) >= 3);
+}
+
 /** Does the value carry enough evidence for a name of this strength? */
 export function valueQualifies(value: string, strength: Strength, quoted: boolean, fileKind: ScanContext['fileKind'], keyWords: readonly string[] = []): boolean {
   const v = value;
   if (v.length === 0 || v.length > 1000) return false;
-  if (isHarmless(v, { keyWords, passwordLike: strength === 'password' })) return false;
   if (!quoted && (fileKind === 'code' || looksLikeCode(v))) return false;
   if (!quoted && /^(?:\d+|\d+\.\d+|true|false|yes|no|on|off)$/i.test(v)) return false;
-  if (/^(?:https?|file):\/\//i.test(v) || /^\.{0,2}\//.test(v) || /^~\//.test(v)) return false; // a URL or a path
+  if (strength !== 'password' && v.length < 8) return false;
+  if (isHarmless(v, { keyWords, passwordLike: strength === 'password' })) return false;
+  if (/^(?:https?|file):\/\//i.test(v) || ((/^\.{0,2}\//.test(v) || /^~\//.test(v)) && isPathLike(v))) return false; // a URL or a path
   switch (strength) {
     case 'password':
       return v.length >= 3 && !/^\d{1,3}$/.test(v);
@@ -161,7 +182,7 @@ export function valueQualifies(value: string, strength: Strength, quoted: boolea
       if (/\s/.test(v) && (v.match(/\s/g)?.length ?? 0) >= 2) return false; // prose, not a token
       // A settings key or header name (`auth.session.token`, `x-api-key`) names a secret; it is not one. Passwords
       // are exempt: a plain word is exactly the weak password people use. Asked last, being the dearest check.
-      return (shannonEntropy(v) >= 2.5 || charClasses(v) >= 2) && !isWordLikeIdentifier(literalParts(v));
+      return (shannonEntropy(v) >= 2.5 || charClasses(v) >= 2) && !isWordLikeIdentifier(literalParts(v).replace(/^_+|_+$/g, ''));
     case 'weak-key':
       if (v.length < 16 || /\s/.test(v) || HEX_DIGEST.test(v) || UUID.test(v)) return false;
       return shannonEntropy(v) >= 3.5 && charClasses(v) >= 2 && !isWordLikeIdentifier(literalParts(v));
@@ -252,7 +273,7 @@ function readValue(text: string, i: number, xml: boolean, connection = false, mo
   } else if (mode === 'string') {
     while (j < limit) {
       const c = text[j]!;
-      if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === closeQuote || c === '\\' || c === ';') break;
+      if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === closeQuote || c === '\\' || (c === ';' && connection)) break;
       if (c === '&' && /^&[A-Za-z_][\w.-]*=/.test(text.slice(j, j + 40))) break; // the next pair of a query string
       j++;
     }
@@ -307,14 +328,29 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inCon
     const q = text.indexOf('"', text.indexOf('=', i) + 1);
     return readValue(text, q, false);
   }
+  // `proxy_set_header X-Api-Key VALUE;`, `aws configure set aws_secret_access_key VALUE`, `SetEnv DB_PASSWORD VALUE`:
+  // a directive that sets a name to the next word.
+  const opAt = skipSpaces(text, i);
+  if (text[opAt] !== '=' && text[opAt] !== ':' && (text[i] === ' ' || text[i] === '\t' || ((before === '"' || before === '\'') && text[i] === before)) && SETTER_BEFORE.test(text.slice(Math.max(0, keyStart - 40), keyStart))) {
+    let j = text[i] === before ? i + 1 : i;
+    j = skipSpaces(text, j);
+    if (text[j] !== '=' && text[j] !== ':' && text[j] !== '\n') {
+      const v = readValue(text, j, false, false, 'line');
+      if (v && !v.quoted && text[v.end - 1] === ';') v.end--;
+      return v && v.end > v.start ? v : undefined;
+    }
+  }
   i = skipSpaces(text, i);
   const c = text[i], c2 = text[i + 1];
   if (c === ':' && c2 === '=') i += 2; // Go
   else if (c === '=' && c2 === '>') i += 2; // PHP, Ruby
   else if (c === '=' && c2 !== '=' && text[i - 1] !== '!' && text[i - 1] !== '<' && text[i - 1] !== '>') i += 1;
+  else if (c === '=' && c2 === '=' && mode === 'line' && i === keyEnd && text[i + 2] !== ' ' && text[i + 2] !== '=') i += 1; // `key==x…`: a value that starts with '='
   else if (c === ':' && c2 !== ':') i += 1;
   else return undefined;
   i = skipSpaces(text, i);
+  // Python's string prefixes: `f"Bearer {tok}"`, `r'…'`, `b"…"`.
+  if (/^(?:[frbuFRBU]|rb|br|fr|rf)["']/.test(text.slice(i, i + 3))) i += text[i + 1] === '"' || text[i + 1] === '\'' ? 1 : 2;
   let v = readValue(text, i, false, inConnection, mode, closeQuote);
   // `password: str = "hunter2"` / `password: string = 'x'`: skip a type annotation.
   if (v && !v.quoted && /^[A-Za-z_][\w.<>[\]|]*$/.test(text.slice(v.start, v.end))) {
@@ -323,6 +359,9 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inCon
   }
   return v;
 }
+
+/** Directives whose next two words are a name and its value (nginx, Apache, CLI config setters). */
+const SETTER_BEFORE = /(?:\b(?:proxy_set_header|add_header|grpc_set_header|more_set_headers|fastcgi_param|uwsgi_param|SetEnv|setenv|PassEnv|RequestHeader\s+(?:set|append|add)|Header\s+(?:always\s+)?(?:set|append|add)|configure\s+set|config\s+set|config:set|secrets?\s+set|env\s+set|variable\s+set)[ \t]+["']?)$/;
 
 /** Whether the quote at `q` opens a call's first argument: `(` before it, a name before that. */
 function isFirstCallArgument(text: string, q: number): boolean {
@@ -364,6 +403,8 @@ export const assignmentSecrets: Detector = {
       // `${DB_PASSWORD:?missing}`, `$API_TOKEN`, `%API_KEY%`: a reference names a secret; what follows is not one.
       const prev = ks > 0 ? text[ks - 1] : '';
       if (prev === '$' || prev === '%' || (prev === '{' && text[ks - 2] === '$') || (prev === '(' && text[ks - 2] === '$')) continue;
+      // `arn:aws:secretsmanager:…:secret:prod/api`, `vault:secret/data/x`: a path segment, not a name with a value.
+      if ((prev === ':' || prev === '/') && isKeyChar(text.charCodeAt(ks - 2))) continue;
       // Shell-style prefixes (`export`, Dockerfile `ENV`) are separate words, so the key is already clean.
       let key = text.slice(ks, ke);
       // A trailing '.' or '-' belongs to punctuation, not the name.
@@ -387,10 +428,14 @@ export const assignmentSecrets: Detector = {
       const line = lines.at(ks);
       // Whether the key sits in a connection string or a query, asked once per key.
       const inConnection = inConnectionString(text, ks);
-      const mode: PlainMode = line.inString ? 'string' : ctx.fileKind !== 'code' && (line.atLineStart || line.inComment) ? 'line' : 'code';
+      // Line-oriented values: a config or .env line, a comment, or a `key=value` word among others (`host ansible_password=…`).
+      const mode: PlainMode = line.inString ? 'string' : ctx.fileKind !== 'code' && (line.atLineStart || line.inComment || prev === ' ' || prev === '\t') ? 'line' : 'code';
       let v: ParsedValue | undefined = valueAfterKey(ctx, ks, ks + key.length, inConnection, mode, line.inString);
-      // A value's own characters name no key: the scan goes on after it (and stays linear on `password=password=…`).
-      if (v && v.end > re.lastIndex) re.lastIndex = lastKeyEnd = v.end;
+      // A config line's plain value is a literal, whatever it looks like (`cVOxnM6.IZZVCA6` is no member access).
+      const lineLiteral = mode === 'line' && v !== undefined && !v.quoted;
+      // A long value's own characters name no key: the scan goes on after it (linear on `password=password=…`). A short
+      // one may be a name itself (`ParameterKey: AdminPassword`), and rescanning it costs little.
+      if (v && v.end - v.start > 64 && v.end > re.lastIndex) re.lastIndex = lastKeyEnd = v.end;
       // A literal in a comment or a string is a literal whatever the file's language.
       let literal = line.inComment || line.inString !== '' || mode === 'line';
       let fromStructure = false;
@@ -399,10 +444,12 @@ export const assignmentSecrets: Detector = {
         v = valueBesideName(text, ks, ks + key.length) ?? valueInChildBlock(text, ks, ks + key.length);
         fromStructure = v !== undefined;
         if (!v && (prose || line.inComment) && strength !== 'weak-key') {
-          // Labels close together share the text after them: search it once (linear on `password password …`).
+          // Labels on one line share the text after them: search it once (linear on `password password …`).
           if (ks + key.length >= proseSearchedTo) {
             proseFound = proseValueAfter(text, ks + key.length, prose);
-            proseSearchedTo = proseFound ? proseFound.end : Math.min(text.length, ks + key.length + 1200);
+            let lineEnd = ks + key.length;
+            while (lineEnd < text.length && lineEnd - ks < 600 && text.charCodeAt(lineEnd) !== 10) lineEnd++;
+            proseSearchedTo = lineEnd;
           }
           v = proseFound && proseFound.start >= ks + key.length ? proseFound : undefined;
           if (v) {
@@ -420,7 +467,13 @@ export const assignmentSecrets: Detector = {
       if (strength === 'auth' || /^(?:Bearer|Basic|Token|Digest|Bot)$/i.test(value)) {
         // Authorization: Bearer <token> — the scheme stays, the credential goes.
         const scheme = /^(?:Bearer|Basic|Token|Digest|Bot|token|bearer)\s+/.exec(value);
-        if (scheme) { start += scheme[0].length; value = value.slice(scheme[0].length); }
+        if (scheme) {
+          start += scheme[0].length;
+          value = value.slice(scheme[0].length);
+          // An f-string that interpolates a literal: `f"Bearer {'tok'}"`.
+          const lit = /^\{(['"])([^'"{}]+)\1\}$/.exec(value);
+          if (lit) { start += 2; value = lit[2]!; }
+        }
         else if ((!v.quoted || mode === 'string') && /^(?:Bearer|Basic|Token|Digest|Bot)$/i.test(value)) {
           const next = readValue(text, skipSpaces(text, v.end), false, false, mode === 'code' ? 'code' : 'line', line.inString);
           if (!next) continue;
@@ -433,7 +486,7 @@ export const assignmentSecrets: Detector = {
       }
       if (ctx.isAllowed(value)) continue;
       // Inside a connection string the value is part of a literal even in a code file.
-      const quoted = v.quoted || (inConnection && !looksLikeCode(value)) || (literal && !looksLikeCode(value));
+      const quoted = v.quoted || (inConnection && !looksLikeCode(value)) || (literal && !looksLikeCode(value)) || lineLiteral;
       if (!valueQualifies(value, strength === 'auth' ? 'secret' : strength, quoted, fromStructure ? 'config' : ctx.fileKind, keyWords) || isOwnName(key, value)) continue;
       emit({ category: categoryFor(key, strength, inConnection), start, end: start + value.length, priority: PRIORITY.generic });
     }
@@ -447,7 +500,8 @@ export const assignmentSecrets: Detector = {
 export const credentialPairs: Detector = {
   id: 'credential-pair',
   categories: ['password'],
-  keywords: [' / '],
+  // No keyword: a literal that starts with a space would make every space of the text a start of the keyword scan;
+  // indexOf finds ` / ` far faster.
   detect(ctx, emit) {
     const { text } = ctx;
     for (let p = text.indexOf(' / '); p >= 0; p = text.indexOf(' / ', p + 3)) {
@@ -458,7 +512,8 @@ export const credentialPairs: Detector = {
       const s = p + 3;
       let e = s;
       while (e < text.length && e - s < 200 && !/\s/.test(text[e]!)) e++;
-      while (e > s && /[.,;:]/.test(text[e - 1]!) && (e >= text.length || /\s/.test(text[e]!))) e--;
+      // A trailing '.' or ';' may end the sentence or the password: it goes with the password (redacting a period
+      // costs nothing; leaking a character costs the secret).
       const value = text.slice(s, e);
       if (value.length < 6 || charClasses(value) < 2 || isHarmless(value) || ctx.isAllowed(value)) continue;
       emit({ category: 'password', start: s, end: e, priority: PRIORITY.generic });

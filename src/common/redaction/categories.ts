@@ -63,6 +63,7 @@ export const BUILTIN_CATEGORIES = {
   'es-dni': { kind: 'pii', description: 'Spanish DNI or NIE with a valid control letter' },
   iban: { kind: 'pii', description: 'IBAN with a valid mod-97 checksum' },
   'internal-ip': { kind: 'pii', description: 'private IP address (10/8, 172.16/12, 192.168/16, fc00::/7)' },
+  'ip-address': { kind: 'pii', description: 'public IP address where it names a person: logs, data exports and dumps, or after an address-like name (client_ip, remote_addr)' },
 } as const satisfies Record<string, CategoryInfo>;
 
 export type BuiltinCategory = keyof typeof BUILTIN_CATEGORIES;

@@ -33,7 +33,7 @@ const PLACEHOLDER_WORDS = new Set([
 ]);
 
 /** Words that, inside a value, announce a stand-in (on the lower-cased value). */
-const STANDIN_MARKERS = /example|placeholder|dummy|xxxx|changeme|change_me|replace[-_]?me|redacted|your[-_]?(?:own[-_]?)?(?:api|secret|access|app|client|private|auth|db|database|admin|real|actual|account|[a-z]*(?:key|token|pass|secret))|insert[-_]?(?:your|key|token|secret|here)|fake[-_]?(?:key|token|secret|pass)|not[-_]?a[-_]?real|do[-_]?not[-_]?use|_here\b|-here\b|goes[-_]?here|<[a-z_ -]+>/;
+const STANDIN_MARKERS = /example|placeholder|dummy|xxxx|changeme|change_me|replace[-_]?me|redacted|your[-_]?(?:own[-_]?)?(?:api|secret|access|app|client|private|auth|db|database|admin|real|actual|account|[a-z]*(?:key|token|pass|secret))|insert[-_]?(?:your|key|token|secret|here)|fake[-_]?(?:key|token|secret|pass)|not[-_]?a[-_]?real|do[-_]?not[-_]?use|not[-_]?used|unused|dev[-_]?only|local[-_]?only|test[-_]?only|for[-_]?testing|_here\b|-here\b|goes[-_]?here|<(?:your|my|insert|enter|replace)[a-z_ -]*>|<[a-z]+[-_ ][a-z_ -]+>/;
 
 /** A unit of 1–4 characters repeated over the whole value: `aaaaaaaa`, `abcabcabc`, `12121212`, `xXxXxX`. */
 function isRepeatedUnit(v: string): boolean {
@@ -76,6 +76,24 @@ function tokenBody(v: string): string {
   return m ? v.slice(m[0].length) : v;
 }
 
+/**
+ * Card numbers that payment processors publish for testing (Stripe, Visa, Mastercard, Amex, Discover, JCB, Diners
+ * documentation): they pass Luhn and reach no account, and tests and docs are full of them.
+ */
+const PUBLISHED_TEST_CARDS = new Set([
+  '4242424242424242', '4000056655665556', '4111111111111111', '4012888888881881', '4222222222222', '4000000000000002',
+  '4000000000009995', '4000002500003155', '4000000000000077', '4000000000003220', '4000000760000002', '4000001240000000',
+  '5555555555554444', '5200828282828210', '5105105105105100', '2223003122003222', '2223000048400011', '5454545454545454',
+  '378282246310005', '371449635398431', '378734493671000', '6011111111111117', '6011000990139424', '6011000400000000',
+  '3530111333300000', '3566002020360505', '30569309025904', '38520000023237', '36227206271667', '6200000000000005',
+]);
+
+/** A published test card number (digits only). */
+export function isPublishedTestCard(digits: string): boolean {
+  return PUBLISHED_TEST_CARDS.has(digits);
+}
+
+const VERSION_START = /^v?\d/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const HEX_HASH = /^(?:[0-9a-f]{7,12}|[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128}|[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64}|[0-9A-F]{128})$/;
 const HASH_KEY_WORDS = new Set(['sha', 'sha1', 'sha256', 'sha512', 'md5', 'hash', 'digest', 'checksum', 'integrity', 'commit', 'rev', 'revision', 'ref', 'etag', 'fingerprint', 'sum', 'crc', 'shasum', 'oid', 'tree', 'parent', 'head', 'version', 'build', 'nonce']);
@@ -121,6 +139,23 @@ export const HARMLESS_RULES: readonly HarmlessRule[] = [
     test: (v) => isReference(v),
   },
   {
+    name: 'remote-or-url',
+    description: 'a git remote or a URL without credentials: `git@github.com:acme/app.git`, `https://host/path`',
+    test: (v) => (v.includes('@') || v.includes('://')) && (/^[\w.-]+@[\w.-]+\.[a-z]{2,}:[\w./~-]+$/.test(v) ||
+      // A URL with a random path segment is a capability (a webhook): not spared.
+      (/^(?:https?|ssh|git|wss?|ftp):\/\/[^\s:@/]+(?::\d+)?(?:[/?#][^\s@]*)?$/.test(v) && !v.split(/[/?&=#]/).some((seg) => seg.length >= 16 && /[a-z]/.test(seg) && /[A-Z]/.test(seg) && /\d/.test(seg)))),
+  },
+  {
+    name: 'test-card',
+    description: 'a card number payment processors publish for tests (`4242 4242 4242 4242`, `4111111111111111`)',
+    test: (v) => v.length >= 13 && v.length <= 23 && /^[\d -]+$/.test(v) && PUBLISHED_TEST_CARDS.has(v.replace(/\D/g, '')),
+  },
+  {
+    name: 'cookie-or-header-name',
+    description: 'a cookie or header name with its RFC 6265bis prefix (`__Host-session`, `__Secure-token`)',
+    test: (v) => v.startsWith('__') && /^__(?:Host|Secure)-[\w.-]+$/.test(v),
+  },
+  {
     name: 'public-identifier',
     description: 'published by design: Stripe publishable keys (`pk_live_`, `pk_test_`), Mapbox public tokens (`pk.`), OAuth client ids (`….apps.googleusercontent.com`), SSH/PEM public keys',
     test: (v) => /^pk_(?:live|test)_|^pk\.eyJ|\.apps\.googleusercontent\.com$|^ssh-(?:rsa|ed25519|dss) |^ecdsa-sha2-|^-----BEGIN (?:RSA )?PUBLIC KEY|^-----BEGIN CERTIFICATE/.test(v),
@@ -129,6 +164,7 @@ export const HARMLESS_RULES: readonly HarmlessRule[] = [
     name: 'hash',
     description: 'a digest: `sha256:…`, `sha512-…` (lockfile integrity), hex under a hash/commit/checksum name, or a short git SHA',
     test: (v, hint) => {
+      if (v.length < 7) return false;
       if (/^(?:sha(?:1|224|256|384|512)|md5|blake2b?|sha3-\d+)[:=-][A-Za-z0-9+/=_-]{16,}$/i.test(v)) return true;
       if (!HEX_HASH.test(v)) return false;
       if (v.length <= 12) return !hint.passwordLike; // an abbreviated commit
@@ -138,12 +174,12 @@ export const HARMLESS_RULES: readonly HarmlessRule[] = [
   {
     name: 'uuid',
     description: 'a UUID under a name that does not announce a secret (ids, request ids, tenant ids)',
-    test: (v, hint) => UUID.test(v) && hint.keyWords === undefined,
+    test: (v, hint) => v.length === 36 && hint.keyWords === undefined && UUID.test(v),
   },
   {
     name: 'version',
     description: 'a version or a date: `1.2.3`, `v2.0.0-rc.1`, `2024-01-31`, `20240131T120000Z`',
-    test: (v) => /^v?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.-]{1,20})?$/.test(v) || /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?Z?)?$/.test(v) || /^\d{8}T\d{6}Z?$/.test(v),
+    test: (v) => VERSION_START.test(v) && /^v?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.-]{1,20})?$/.test(v) || /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?Z?)?$/.test(v) || /^\d{8}T\d{6}Z?$/.test(v),
   },
   {
     name: 'minified-identifier',
@@ -156,6 +192,8 @@ export const HARMLESS_RULES: readonly HarmlessRule[] = [
 /** References to a value kept elsewhere. */
 export function isReference(value: string): boolean {
   const v = value.trim();
+  // Every form below holds one of these characters: most values are rejected by one scan.
+  if (!/[$`{%#<@([:.+/]/.test(v)) return false;
   if (/^\$\{?\{?[A-Za-z_]/.test(v)) return true; // ${VAR}, $VAR, ${VAR:?missing}, ${{ secrets.X }}
   if (/^\$\{\{|^\$\(|^`[^`]*`$|^\$\[/.test(v)) return true; // ${{ … }}, $(cat …), `cmd`, $[variables.x]
   if (/^\{\{|^%\(|^#\{|^<%|^@\{|^\{%|^\(\(|^\[\[/.test(v)) return true; // templating: Helm, Python, Ruby, ERB, Jinja, Concourse
@@ -175,6 +213,12 @@ export function isPlaceholder(value: string): boolean {
 
 const byName = (n: string) => HARMLESS_RULES.find((r) => r.name === n)!;
 const PLACEHOLDER_RULES = ['placeholder-word', 'stand-in-marker', 'elided'].map(byName);
+
+/** A provider-shaped token whose body is a stand-in: `ghp_xxxx…`, `sk_live_XXXX…`, `AKIAXXXXXXXXXXXXXXXX`, `…EXAMPLE`. */
+export function isStandInToken(value: string): boolean {
+  const body = tokenBody(value);
+  return isRepeatedUnit(body) || isSequentialRun(body) || isLowVariety(body) || STANDIN_MARKERS.test(value.toLowerCase()) || value.includes('...') || value.includes('…');
+}
 
 /** The name of the first rule that spares the value, or undefined when the value may be a secret. */
 export function harmlessReason(value: string, hint: HarmlessHint = {}): string | undefined {

@@ -4,6 +4,7 @@
  * ranges, boundaries) because source code is full of digit runs that are not personal data.
  */
 import { IBAN_LENGTHS, ibanChecksumValid, luhnValid } from './valueChecks';
+import { isPublishedTestCard } from './harmlessValues';
 import { PRIORITY, type Detector, type Emit, type ScanContext } from './detector';
 import { execInNumberRegions, HAS_DASH, HAS_DOT, HAS_PLUS, HAS_SPACE, type RegionFilter } from './numberScan';
 
@@ -23,9 +24,12 @@ const FILE_TLD = /^(?:png|jpe?g|gif|svg|webp|ico|bmp|avif|js|mjs|cjs|ts|tsx|jsx|
 function inUrlAuthority(text: string, at: number): boolean {
   const p = text.lastIndexOf('://', at);
   if (p < 0 || at - p > 300) return false;
+  let colon = false;
   for (let i = p + 3; i < at; i++) {
     const c = text[i];
-    if (c === ' ' || c === '\n' || c === '\t' || c === '"' || c === '\'' || c === '`' || c === '<' || c === '>' || c === '/') return false;
+    if (c === ' ' || c === '\n' || c === '\t' || c === '"' || c === '\'' || c === '`' || c === '<' || c === '>') return false;
+    if (c === ':') colon = true;
+    else if (c === '/' && !colon) return false; // a path before any password: `https://host/@user`
   }
   return true;
 }
@@ -169,6 +173,7 @@ const cards: Detector = {
         if (digits.length < 13 || digits.length > 19) continue;
         const end = start + span.length;
         if (isAlnum(text[end]) || ((text[end] === '.' || text[end] === '-') && isDigit(text[end + 1]))) continue;
+        if (isPublishedTestCard(digits)) return undefined;
         if (cardIssuer(digits) && luhnValid(digits)) return [start, end];
       }
       return undefined;
@@ -330,41 +335,83 @@ const ibans: Detector = {
   },
 };
 
-const IPV4 = /(?:10|172|192)\.\d{1,3}\.\d{1,3}\.\d{1,3}/g;
+/** Eight characters at least (so five digits: what number regions keep); `1.2.3.4` is seldom anyone's address. */
+const IPV4 = /(?=[\d.]{8})\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}/g;
 const IPV6_ULA = /[fF][cdCD][0-9a-fA-F]{2}:[0-9a-fA-F:]{2,40}/g;
+
+/** Logs, data exports and dumps: where a public address is a person's (a client's), not a server's. */
+const DATA_FILE = /\.(?:log|csv|tsv|sql|jsonl|ndjson|dump|har)(?:\.\d+|\.gz)?$|(?:^|[\\/])(?:access|error|audit)[._-]?log/i;
+/** A name before the address that says whose it is: `client_ip=`, `"remote_addr": `, `X-Forwarded-For: `. */
+const ADDRESS_NAME = /(?:ip|addr|address|client|remote|forwarded[-_]for|real[-_]ip|peer|source|src|from|user[-_]?ip|login[-_]?ip)["']?\s*[:=]?\s*["']?$/i;
+/** Resolvers and other addresses everyone publishes: no person behind them. */
+const WELL_KNOWN_IPV4 = new Set(['8.8.8.8', '8.8.4.4', '1.1.1.1', '1.0.0.1', '9.9.9.9', '149.112.112.112', '208.67.222.222', '208.67.220.220', '4.2.2.2', '4.2.2.1']);
+
+/** Whether a public IPv4 address sits where it names a person: a data file, or after an address-like name. */
+function personalAddressContext(ctx: ScanContext, start: number): boolean {
+  const before = ctx.text.slice(Math.max(0, start - 30), start);
+  if (ADDRESS_NAME.test(before)) return true;
+  // In a log a server is named as where something went (`retry to 52.1.2.3`, `upstream: …`); a client opens the line.
+  return ctx.fileName !== undefined && DATA_FILE.test(ctx.fileName) && !SERVER_BEFORE.test(before);
+}
+
+/** Words before an address that make it the destination (a server), not the client. */
+const SERVER_BEFORE = /\b(?:to|upstream|server|host|hostname|connect(?:ing|ed)?|dial(?:ing)?|resolved?|resolver|dns|proxy|via|endpoint|backend|target|peer|nameserver|gateway)\b\W{0,4}$/i;
+
+/** Public IPv4 outside reserved, documentation, multicast and well-known ranges. */
+function isPublicIpv4(o: readonly number[], dotted: string): boolean {
+  const [a, b, c] = o as [number, number, number];
+  if (a === 0 || a === 127 || a >= 224 || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127)) return false;
+  if ((a === 192 && b === 0 && (c === 2 || c === 0)) || (a === 198 && b === 51 && c === 100) || (a === 203 && b === 0 && c === 113) || (a === 198 && (b === 18 || b === 19))) return false;
+  return !WELL_KNOWN_IPV4.has(dotted);
+}
+
+const IPV6_GLOBAL = /[23][0-9a-fA-F]{3}:[0-9a-fA-F:]{2,36}/g;
 
 const internalIps: Detector = {
   id: 'internal-ip',
-  categories: ['internal-ip'],
+  categories: ['internal-ip', 'ip-address'],
   detect(ctx, emit) {
     const { text } = ctx;
-    emitNumberRegex(ctx, emit, IPV4_REGIONS, IPV4, 'internal-ip', (m) => {
+    execInNumberRegions(text, IPV4_REGIONS, IPV4, (m) => {
       const start = m.index, end = start + m[0].length;
       const b = text[start - 1], a = text[end];
-      if (isAlnum(b) || b === '.' || isAlnum(a) || (a === '.' && isDigit(text[end + 1]))) return undefined;
-      if (b === 'v' || b === 'V') return undefined; // v10.1.2.3 is a version
+      if (isAlnum(b) || b === '.' || isAlnum(a) || (a === '.' && isDigit(text[end + 1]))) return;
+      if (b === 'v' || b === 'V') return; // v10.1.2.3 is a version
       const o = m[0].split('.').map(Number);
-      if (o.some((x) => x > 255)) return undefined;
+      if (o.some((x) => x > 255)) return;
       const [a0, a1] = o as [number, number];
-      const ok = a0 === 10 || (a0 === 172 && a1 >= 16 && a1 <= 31) || (a0 === 192 && a1 === 168);
-      return ok ? [start, end] : undefined;
+      const internal = a0 === 10 || (a0 === 172 && a1 >= 16 && a1 <= 31) || (a0 === 192 && a1 === 168);
+      let category: string | undefined = internal ? 'internal-ip' : undefined;
+      if (!internal && isPublicIpv4(o, m[0]) && personalAddressContext(ctx, start) && !/version|ver\b|\bv$/i.test(text.slice(Math.max(0, start - 12), start))) category = 'ip-address';
+      if (category && !ctx.isAllowed(m[0])) emit({ category, start, end, priority: PRIORITY.pii });
     });
     if (text.includes('::') || /[fF][cdCD][0-9a-fA-F]{2}:/.test(text)) {
-      emitRegex(ctx, emit, IPV6_ULA, 'internal-ip', (m) => {
-        const start = m.index;
-        let s = m[0];
-        while (s.endsWith(':') && !s.endsWith('::')) s = s.slice(0, -1);
-        const end = start + s.length;
-        if (isAlnum(text[start - 1]) || text[start - 1] === ':' || isAlnum(text[end])) return undefined;
-        const groups = s.split(':');
-        if (groups.some((g) => g.length > 4)) return undefined;
-        const double = s.includes('::');
-        if (!(double ? groups.length >= 3 && groups.length <= 8 : groups.length === 8)) return undefined;
-        return [start, end];
+      emitRegex(ctx, emit, IPV6_ULA, 'internal-ip', (m) => ipv6Span(text, m.index, m[0]));
+    }
+    // Global IPv6 addresses of clients: in data files only (source holds many hex-and-colon strings).
+    if (ctx.fileName !== undefined && DATA_FILE.test(ctx.fileName)) {
+      emitRegex(ctx, emit, IPV6_GLOBAL, 'ip-address', (m) => {
+        const span = ipv6Span(text, m.index, m[0]);
+        if (!span || /^2001:0?db8:/i.test(m[0])) return undefined;
+        return span;
       });
     }
   },
 };
+
+/** The span of an IPv6 address written at `start` (trailing single colons dropped), or undefined when malformed. */
+function ipv6Span(text: string, start: number, match: string): [number, number] | undefined {
+  let s = match;
+  while (s.endsWith(':') && !s.endsWith('::')) s = s.slice(0, -1);
+  const end = start + s.length;
+  if (isAlnum(text[start - 1]) || text[start - 1] === ':' || isAlnum(text[end])) return undefined;
+  const groups = s.split(':');
+  if (groups.some((g) => g.length > 4)) return undefined;
+  const double = s.includes('::');
+  if (!(double ? groups.length >= 3 && groups.length <= 8 : groups.length === 8)) return undefined;
+  if (s.split('::').length > 2) return undefined;
+  return [start, end];
+}
 
 /** The number regexes with the regions they run in, for the test that the regions lose no match. */
 export const NUMBER_PATTERNS: ReadonlyArray<[string, RegExp, RegionFilter]> = [

@@ -3,6 +3,7 @@
  * keyword prefilter, so a file without `ghp_` never runs the GitHub regex. Patterns use bounded repetition only.
  */
 import { charClasses, isDocumentedExample } from './valueChecks';
+import { isStandInToken } from './harmlessValues';
 import { PRIORITY, tokenBoundary, type Detector } from './detector';
 
 interface TokenPattern {
@@ -76,7 +77,7 @@ function patternDetector(p: TokenPattern): Detector {
         const end = start + value.length;
         if (p.boundary !== false && !tokenBoundary(text, start, end)) continue;
         if (p.validate && !p.validate(value)) continue;
-        if (isDocumentedExample(value) || ctx.isAllowed(value)) continue;
+        if (isDocumentedExample(value) || isStandInToken(value) || ctx.isAllowed(value)) continue;
         emit({ category: p.category, start, end, priority: PRIORITY.provider });
       }
     },

@@ -5,7 +5,7 @@
  */
 import { assignmentSecrets, credentialPairs } from './assignmentSecrets';
 import { BUILTIN_CATEGORIES, CATEGORY_GROUPS, categorySlug } from './categories';
-import { commandLinePasswords } from './commandLineSecrets';
+import { commandLinePasswords, moreCommandLinePasswords } from './commandLineSecrets';
 import { fileKindOf, PRIORITY, type Detector, type RawFinding, type ScanContext } from './detector';
 import { releaseNumberRegions } from './numberScan';
 import { personalDataDetectors } from './personalData';
@@ -71,6 +71,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   ...providerTokenDetectors,
   ...structuredSecretDetectors,
   commandLinePasswords,
+  moreCommandLinePasswords,
   assignmentSecrets,
   credentialPairs,
   ...personalDataDetectors,

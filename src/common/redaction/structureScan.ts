@@ -146,6 +146,12 @@ const NAMING_PREFIX = /(?:^|[\s{,(\-])["']?(?:name|Name|NAME|key|Key|ParameterKe
  * + `default = …`: the value that belongs to the variable named at [ks, ke), or undefined.
  */
 export function valueBesideName(text: string, ks: number, ke: number): ScannedValue | undefined {
+  // Cheap gate first: a naming key ends in ':' or '=' (then maybe a quote), or a label opens a quote (`variable "`).
+  let b = ks - 1;
+  if (text[b] === '"' || text[b] === '\'') b--;
+  while (b >= 0 && (text[b] === ' ' || text[b] === '\t')) b--;
+  const gate = text[b];
+  if (gate !== ':' && gate !== '=' && !((text[ks - 1] === '"' || text[ks - 1] === '\'') && b < ks - 2)) return undefined;
   let prefix = text.slice(Math.max(0, ks - 60), ks);
   prefix = prefix.slice(prefix.lastIndexOf('\n') + 1);
   if (!NAMING_PREFIX.test(prefix)) return undefined;

@@ -65,12 +65,18 @@ const urlCredentials: Detector = {
         if (c === '@' || c === '/' || c === '?' || c === '#' || isUrlStop(c)) break;
       }
       if (colon < 0) continue;
-      let at = -1;
+      // Prefer an '@' whose host is qualified (a dot, a port, an address): `p@ss/w#rd@db.internal:5432` splits there.
+      let at = -1, plain = -1;
       for (j = colon + 1; j < limit; j++) {
         const c = text[j]!;
         if (isUrlStop(c)) break;
-        if (c === '@' && HOST_AFTER_AT.test(text.slice(j + 1, j + 260))) { at = j; break; }
+        if (c !== '@') continue;
+        const host = HOST_AFTER_AT.exec(text.slice(j + 1, j + 260));
+        if (!host) continue;
+        if (/[.:[(]/.test(host[0].slice(0, -1)) || /^localhost\b/.test(host[0])) { at = j; break; }
+        if (plain < 0) plain = j;
       }
+      if (at < 0) at = plain;
       if (at < 0) continue;
       const password = text.slice(colon + 1, at);
       if (password.length === 0 || isHarmless(password) || ctx.isAllowed(password)) continue;
@@ -160,6 +166,45 @@ const azureKeys: Detector = {
   },
 };
 
+/** Whether the line at `at` lies under `stringData:` (plain values) rather than `data:` (base64). */
+function inStringData(doc: string, at: number): boolean {
+  const d = doc.lastIndexOf('\ndata:', at), sd = doc.lastIndexOf('\nstringData:', at);
+  return sd > d;
+}
+
+/** Role addresses and documentation domains: no person and no secret behind them. */
+const ROLE_EMAIL = /^(?:support|info|admin|noreply|no-reply|ops|team|hello|contact|billing|security|help|sales|alerts?)@|@(?:[\w-]+\.)*example\.(?:com|org|net)$/i;
+
+/**
+ * An entry of a Secret whose name announces no secret (`SUPPORT_EMAIL`, `LOG_LEVEL`) and whose value, base64-decoded
+ * under `data:`, is harmless: a role or documentation address, a URL without credentials, a number, a word.
+ */
+function harmlessSecretEntry(key: string, value: string, base64: boolean): boolean {
+  if (!/(?:^|[_.-])(?:email|mail|host|hostname|port|url|uri|endpoint|region|level|mode|env|environment|bucket|timeout|enabled)$/i.test(key)) return false;
+  let plain = value;
+  if (base64) {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || value.length % 4 !== 0) return false;
+    plain = decodeBase64(value);
+    if (!/^[\x20-\x7e]*$/.test(plain)) return false;
+  }
+  // A URL counts only without credentials and without a random path segment (a webhook's path is its secret).
+  const url = /^(?:https?|redis|amqp|postgres(?:ql)?|mysql):\/\/[^@\s]+$/.test(plain) && !plain.split(/[/?&=#]/).some((seg) => seg.length >= 8 && charClasses(seg) >= 3);
+  return ROLE_EMAIL.test(plain) || url || (/^[\w.-]{1,40}$/.test(plain) && !/\d.*\d.*\d/.test(plain));
+}
+
+/** Base64 to text without Node's Buffer (this layer is pure TypeScript). */
+function decodeBase64(b64: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  let bits = 0, acc = 0, out = '';
+  for (const ch of b64) {
+    if (ch === '=') break;
+    acc = (acc << 6) | alphabet.indexOf(ch);
+    bits += 6;
+    if (bits >= 8) { bits -= 8; out += String.fromCharCode((acc >> bits) & 0xff); }
+  }
+  return out;
+}
+
 /**
  * Values under `data:` / `stringData:` of a YAML document whose `kind` is `Secret`. A small line scanner rather
  * than a YAML parser: it must run on fragments and on invalid YAML too.
@@ -211,6 +256,7 @@ const k8sSecrets: Detector = {
         let vs = m.index + indent + (trimmed.length - kv[2]!.length);
         if (/^(["']).*\1$/.test(value)) { value = value.slice(1, -1); vs += 1; }
         if (value === '' || isReference(value) || isPlaceholder(value) || ctx.isAllowed(value)) continue;
+        if (harmlessSecretEntry(kv[1]!.replace(/["']/g, ''), value, trimmed.startsWith(kv[1]!) && !inStringData(doc, m.index))) continue;
         emit({ category: 'k8s-secret', start: ds + vs, end: ds + vs + value.length, priority: PRIORITY.structure });
       }
       flushScalar();

@@ -88,7 +88,8 @@ export { isPlaceholder, isReference } from './harmlessValues';
 /** Values that look like code rather than a literal: identifiers, member access, calls, type names. */
 export function looksLikeCode(value: string): boolean {
   const v = value.trim();
-  if (/^[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+(?:\(.*\))?;?$/.test(v)) return true; // a.b.c, a.b()
+  // a.b.c, a.b() — unless a segment is a long run of mixed letters and digits (`dp.st.prd.xRJnq…49PGf`: a token).
+  if (/^[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+(?:\(.*\))?;?$/.test(v)) return !v.split('.').some((seg) => seg.length >= 20 && charClasses(seg) >= 3);
   if (/^[A-Za-z_$][\w$]*\(.*\);?$/.test(v)) return true; // f(x)
   if (/^(?:new|await|this|self|typeof|function|lambda|req|request|args|params|options|opts|config|cfg|settings|input|data|body)\b/.test(v)) return true;
   return false;
