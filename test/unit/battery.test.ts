@@ -260,6 +260,9 @@ describe('task battery: scores', function () {
     assert.ok(cal.bins[0]!.successRate === 0 && cal.bins[4]!.successRate > 0.4);
     // No signal: nothing recommended.
     assert.equal(calibrate(rs.map((r) => ({ ...r, exact: false }))).threshold, null);
+    const few = calibrate(rs.map((r, i) => ({ ...r, exact: i >= 97 })));
+    assert.equal(few.threshold, null);
+    assert.match(few.reason, /3 of 100 tasks succeeded: too few/);
     assert.equal(calibrate(rs.map((r) => ({ ...r, confidence: null }))).threshold, null);
   });
 });
