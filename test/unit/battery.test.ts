@@ -260,9 +260,12 @@ describe('task battery: scores', function () {
     assert.ok(cal.bins[0]!.successRate === 0 && cal.bins[4]!.successRate > 0.4);
     // No signal: nothing recommended.
     assert.equal(calibrate(rs.map((r) => ({ ...r, exact: false }))).threshold, null);
-    const few = calibrate(rs.map((r, i) => ({ ...r, exact: i >= 97 })));
+    const few = calibrate(rs.map((r, i) => ({ ...r, exact: i >= 98 })));
     assert.equal(few.threshold, null);
-    assert.match(few.reason, /3 of 100 tasks succeeded: too few/);
+    assert.match(few.reason, /2 of 100 tasks succeeded: too few/);
+    const three = calibrate(rs.map((r, i) => ({ ...r, exact: i >= 97 })));
+    assert.equal(three.threshold, rs[80]!.confidence, three.reason);
+    assert.match(three.reason, /^from 3 successes in 100 tasks: below -0\.60 the local model succeeds in 0 %/);
     assert.equal(calibrate(rs.map((r) => ({ ...r, confidence: null }))).threshold, null);
   });
 });

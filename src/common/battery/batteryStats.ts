@@ -193,8 +193,11 @@ export function recommend(cands: CandidateScores[], margin = 0.02, seed = 1): Re
   return { chosen: chosen.id, best: best.id, margin, versusBest, reason };
 }
 
-/** Below this many successes the curve is noise: no threshold is recommended from it. */
-export const MIN_CALIBRATION_SUCCESSES = 5;
+/**
+ * Below this many successes no threshold is recommended. Three all landing in the top fifth of five bins would
+ * happen by chance under 1 % of the time; the reason states the count, so a reader can weigh it.
+ */
+export const MIN_CALIBRATION_SUCCESSES = 3;
 
 export interface CalibrationBin {
   /** Lowest and mean confidence of the bin's tasks. */
@@ -255,7 +258,7 @@ export function calibrate(results: TaskResult[], binCount = 5): Calibration {
     bins,
     withConfidence: n,
     threshold: t,
-    reason: `below ${t.toFixed(2)} the local model succeeds in ${(100 * mean(rs.filter((r) => r.confidence! < t).map((r) => (r.exact ? 1 : 0)))).toFixed(0)} % of tasks, at or above it in ${(100 * bins[k]!.keptSuccessRate).toFixed(0)} % (battery: ${(100 * overall).toFixed(0)} %); routing below it offers the next tier for ${(100 * (1 - bins[k]!.coverage)).toFixed(0)} % of tasks`,
+    reason: `from ${successes} successes in ${n} tasks: below ${t.toFixed(2)} the local model succeeds in ${(100 * mean(rs.filter((r) => r.confidence! < t).map((r) => (r.exact ? 1 : 0)))).toFixed(0)} % of tasks, at or above it in ${(100 * bins[k]!.keptSuccessRate).toFixed(0)} % (battery: ${(100 * overall).toFixed(0)} %); routing below it offers the next tier for ${(100 * (1 - bins[k]!.coverage)).toFixed(0)} % of tasks`,
   };
 }
 
