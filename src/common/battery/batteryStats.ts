@@ -342,3 +342,14 @@ export function compareWithBaseline(c: CandidateScores, baseline: Baseline, seed
     : `${c.label}: quality ${pts(c.card.quality.value)} vs baseline ${pts(baseline.quality.value)}; change ${pts(d.value)} points [${pts(d.lo)}, ${pts(d.hi)}]: ${d.tie ? 'within the noise' : 'better'}`;
   return { candidate: c.id, difference: d, regression, message };
 }
+
+/** A week, for the opt-in drift check. */
+export const WEEK_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * Whether the weekly drift check should run now: a week since the last one (or never run), and the machine idle
+ * (the 1-minute load average under a quarter of its cores, so the battery does not compete with the user's work).
+ */
+export function weeklyCheckDue(lastRunMs: number | undefined, nowMs: number, load1: number, cores: number): boolean {
+  return (lastRunMs === undefined || nowMs - lastRunMs >= WEEK_MS) && load1 < Math.max(0.5, cores / 4);
+}
