@@ -256,6 +256,12 @@ export const Settings = {
     default: DEFAULT_COST_MODEL.frontierModel,
     description: '"Cost avoided" is measured against sending every task to this model; it must have an entry in `#hearth.cost.prices#`.',
   }),
+  batteryWeeklyDriftCheck: setting<boolean>({
+    key: 'hearth.battery.weeklyDriftCheck',
+    type: 'boolean',
+    default: false,
+    description: 'Once a week, when the machine is idle, run the task battery on the current model and settings against the folder\'s saved baseline (`.hearth/battery/baseline.json`, from **Hearth: Save as Baseline**); a regression raises a warning and a `drift` incident in the ledger.',
+  }),
   routingConfidenceThresholds: setting<Record<string, number>>({
     key: 'hearth.routing.confidenceThresholds',
     type: 'object',

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { bootstrapMean, calibrate, compareWithBaseline, makeBaseline, pairedDifference, percentile, recommend, scorecard, type TaskResult } from '../../src/common/battery/batteryStats';
+import { bootstrapMean, calibrate, compareWithBaseline, makeBaseline, pairedDifference, percentile, recommend, scorecard, WEEK_MS, weeklyCheckDue, type TaskResult } from '../../src/common/battery/batteryStats';
 import { proposalFor } from '../../src/common/battery/batteryTask';
 import { editTask, languageOf, parseHunks, sampleTasks, skipReason, type SourceFile } from '../../src/common/battery/sampleTasks';
 import { acceptedShare, editSimilarity, normaliseForMatch } from '../../src/common/battery/textScores';
@@ -260,6 +260,12 @@ describe('task battery: scores', function () {
     assert.ok(cal.bins[0]!.successRate === 0 && cal.bins[4]!.successRate > 0.4);
     // No signal: nothing recommended.
     assert.equal(calibrate(rs.map((r) => ({ ...r, exact: false }))).threshold, null);
+    const few = calibrate(rs.map((r, i) => ({ ...r, exact: i >= 98 })));
+    assert.equal(few.threshold, null);
+    assert.match(few.reason, /2 of 100 tasks succeeded: too few/);
+    const three = calibrate(rs.map((r, i) => ({ ...r, exact: i >= 97 })));
+    assert.equal(three.threshold, rs[80]!.confidence, three.reason);
+    assert.match(three.reason, /^from 3 successes in 100 tasks: below -0\.60 the local model succeeds in 0 %/);
     assert.equal(calibrate(rs.map((r) => ({ ...r, confidence: null }))).threshold, null);
   });
 });
@@ -287,5 +293,16 @@ describe('task battery: routing by confidence', () => {
     // Completions stay local by default: below the threshold the answer is held back, and the reason is the policy.
     const completion = routeByConfidence(p, 'completion', 'internal', -2);
     assert.ok(completion.route && completion.reason === 'policy' && completion.offer === undefined, JSON.stringify(completion));
+  });
+});
+
+describe('task battery: weekly drift check', () => {
+  it('runs a week after the last one, only when the machine is idle', () => {
+    const now = Date.UTC(2026, 11, 4);
+    assert.equal(weeklyCheckDue(undefined, now, 0.2, 8), true);
+    assert.equal(weeklyCheckDue(now - WEEK_MS + 1000, now, 0.2, 8), false);
+    assert.equal(weeklyCheckDue(now - WEEK_MS, now, 0.2, 8), true);
+    assert.equal(weeklyCheckDue(now - WEEK_MS, now, 3, 8), false, 'busy: 3 of 8 cores');
+    assert.equal(weeklyCheckDue(undefined, now, 0.4, 1), true, 'one core: idle under 0.5');
   });
 });

@@ -65,7 +65,8 @@ const PAGE_SCRIPT = `
         { type: 'bar', label: '95 % interval', data: series.map(function (s) { return [s.lo, s.hi]; }), backgroundColor: 'rgba(31,119,180,0.35)', borderColor: '#1f77b4', borderWidth: 1 },
         { type: 'line', label: 'estimate', data: series.map(function (s) { return s.value; }), borderColor: '#111', backgroundColor: '#111', showLine: false, pointRadius: 6 }
       ] },
-      options: { scales: { y: { type: 'linear', min: 0, max: 1, title: { display: true, text: title }, ticks: { callback: function (v) { return Math.round(v * 100) + ' %'; } } } } }
+      // Linear from 0, the top fitted to the data: a weak model's few percent stay readable.
+      options: { scales: { y: { type: 'linear', beginAtZero: true, suggestedMax: 0.1, title: { display: true, text: title }, ticks: { callback: function (v) { return (v * 100).toFixed(v < 0.1 ? 1 : 0) + ' %'; } } } } }
     });
   }
   intervalChart('chart-quality', d.quality, 'quality: mean accepted share');

@@ -193,6 +193,12 @@ export function recommend(cands: CandidateScores[], margin = 0.02, seed = 1): Re
   return { chosen: chosen.id, best: best.id, margin, versusBest, reason };
 }
 
+/**
+ * Below this many successes no threshold is recommended. Three all landing in the top fifth of five bins would
+ * happen by chance under 1 % of the time; the reason states the count, so a reader can weigh it.
+ */
+export const MIN_CALIBRATION_SUCCESSES = 3;
+
 export interface CalibrationBin {
   /** Lowest and mean confidence of the bin's tasks. */
   from: number;
@@ -218,8 +224,8 @@ export interface Calibration {
  * Success against confidence: tasks sorted by confidence in `binCount` bins of (nearly) equal size. The
  * recommended threshold is the lower edge of the lowest bin from which every higher bin succeeds at least as
  * often as the whole battery does: below it the local model succeeds less often than on average, so offering
- * the next tier there costs the fewest good local answers. Null without successes, or when the lowest bin
- * already does as well as the rest (confidence tells nothing on this repo).
+ * the next tier there costs the fewest good local answers. Null with fewer than MIN_CALIBRATION_SUCCESSES
+ * successes, or when the lowest bin already does as well as the rest (confidence tells nothing on this repo).
  */
 export function calibrate(results: TaskResult[], binCount = 5): Calibration {
   const rs = results.filter((r) => r.confidence !== null && !r.error).sort((a, b) => a.confidence! - b.confidence!);
@@ -238,8 +244,11 @@ export function calibrate(results: TaskResult[], binCount = 5): Calibration {
       coverage: kept.length / n,
     });
   }
-  const overall = rs.filter((r) => r.exact).length / n;
-  if (overall === 0) return { bins, withConfidence: n, threshold: null, reason: 'no task succeeded, so confidence cannot separate good answers from bad ones' };
+  const successes = rs.filter((r) => r.exact).length;
+  const overall = successes / n;
+  if (successes < MIN_CALIBRATION_SUCCESSES) {
+    return { bins, withConfidence: n, threshold: null, reason: `${successes} of ${n} tasks succeeded: too few (under ${MIN_CALIBRATION_SUCCESSES}) to place a threshold on the curve; run more tasks or a stronger model` };
+  }
   let k = bins.length;
   while (k > 0 && bins[k - 1]!.successRate >= overall) k--;
   if (k === 0) return { bins, withConfidence: n, threshold: null, reason: 'every confidence bin succeeds at least as often as the battery overall: no threshold helps' };
@@ -249,7 +258,7 @@ export function calibrate(results: TaskResult[], binCount = 5): Calibration {
     bins,
     withConfidence: n,
     threshold: t,
-    reason: `below ${t.toFixed(2)} the local model succeeds in ${(100 * mean(rs.filter((r) => r.confidence! < t).map((r) => (r.exact ? 1 : 0)))).toFixed(0)} % of tasks, at or above it in ${(100 * bins[k]!.keptSuccessRate).toFixed(0)} % (battery: ${(100 * overall).toFixed(0)} %); routing below it offers the next tier for ${(100 * (1 - bins[k]!.coverage)).toFixed(0)} % of tasks`,
+    reason: `from ${successes} successes in ${n} tasks: below ${t.toFixed(2)} the local model succeeds in ${(100 * mean(rs.filter((r) => r.confidence! < t).map((r) => (r.exact ? 1 : 0)))).toFixed(0)} % of tasks, at or above it in ${(100 * bins[k]!.keptSuccessRate).toFixed(0)} % (battery: ${(100 * overall).toFixed(0)} %); routing below it offers the next tier for ${(100 * (1 - bins[k]!.coverage)).toFixed(0)} % of tasks`,
   };
 }
 
@@ -315,13 +324,13 @@ export interface DriftVerdict {
 
 /**
  * Compares a candidate's run with the baseline: a regression is a quality drop whose whole 95 % interval lies
- * below zero (a drop inside the noise is a tie). Paired over the tasks both share; with fewer than 20 shared
+ * below zero (a drop inside the noise is a tie). Paired over the tasks both share; with fewer than 10 shared
  * tasks (the repository moved on) the intervals of both means are compared instead.
  */
 export function compareWithBaseline(c: CandidateScores, baseline: Baseline, seed = 1): DriftVerdict {
   const cur = c.results.map((r) => ({ taskId: r.taskId, v: r.acceptedShare }));
   let d = pairedDifference(cur, baseline.perTask, seed);
-  if (d.paired < 20) {
+  if (d.paired < 10) {
     const lo = c.card.quality.lo - baseline.quality.hi;
     const hi = c.card.quality.hi - baseline.quality.lo;
     d = { value: c.card.quality.value - baseline.quality.value, lo, hi, tie: lo <= 0 && hi >= 0, paired: d.paired };
@@ -332,4 +341,15 @@ export function compareWithBaseline(c: CandidateScores, baseline: Baseline, seed
     ? `${c.label}: quality ${pts(c.card.quality.value)} vs baseline ${pts(baseline.quality.value)} (${baseline.candidate.label}); change ${pts(d.value)} points, 95 % interval [${pts(d.lo)}, ${pts(d.hi)}] lies below zero: a regression`
     : `${c.label}: quality ${pts(c.card.quality.value)} vs baseline ${pts(baseline.quality.value)}; change ${pts(d.value)} points [${pts(d.lo)}, ${pts(d.hi)}]: ${d.tie ? 'within the noise' : 'better'}`;
   return { candidate: c.id, difference: d, regression, message };
+}
+
+/** A week, for the opt-in drift check. */
+export const WEEK_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * Whether the weekly drift check should run now: a week since the last one (or never run), and the machine idle
+ * (the 1-minute load average under a quarter of its cores, so the battery does not compete with the user's work).
+ */
+export function weeklyCheckDue(lastRunMs: number | undefined, nowMs: number, load1: number, cores: number): boolean {
+  return (lastRunMs === undefined || nowMs - lastRunMs >= WEEK_MS) && load1 < Math.max(0.5, cores / 4);
 }

@@ -66,7 +66,8 @@ function loadPartial(file: string, key: string, logger: Logger): TaskResult[] {
   }
   try {
     const parsed = runFileSchema.safeParse(JSON.parse(raw));
-    if (parsed.success && parsed.data.key === key) return parsed.data.results;
+    // Only an unfinished run resumes: a finished one is measured again (a later run is how drift shows).
+    if (parsed.success && parsed.data.key === key) return parsed.data.finished ? [] : parsed.data.results;
     logger.warn(`${file}: not a partial run of these tasks and settings; starting again`);
   } catch (err) {
     logger.warn(`${file}: unreadable partial run (${errorMessage(err)}); starting again`);

@@ -93,29 +93,33 @@ export function readBaseline(file: string): Baseline {
   return r.data;
 }
 
-function recordRun(ledger: NonNullable<BatteryOptions['ledger']>, spec: CandidateSpec, results: TaskResult[], tasks: BatteryTask[], cost: CostSettings, started: string, finished: boolean): string {
-  const byId = new Map(tasks.map((t) => [t.id, t]));
-  for (const r of results) {
-    ledger.sink.append({
-      kind: 'task',
-      workspace: ledger.workspace,
-      lane: 'benchmark',
-      model: spec.label,
-      backend: 'llama.cpp',
-      tokensIn: r.tokensIn,
-      tokensOut: r.tokensOut,
-      timeToFirstTokenMs: null,
-      totalMs: r.latencyMs,
-      outcome: r.error ? 'error' : r.exact ? 'accepted' : 'rejected',
-      charsSuggested: r.proposal.length,
-      charsAccepted: r.exact ? r.proposal.length : 0,
-      destination: 'local',
-      estimatedCost: energyCost(r.latencyMs, cost),
-      // Dropped by the writer unless the policy keeps text.
-      text: { note: `battery ${byId.get(r.taskId)?.kind ?? ''} task ${r.taskId}`, answer: r.proposal },
-    });
-  }
-  const totalMs = results.reduce((a, r) => a + r.latencyMs, 0);
+/** One task's record (as it finishes, so a resumed run does not record its earlier tasks twice). */
+function recordTask(ledger: NonNullable<BatteryOptions['ledger']>, spec: CandidateSpec, task: BatteryTask, r: TaskResult, cost: CostSettings): void {
+  ledger.sink.append({
+    kind: 'task',
+    workspace: ledger.workspace,
+    lane: 'benchmark',
+    model: spec.label,
+    backend: 'llama.cpp',
+    tokensIn: r.tokensIn,
+    tokensOut: r.tokensOut,
+    timeToFirstTokenMs: null,
+    totalMs: r.latencyMs,
+    outcome: r.error ? 'error' : r.exact ? 'accepted' : 'rejected',
+    charsSuggested: r.proposal.length,
+    charsAccepted: r.exact ? r.proposal.length : 0,
+    destination: 'local',
+    estimatedCost: energyCost(r.latencyMs, cost),
+    // Dropped by the writer unless the policy keeps text.
+    text: { note: `battery ${task.kind} task ${r.taskId}`, answer: r.proposal },
+  });
+}
+
+/**
+ * The run's record (what a drift incident points at): its wall time, with tokens and cost 0 because its tasks'
+ * records carry them (aggregates would count them twice otherwise).
+ */
+function recordRun(ledger: NonNullable<BatteryOptions['ledger']>, spec: CandidateSpec, results: TaskResult[], started: string, wallMs: number, finished: boolean): string {
   return ledger.sink.append({
     id: randomUUID(),
     kind: 'task',
@@ -124,14 +128,14 @@ function recordRun(ledger: NonNullable<BatteryOptions['ledger']>, spec: Candidat
     lane: 'benchmark',
     model: spec.label,
     backend: 'llama.cpp',
-    tokensIn: results.reduce((a, r) => a + r.tokensIn, 0),
-    tokensOut: results.reduce((a, r) => a + r.tokensOut, 0),
+    tokensIn: 0,
+    tokensOut: 0,
     timeToFirstTokenMs: null,
-    totalMs,
+    totalMs: wallMs,
     outcome: finished ? 'accepted' : 'cancelled',
     destination: 'local',
-    estimatedCost: energyCost(totalMs, cost),
-    text: { note: `battery run of ${results.length} tasks` },
+    estimatedCost: 0,
+    text: { note: `battery run of ${results.length} tasks: ${results.filter((r) => r.exact).length} exact` },
   });
 }
 
@@ -150,6 +154,7 @@ export async function runTaskBattery(opts: BatteryOptions): Promise<BatteryOutco
   for (const spec of opts.candidates) {
     if (opts.signal?.aborted) break;
     const started = new Date().toISOString();
+    const t1 = performance.now();
     const run = await runCandidate(spec, tasks, {
       enginePath: opts.enginePath,
       runDir: opts.runDir,
@@ -157,9 +162,10 @@ export async function runTaskBattery(opts: BatteryOptions): Promise<BatteryOutco
       logger,
       threads: opts.threads,
       onProgress: (s, done, total) => opts.onProgress?.(`${s.label}: ${done}/${total}`, done, total),
+      onResult: opts.ledger ? (s, task, result) => recordTask(opts.ledger!, s, task, result, opts.cost) : undefined,
     });
     runs.push(run);
-    if (opts.ledger) runIds.set(spec.id, recordRun(opts.ledger, spec, run.results, tasks, opts.cost, started, run.finished));
+    if (opts.ledger) runIds.set(spec.id, recordRun(opts.ledger, spec, run.results, started, performance.now() - t1, run.finished));
   }
   const cancelled = opts.signal?.aborted === true || runs.length < opts.candidates.length || runs.some((r) => !r.finished);
   const scores = runs.filter((r) => r.results.length).map((r) => ({

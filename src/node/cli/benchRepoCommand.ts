@@ -17,7 +17,7 @@ import { batteryDir, modelFingerprint, readBaseline, runTaskBattery } from '../b
 import { stderrLogger } from '../stderrLogger';
 import { UsageError, type CliCommand } from './args';
 
-const USAGE = `hearth bench repo [--tasks 100] [--seed 1] --models a.gguf,b.gguf@ctx=128:beam=1 [--baseline FILE] [--save-baseline FILE]
+const USAGE = `hearth bench repo [--tasks 100] [--seed 1] [--models a.gguf,b.gguf@ctx=128:beam=1] [--baseline FILE] [--save-baseline FILE]
                   [--json] [--out report.html] [--repo DIR] [--run-dir DIR] [--ledger FILE | --no-ledger] [--fresh]
                   [--threads N] [--ctx N] [--beam N] [--gate X] [--margin 0.02] [--watts W] [--energy-price P]`;
 
@@ -108,6 +108,9 @@ async function benchRepo(argv: string[]): Promise<number> {
   };
   for (const k of Object.keys(defaults) as Array<keyof typeof defaults>) if (defaults[k] === undefined) delete defaults[k];
   const modelList = (values.models ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  // Without --models: the shipped model beside this bundle (dist/../models/), when there is one.
+  const shipped = join(__dirname, '..', 'models', 'hearth-code-tiny.gguf');
+  if (!modelList.length && existsSync(shipped)) modelList.push(shipped);
   if (!modelList.length) throw new UsageError(`--models is required: one or more GGUF files, comma-separated\n${USAGE}`);
   const candidates = modelList.map((m) => parseCandidate(m, defaults, cwd));
   const ids = new Set<string>();

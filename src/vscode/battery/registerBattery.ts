@@ -6,9 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { baselineSchema, makeBaseline, type Baseline, type CandidateSpec } from '../../common/battery/batteryStats';
+import { baselineSchema, makeBaseline, weeklyCheckDue, type Baseline, type CandidateSpec } from '../../common/battery/batteryStats';
 import { errorMessage, type Logger } from '../../common/logger';
 import { Settings } from '../../common/settings';
 import { batteryDir, modelFingerprint, readBaseline, runTaskBattery, type BatteryOutcome } from '../../node/battery/taskBattery';
@@ -238,6 +239,47 @@ export function registerBattery(context: vscode.ExtensionContext, services: Batt
       return undefined;
     }
   };
+  /**
+   * The opt-in weekly drift check (`hearth.battery.weeklyDriftCheck`): looked at hourly; runs the baseline's
+   * tasks on the current model and settings when a week has passed and the machine is idle, in the status bar
+   * only. Folders without a baseline are skipped (there is nothing to drift from).
+   */
+  let checking = false;
+  const weeklyCheck = async () => {
+    if (checking || !getSetting(Settings.batteryWeeklyDriftCheck)) return;
+    const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
+    const current = currentCandidate();
+    if (!folder || !current) return;
+    const key = `hearth.battery.lastWeekly:${folder.uri.toString()}`;
+    if (!weeklyCheckDue(context.globalState.get<number>(key), Date.now(), loadavg()[0]!, availableParallelism())) return;
+    const baseline = readBaselineIfAny(baselinePath(folder), logger);
+    if (!baseline) return;
+    checking = true;
+    try {
+      await context.globalState.update(key, Date.now());
+      const { sink, workspace } = ledger.sinkFor(folder.uri);
+      const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Hearth: weekly drift check' }, () => runTaskBattery({
+        root: folder.uri.fsPath, candidates: [current], tasks: baseline.tasks, seed: baseline.seed,
+        enginePath: context.asAbsolutePath('dist/engine.js'), runDir: join(batteryDir(folder.uri.fsPath), 'runs'),
+        cost: { localWatts: getSetting(Settings.costLocalWatts), energyPricePerKWh: getSetting(Settings.costEnergyPricePerKWh), currency: getSetting(Settings.costCurrency) },
+        baseline, policy: policy.effectiveFor(folder.uri), ledger: { sink, workspace }, logger,
+      }));
+      writeFileSync(join(batteryDir(folder.uri.fsPath), 'report-weekly.html'), outcome.html);
+      logger.info(`weekly drift check: ${outcome.verdicts.map((v) => v.message).join('; ')}`);
+      if (outcome.regression) {
+        void vscode.window.showWarningMessage(`Hearth: the weekly drift check found a regression (recorded as a drift incident): ${outcome.verdicts[0]!.message}`, 'Roll Back Model').then((c) => c && vscode.commands.executeCommand(rollBackModelCommand));
+      }
+    } catch (err) {
+      logger.warn(`weekly drift check failed: ${errorMessage(err)}`);
+    } finally {
+      checking = false;
+    }
+  };
+  // Not at start-up (the window is busiest then): first after ten minutes, then hourly.
+  const first = setTimeout(() => void weeklyCheck(), 10 * 60_000);
+  const hourly = setInterval(() => void weeklyCheck(), 60 * 60_000);
+  context.subscriptions.push({ dispose: () => { clearTimeout(first); clearInterval(hourly); } });
+
   context.subscriptions.push(
     vscode.commands.registerCommand(runBatteryCommand, guard(run)),
     vscode.commands.registerCommand(saveBaselineCommand, guard(saveBaseline)),
