@@ -136,7 +136,7 @@ export function renderReportHtml(input: ReportInput): string {
 <li>cost per successful task <b>${total.costPerSuccess === null ? '–' : total.costPerSuccess.toFixed(6)} ${escapeHtml(cur)}</b></li>
 <li>latency p50 / p95 <b>${num(total.latencyP50Ms)} / ${num(total.latencyP95Ms)} ms</b></li>
 <li>escalation rate <b>${pct(total.escalationRate)}</b>, incident rate <b>${pct(total.incidentRate)}</b></li>
-<li>acceptance <b>${pct(total.acceptanceRate)}</b> by count, <b>${pct(total.acceptanceRateByChars)}</b> by characters</li>
+<li>acceptance <b>${pct(total.acceptanceRate)}</b> by count, <b>${pct(total.acceptanceRateByChars)}</b> by characters; of accepted text, still in the file after 30 s <b>${pct(total.survival30s)}</b>, after 5 min <b>${pct(total.survival5m)}</b></li>
 <li>cost avoided versus sending everything to ${escapeHtml(aggs.frontierModel)}: <b>${total.costAvoided.toFixed(2)} ${escapeHtml(cur)}</b></li>
 </ul>`
     : '<p>The ledger holds no tasks yet.</p>';

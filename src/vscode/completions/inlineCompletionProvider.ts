@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { CompletionService, type CompletionOutcome, type CompletionStats, type Verdict } from '../../common/completion/completionPipeline';
 import { windowsForContext } from '../../common/completion/fimInput';
 import { OutcomeTracker, type DocumentEdit, type SettledSuggestion, type ShownSuggestion } from '../../common/completion/outcomeTracker';
+import { survival, SurvivalTracker, type TrackedRange } from '../../common/completion/survivalTracker';
 import type { Outcome } from '../../common/ledger/ledgerEnums';
 import { errorMessage, type Logger } from '../../common/logger';
 import type { InfillResult, ModelInfo } from '../../common/protocol/engineProtocol';
@@ -39,6 +40,29 @@ interface Shown extends ShownSuggestion {
 }
 
 export const acceptedCommand = 'hearth.completionAccepted';
+/** When accepted text's survival is measured; the ledger record is written after the last. */
+const SURVIVAL_CHECKS_MS = [30_000, 300_000] as const;
+
+/** Fields a completion record carries beyond the engine's counts. */
+interface CompletionFields {
+  charsSuggested?: number;
+  charsAccepted?: number;
+  linesAccepted?: number;
+  confidence?: number;
+  completionSource?: 'engine' | 'cache' | 'typeThrough';
+  acceptedVia?: 'tab' | 'word' | 'line' | 'typed';
+  survival30s?: number;
+  survival5m?: number;
+}
+
+/** An accepted suggestion whose record waits for its survival checkpoints. */
+interface Surviving {
+  range: TrackedRange;
+  uri: vscode.Uri;
+  write: (fields: CompletionFields) => void;
+  fields: CompletionFields;
+  timers: NodeJS.Timeout[];
+}
 /** Hidden command: the pipeline's counters (engine requests, cache and type-through hits…), for tests and the status bar. */
 export const completionStatsCommand = 'hearth.completionStats';
 
@@ -66,6 +90,8 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   private readonly activityEmitter = new vscode.EventEmitter<CompletionActivity>();
   readonly onActivity = this.activityEmitter.event;
   private prefetchAbort: AbortController | undefined;
+  private readonly survivals = new SurvivalTracker();
+  private readonly surviving = new Set<Surviving>();
   /** HEARTH_COMPLETION_TRACE: a file that gets one JSON line per request (the UI test reads it). */
   private readonly traceFile = process.env.HEARTH_COMPLETION_TRACE;
 
@@ -103,11 +129,13 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     if (e.contentChanges.length === 0) return;
     const edits: DocumentEdit[] = e.contentChanges.map((c) => ({ offset: c.rangeOffset, rangeLength: c.rangeLength, text: c.text }));
     this.tracker.edited(e.document.uri.toString(), edits);
+    this.survivals.edited(e.document.uri.toString(), edits);
   }
 
-  /** Settles what is still on screen (the window is closing). */
+  /** Settles what is still on screen and writes the records still waiting for survival checks (the window is closing). */
   settleAll(): void {
     this.tracker.settleAll();
+    for (const s of [...this.surviving]) this.finishSurvival(s);
   }
 
   get lastCompletion(): CompletionOutcome | undefined {
@@ -168,7 +196,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       const result = verdict.result;
       if (verdict.kind === 'none') {
         // A request cancelled by a newer keystroke still cost compute, so it is a task in the ledger.
-        if (result?.stopReason === 'cancelled' && result.tokensOut > 0) this.record(document.uri, model, result, startedAt, 'cancelled', { confidence: verdict.confidence ?? undefined });
+        if (result?.stopReason === 'cancelled' && result.tokensOut > 0) this.record(document.uri, model, result, startedAt, 'cancelled', { completionSource: 'engine' });
         return none(verdict.reason, { engineRequests: this.service.stats.engineRequests, confidence: verdict.confidence });
       }
       if (token.isCancellationRequested) return none('cancelled by a newer keystroke after the answer arrived');
@@ -245,13 +273,52 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
 
   private recordSettled(settled: SettledSuggestion<Shown>): void {
     const s = settled.suggestion;
-    this.record(s.uri, s.model, s.result, s.startedAt, settled.outcome, { charsSuggested: s.text.length, charsAccepted: settled.charsAccepted, linesAccepted: settled.linesAccepted, confidence: s.confidence ?? undefined });
+    const fields: CompletionFields = {
+      charsSuggested: s.text.length,
+      charsAccepted: settled.charsAccepted,
+      linesAccepted: settled.linesAccepted,
+      confidence: s.confidence ?? undefined,
+      completionSource: s.source,
+      acceptedVia: settled.acceptedVia,
+    };
+    const write = (f: CompletionFields) => this.record(s.uri, s.model, s.result, s.startedAt, settled.outcome, f);
+    if (settled.charsAccepted === 0) {
+      write(fields);
+      return;
+    }
+    // Accepted text: the record waits for its survival at 30 s and 5 min (or the window closing).
+    const surviving: Surviving = { range: this.survivals.track(s.documentId, s.offset, s.text.slice(0, settled.charsAccepted)), uri: s.uri, write, fields, timers: [] };
+    this.surviving.add(surviving);
+    surviving.timers = SURVIVAL_CHECKS_MS.map((ms, i) =>
+      setTimeout(() => {
+        const share = this.measureSurvival(surviving);
+        if (share !== undefined) surviving.fields[i === 0 ? 'survival30s' : 'survival5m'] = share;
+        if (i === SURVIVAL_CHECKS_MS.length - 1 || share === undefined) this.finishSurvival(surviving);
+      }, ms),
+    );
   }
 
-  private record(uri: vscode.Uri, model: ModelInfo, result: InfillResult, time: string, outcome: Outcome, chars: { charsSuggested?: number; charsAccepted?: number; linesAccepted?: number; confidence?: number } = {}): void {
+  /** The share of the accepted text still at its range, or undefined when the document is gone. */
+  private measureSurvival(s: Surviving): number | undefined {
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === s.range.documentId);
+    if (!doc || doc.isClosed) return undefined;
+    const now = doc.getText(new vscode.Range(doc.positionAt(s.range.start), doc.positionAt(s.range.end)));
+    const share = Math.round(survival(s.range.text, now) * 1000) / 1000;
+    this.logger.debug(`completion survival ${vscode.workspace.asRelativePath(s.uri, false)}: ${(share * 100).toFixed(0)}% of ${s.range.text.length} accepted characters still there`);
+    return share;
+  }
+
+  private finishSurvival(s: Surviving): void {
+    if (!this.surviving.delete(s)) return;
+    for (const t of s.timers) clearTimeout(t);
+    this.survivals.untrack(s.range);
+    s.write(s.fields);
+  }
+
+  private record(uri: vscode.Uri, model: ModelInfo, result: InfillResult, time: string, outcome: Outcome, fields: CompletionFields = {}): void {
     const { sink, workspace } = this.ledger.sinkFor(uri);
     if (workspace === 'none') return;
-    const { confidence: _confidence, ...counts } = chars;
+    const counts = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as CompletionFields;
     try {
       const id = sink.append({
         kind: 'task',
