@@ -162,7 +162,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     const where = `${vscode.workspace.asRelativePath(document.uri, false)}:${position.line + 1}:${position.character + 1}`;
     const none = (reason: string, extra: Record<string, unknown> = {}): undefined => {
       this.logger.debug(`completion #${id} ${where}: no suggestion: ${reason}`);
-      this.trace({ id, where, kind: 'none', reason, ...extra });
+      this.trace({ id, where, kind: 'none', reason, engineRequests: this.service.stats.engineRequests, ...extra });
       return undefined;
     };
     if (!getSetting(Settings.completionEnabled, document)) return none('completions are off (hearth.completion.enabled)');
@@ -197,7 +197,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       if (verdict.kind === 'none') {
         // A request cancelled by a newer keystroke still cost compute, so it is a task in the ledger.
         if (result?.stopReason === 'cancelled' && result.tokensOut > 0) this.record(document.uri, model, result, startedAt, 'cancelled', { completionSource: 'engine' });
-        return none(verdict.reason, { engineRequests: this.service.stats.engineRequests, confidence: verdict.confidence });
+        return none(verdict.reason, { engineRequests: this.service.stats.engineRequests, prefetches: this.service.stats.prefetches, confidence: verdict.confidence });
       }
       if (token.isCancellationRequested) return none('cancelled by a newer keystroke after the answer arrived');
       const ms = performance.now() - t0;
@@ -209,7 +209,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       const conf = verdict.confidence === null ? 'n/a' : verdict.confidence.toFixed(2);
       const cost = result ? `, ${result.tokensEvaluated} tokens evaluated, ${result.tokensOut} generated, engine ${result.totalMs.toFixed(0)} ms` : ', no engine request';
       this.logger.debug(`completion #${id} ${where}: shown from ${verdict.source} in ${ms.toFixed(0)} ms (${verdict.text.length} chars, ${verdict.alternatives.length} alternatives, confidence ${conf}${cost})${verdict.notes.length ? `; ${verdict.notes.join('; ')}` : ''}`);
-      this.trace({ id, where, kind: 'shown', source: verdict.source, text: verdict.text, engineRequests: this.service.stats.engineRequests, confidence: verdict.confidence });
+      this.trace({ id, where, kind: 'shown', source: verdict.source, text: verdict.text, engineRequests: this.service.stats.engineRequests, prefetches: this.service.stats.prefetches, confidence: verdict.confidence });
       const ledgerResult: InfillResult = result ?? { text: verdict.text, tokensEvaluated: 0, tokensOut: 0, timeToFirstTokenMs: ms, totalMs: ms, stopReason: 'eos' };
       const items: vscode.InlineCompletionItem[] = [];
       for (const [i, suggestion] of [verdict.text, ...verdict.alternatives].entries()) {
