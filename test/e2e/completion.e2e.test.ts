@@ -32,7 +32,7 @@ const resultsDir = path.join(root, 'test-results');
 const FILE = 'main.ts';
 const TYPED = "import { Product } from './";
 /** Typed on a new line for the type-through and partial-accept tests. */
-const TYPED2 = 'export function describeProduct(product: Product): string {\n  return ';
+const TYPED2 = 'for (const p of inventory.';
 
 
 interface Session {
@@ -146,7 +146,14 @@ describe('Hearth in a real VS Code (code-server + chromium)', function () {
       }
       note(`engine suggestion: ${JSON.stringify(expected)} (confidence ${outcome.result.confidence?.toFixed(2) ?? 'n/a'})`);
       tracePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-trace-')), 'completion-trace.jsonl');
-      session = await openSession({ 'hearth.model.path': model, ...EDITOR_SETTINGS }, { HEARTH_COMPLETION_TRACE: tracePath });
+      // The confidence gate and repository context are off here: the shipped tiny model's suggestions in the sample
+      // workspace mostly fall below the default threshold (this one too), and context from other files would make
+      // the editor's prompt differ from the one computed above. These tests are about what the editor does with a
+      // suggestion; the gate and the context ring are tested in test/unit (completionPipeline, contextRing).
+      session = await openSession(
+        { 'hearth.model.path': model, ...EDITOR_SETTINGS, 'hearth.completion.minConfidence': -100, 'hearth.completion.contextChunks': 0 },
+        { HEARTH_COMPLETION_TRACE: tracePath },
+      );
     });
 
     after(async function () {

@@ -23,6 +23,10 @@ export interface CompletionSettings {
   beamWidth?: number;
   /** Suggestions whose mean token log-probability is below this are hidden; undefined: no gate. */
   minConfidence?: number;
+  /** Repository context for the engine to place before the FIM prompt (see fimTemplates.contextText). */
+  context?: string;
+  /** FIM special tokens from a per-model template in settings. */
+  fim?: InfillParams['fim'];
 }
 
 export interface CompletionDocument {
@@ -61,6 +65,8 @@ function infillParams(input: FimInput, doc: CompletionDocument, settings: Comple
     stop: stopStrings(input),
     timeLimitMs: settings.timeLimitMs,
     beamWidth: settings.beamWidth,
+    ...(settings.context ? { context: settings.context } : {}),
+    ...(settings.fim ? { fim: settings.fim } : {}),
   };
 }
 

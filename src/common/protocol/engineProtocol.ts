@@ -89,6 +89,8 @@ export const ModelInfo = z.object({
    * (llama.cpp's `--spm-infill`), read from the GGUF key `hearth.fim.order`. Absent: `psm`.
    */
   fimOrder: z.enum(['psm', 'spm']).optional(),
+  /** The FIM family detected from the GGUF's tokenizer and names (common/completion/fimTemplates), when known. */
+  fimFamily: z.string().max(40).optional(),
   loadMs: z.number().nonnegative(),
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;
@@ -116,6 +118,13 @@ export const InfillParams = z.object({
   stop: z.array(z.string().min(1)).max(16).optional(),
   /** Upper bound on generation time; the engine returns what it has when it passes. */
   timeLimitMs: z.number().int().positive().optional(),
+  /**
+   * Repository context placed before the FIM prompt, special tokens included (e.g. Qwen2.5-Coder's
+   * `<|repo_name|>…<|file_sep|>path\n…`); it comes first so it stays in the reused tokens while the user types.
+   */
+  context: z.string().max(65536).optional(),
+  /** FIM special-token texts overriding the model's own (a per-model template from settings). */
+  fim: z.object({ prefix: z.string().min(1).max(64), suffix: z.string().min(1).max(64), middle: z.string().min(1).max(64).nullable(), order: z.enum(['psm', 'spm']) }).optional(),
 });
 export type InfillParams = z.input<typeof InfillParams>;
 

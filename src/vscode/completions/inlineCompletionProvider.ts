@@ -1,7 +1,9 @@
 import { appendFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { CompletionService, type CompletionOutcome, type CompletionStats, type Verdict } from '../../common/completion/completionPipeline';
-import { windowsForContext } from '../../common/completion/fimInput';
+import { CompletionService, type CompletionOutcome, type CompletionSettings, type CompletionStats, type Verdict } from '../../common/completion/completionPipeline';
+import { windowsForContext, type FimWindowOptions } from '../../common/completion/fimInput';
+import type { FimOverride } from '../../common/completion/fimTemplates';
+import { RepoContext } from './repoContext';
 import { OutcomeTracker, type DocumentEdit, type SettledSuggestion, type ShownSuggestion } from '../../common/completion/outcomeTracker';
 import { survival, SurvivalTracker, type TrackedRange } from '../../common/completion/survivalTracker';
 import type { Outcome } from '../../common/ledger/ledgerEnums';
@@ -92,6 +94,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   private prefetchAbort: AbortController | undefined;
   private readonly survivals = new SurvivalTracker();
   private readonly surviving = new Set<Surviving>();
+  private readonly repo: RepoContext;
   /** HEARTH_COMPLETION_TRACE: a file that gets one JSON line per request (the UI test reads it). */
   private readonly traceFile = process.env.HEARTH_COMPLETION_TRACE;
 
@@ -102,6 +105,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     private readonly logger: Logger,
   ) {
     this.service = new CompletionService({ infill: (params, opts) => host.client.infill(params, opts) });
+    this.repo = new RepoContext(logger);
   }
 
   get stats(): CompletionStats & { pausedAll: boolean; paused: string[] } {
@@ -148,6 +152,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   }
 
   dispose(): void {
+    this.repo.dispose();
     this.prefetchAbort?.abort();
     this.activityEmitter.dispose();
   }
@@ -167,8 +172,13 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     };
     if (!getSetting(Settings.completionEnabled, document)) return none('completions are off (hearth.completion.enabled)');
     if (this.isPaused(document.languageId)) return none(`paused (${this.pausedAll ? 'all languages' : document.languageId}) from the Hearth status bar menu`);
+    const chunks = getSetting(Settings.completionContextChunks);
+    this.repo.setCapacity(chunks);
+    // Repository context is gathered while the debounce runs (bounded by its own budget).
+    const gathering = chunks > 0 ? this.repo.gather(document, position).catch(() => undefined) : undefined;
     const debounceMs = this.service.control.debounceMs(getSetting(Settings.completionDebounceMs));
     if (!(await debounce(debounceMs, token))) return none(`debounced: a newer keystroke came within ${debounceMs} ms`);
+    await gathering;
     const loading = this.host.client.model === undefined;
     const model = await this.host.ensureModel();
     if (!model) return none('no model: none configured, or it failed to load (see the error above)');
@@ -183,6 +193,11 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     const text = document.getText(new vscode.Range(start, end));
     const base = document.offsetAt(start);
     const doc = { text, offset: offset - base, documentId: document.uri.toString(), base };
+    if (chunks > 0) {
+      const around = text.slice(Math.max(0, doc.offset - 2000), doc.offset + 500);
+      const rc = this.repo.forRequest(document, model, windows.maxPrefixChars + windows.maxSuffixChars, around, getSetting(Settings.completionFimTemplates) as Record<string, FimOverride>);
+      Object.assign(settings, { context: rc.context, fim: rc.fim });
+    }
     const abort = new AbortController();
     const sub = token.onCancellationRequested(() => abort.abort());
     const startedAt = new Date().toISOString();
@@ -233,12 +248,13 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     }
   }
 
-  private settings(model: ModelInfo) {
+  private settings(model: ModelInfo): CompletionSettings & { windows: FimWindowOptions } {
     const minConfidence = getSetting(Settings.completionMinConfidence);
     const maxTokens = getSetting(Settings.completionMaxTokens);
     return {
-      // Windows that fit the loaded context: a prompt cut by the engine would lose its start on every keystroke.
-      windows: windowsForContext(model.contextSize, maxTokens),
+      // Windows that fit the loaded context (less the share repository context may take): a prompt cut by the
+      // engine would lose its start on every keystroke.
+      windows: windowsForContext(getSetting(Settings.completionContextChunks) > 0 ? Math.floor(model.contextSize * 0.7) : model.contextSize, maxTokens),
       maxTokens,
       timeLimitMs: getSetting(Settings.completionTimeLimitMs),
       beamWidth: getSetting(Settings.completionBeamWidth) || undefined,
@@ -248,7 +264,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   }
 
   /** Prepares the suggestion for the state after `accepted`; the next engine request for the document cancels it. */
-  private prefetchNext(doc: { text: string; offset: number; documentId: string; base: number }, accepted: string, settings: ReturnType<InlineCompletionProvider['settings']>, where: string): void {
+  private prefetchNext(doc: { text: string; offset: number; documentId: string; base: number }, accepted: string, settings: CompletionSettings, where: string): void {
     const abort = new AbortController();
     this.prefetchAbort = abort;
     void this.service.prefetch(doc, accepted, settings, abort.signal).then(
