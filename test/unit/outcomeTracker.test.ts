@@ -75,4 +75,13 @@ describe('OutcomeTracker', () => {
       ['accepted', 'typed', 2],
     ]);
   });
+
+  it('recognises the remainder of a suggestion being typed through', () => {
+    t.shown(s('return x;'));
+    t.edited('d', [{ offset: 10, rangeLength: 0, text: 're' }]);
+    assert.equal(t.continues('d', 12, 'turn x;'), true);
+    assert.equal(t.continues('d', 12, 'turn y;'), false);
+    assert.equal(t.continues('d', 11, 'turn x;'), false);
+    assert.equal(settled.length, 0);
+  });
 });

@@ -51,6 +51,15 @@ export class OutcomeTracker<T extends ShownSuggestion> {
     this.pending.set(suggestion.documentId, { suggestion, typed: '' });
   }
 
+  /**
+   * Whether `rest` at `offset` is what remains of the pending suggestion the user is typing through: then it is the
+   * same suggestion still on screen, not a new one to settle the old one for.
+   */
+  continues(documentId: string, offset: number, rest: string): boolean {
+    const p = this.pending.get(documentId);
+    return !!p && p.suggestion.offset + p.typed.length === offset && p.suggestion.text === p.typed + rest;
+  }
+
   /** The editor accepted the suggestion (Tab): it is accepted whole, whatever edits follow. */
   accepted(documentId: string, suggestion: T): void {
     const p = this.pending.get(documentId);

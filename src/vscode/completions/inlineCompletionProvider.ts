@@ -229,7 +229,8 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       const items: vscode.InlineCompletionItem[] = [];
       for (const [i, suggestion] of [verdict.text, ...verdict.alternatives].entries()) {
         const shown: Shown = { documentId: document.uri.toString(), offset, text: suggestion, uri: document.uri, model, result: ledgerResult, startedAt, confidence: i === 0 ? verdict.confidence : null, source: verdict.source };
-        if (i === 0) this.tracker.shown(shown);
+        // Typing through keeps the suggestion first shown pending (one outcome for it, not one per keystroke).
+        if (i === 0 && !(verdict.source === 'typeThrough' && this.tracker.continues(shown.documentId, offset, suggestion))) this.tracker.shown(shown);
         const item = new vscode.InlineCompletionItem(suggestion, new vscode.Range(position, position));
         item.command = { command: acceptedCommand, title: 'Accept Hearth suggestion', arguments: [shown] };
         items.push(item);
