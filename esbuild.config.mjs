@@ -8,8 +8,9 @@ const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
 // Native addons and editor-provided modules are never bundled: node-llama-cpp ships per-platform binaries,
-// openvino-node is optional and may be absent, `vscode` is provided by the extension host.
-const external = ['vscode', 'node-llama-cpp', 'openvino-node', 'mocha', 'playwright-core', '@vscode/test-electron', 'eslint'];
+// openvino-node is optional and may be absent, `vscode` is provided by the extension host; `typescript` (a
+// devDependency) is loaded on first use by the battery's parse check, which is skipped where it is absent.
+const external = ['vscode', 'node-llama-cpp', 'openvino-node', 'mocha', 'playwright-core', '@vscode/test-electron', 'eslint', 'typescript'];
 
 const common = {
   bundle: true,
@@ -71,7 +72,7 @@ const builds = [
     format: 'iife',
     target: 'es2022',
     external: [],
-    entryPoints: { 'webview/dashboard': 'src/webview/dashboard.ts' },
+    entryPoints: { 'webview/dashboard': 'src/webview/dashboard.ts', 'webview/chat': 'src/webview/chat.ts' },
     outdir: 'dist',
   },
   {

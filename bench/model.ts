@@ -25,6 +25,9 @@ import { resolve } from 'node:path';
 import { EngineClient } from '../src/node/engine/engineClient';
 import { mulberry32 } from '../test/fixtures/gguf/ggufWriter';
 import { printMachine, printResult, repoRoot, round } from './benchUtil';
+import { cutAtUnmatchedClose, editSimilarity, levenshtein } from '../src/common/battery/textScores';
+
+export { cutAtUnmatchedClose, editSimilarity, levenshtein };
 
 const enginePath = resolve(repoRoot, 'dist/engine.js');
 const modelPath = resolve(repoRoot, process.env.HEARTH_BENCH_MODEL ?? 'models/hearth-code-tiny.gguf');
@@ -50,41 +53,6 @@ export interface Task {
 
 interface Manifest {
   heldout: Array<{ name: string; version: string; licence: string; files: Array<{ path: string; bytes: number; sha256: string }> }>;
-}
-
-export function levenshtein(a: string, b: string): number {
-  if (a === b) return 0;
-  if (!a.length) return b.length;
-  if (!b.length) return a.length;
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  let cur = new Array<number>(b.length + 1);
-  for (let i = 1; i <= a.length; i++) {
-    cur[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    [prev, cur] = [cur, prev];
-  }
-  return prev[b.length]!;
-}
-
-export function editSimilarity(a: string, b: string): number {
-  const n = Math.max(a.length, b.length);
-  return n === 0 ? 1 : 1 - levenshtein(a, b) / n;
-}
-
-/** Cuts text at the first closing bracket that has no opening bracket in the text (the one the cursor is inside). */
-export function cutAtUnmatchedClose(text: string): string {
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '(' || c === '[' || c === '{') depth++;
-    else if (c === ')' || c === ']' || c === '}') {
-      if (depth === 0) return text.slice(0, i);
-      depth--;
-    }
-  }
-  return text;
 }
 
 function matchingClose(line: string, open: number): number {

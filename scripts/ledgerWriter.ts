@@ -6,12 +6,15 @@
  * flush (measures throughput). `--count 0` appends until killed. `--report` prints `durable N` after each
  * flush (what a crash must never lose); `--stats` prints one JSON line of timings at the end.
  */
-import { parseArgs } from '../src/node/cli/args';
+import { parseCommandArgs } from '../src/node/cli/args';
 import { FileLedgerWriter } from '../src/node/ledger/fileLedgerWriter';
 import { sampleEntries } from '../src/common/ledger/sampleEntries';
 
 async function main(): Promise<void> {
-  const { flags, switches } = parseArgs(process.argv.slice(2), ['report', 'stats']);
+  const str = { type: 'string' } as const;
+  const { values } = parseCommandArgs(process.argv.slice(2), { ledger: str, count: str, mode: str, writer: str, 'max-segment-bytes': str, 'max-batch': str, report: { type: 'boolean' }, stats: { type: 'boolean' } }, 'ledgerWriter --ledger PATH [...]');
+  const flags = new Map(Object.entries(values).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const switches = new Set(Object.entries(values).filter((e) => e[1] === true).map((e) => e[0]));
   const ledger = flags.get('ledger');
   if (!ledger) throw new Error('--ledger PATH is required');
   const count = Number(flags.get('count') ?? 100);

@@ -11,6 +11,8 @@ import { DashboardPanel, openDashboardCommand, type DashboardState } from './vsc
 import { exportLedgerCommand, exportLedgerToUser, type ExportLedgerArg } from './vscode/ledger/exportLedgerCommand';
 import { flagIncident, flagIncidentCommand, type FlagIncidentArg } from './vscode/ledger/flagIncidentCommand';
 import { registerEscalation, type EscalationFeature } from './vscode/escalation/escalateCommand';
+import { registerChat, type ChatFeature } from './vscode/chat/registerChat';
+import { registerBattery, type BatteryState } from './vscode/battery/registerBattery';
 import { LedgerService } from './vscode/ledger/ledgerService';
 import { OtlpScheduler } from './vscode/ledger/otlpScheduler';
 import { createLogger } from './vscode/logger';
@@ -36,6 +38,10 @@ export interface HearthApi {
   dashboard(): DashboardState | undefined;
   /** "Hearth: Escalate to Frontier" with its modal answered by the caller (the smoke-test driver hides modals). */
   escalation: EscalationFeature;
+  /** The chat view's conversation. */
+  chat: ChatFeature;
+  /** The task battery's last run (recommendation, thresholds, regression). */
+  battery: BatteryState;
 }
 
 export function activate(context: vscode.ExtensionContext): HearthApi | undefined {
@@ -64,8 +70,10 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     );
     context.subscriptions.push(policy, registerShowEffectivePolicy(policy));
     const escalation = registerEscalation(context, ledger, policy, logger);
+    const battery = registerBattery(context, { ledger, policy, logger });
     const provider = new InlineCompletionProvider(host, ledger, () => profileId, logger);
     completions = provider;
+    const chat = registerChat(context, { host, ledger, policy, escalation, logger, machineProfileId: () => profileId });
     const version = String((context.extension.packageJSON as { version?: string }).version ?? '0.0.0');
     context.subscriptions.push(
       ledger,
@@ -81,7 +89,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
         }
         return DashboardPanel.show(context.extensionUri, ledger, logger, folder).state;
       }),
-      vscode.commands.registerCommand(flagIncidentCommand, (arg?: FlagIncidentArg) => flagIncident(ledger, [provider], logger, arg)),
+      vscode.commands.registerCommand(flagIncidentCommand, (arg?: FlagIncidentArg) => flagIncident(ledger, [provider, chat.view], logger, arg)),
       { dispose: () => DashboardPanel.open?.dispose() },
       vscode.commands.registerCommand(acceptedCommand, (shown) => provider.accepted(shown)),
       vscode.commands.registerCommand(completionStatsCommand, () => provider.stats),
@@ -117,6 +125,8 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
       engineStatus: () => host.client.status(),
       policy,
       escalation,
+      chat,
+      battery,
       lastCompletion: () => {
         const last = provider.lastCompletion;
         return last?.suggestion ? { prefix: last.prefix, suffix: last.suffix, text: last.suggestion } : undefined;

@@ -1,4 +1,4 @@
-import type { ModelInfo, StatusResult } from './protocol/engineProtocol';
+import type { ModelInfo, PromptCacheStatus, StatusResult } from './protocol/engineProtocol';
 
 export interface StatusTooltipFacts {
   model: ModelInfo;
@@ -28,5 +28,14 @@ export function statusTooltipMarkdown({ model, pid, status, tuned, threadsSettin
     `Threads: ${model.threads} · batch ${model.batchSize ?? 'default'} · context ${model.contextSize} ${how}`,
     '',
     `Engine: pid ${pid ?? status?.pid ?? '?'} · ${sharing}${status ? ` · ${(status.rssBytes / 1e6).toFixed(0)} MB resident` : ''}`,
+    ...(status?.promptCache ? ['', promptCacheSummary(status.promptCache)] : []),
   ].join('\n');
+}
+
+/** One line on the live sequences and the prompt cache (status bar tooltip, `hearth status`). */
+export function promptCacheSummary(c: PromptCacheStatus): string {
+  const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
+  const requests = c.liveHits + c.restores + c.fullPrefills;
+  const rate = c.hitRate === null ? 'no completions yet' : `hit rate ${(c.hitRate * 100).toFixed(0)}% of ${requests} (${c.liveHits} live, ${c.restores} restored, ${c.fullPrefills} full prefills)`;
+  return `Prompt cache: ${c.liveDocuments} of ${c.liveSequences} live sequences in use · ${c.entries} saved state${c.entries === 1 ? '' : 's'}, ${mb(c.bytes)} of ${mb(c.budgetBytes)} · ${rate}`;
 }

@@ -140,6 +140,22 @@ export const Settings = {
     description: 'Context size (tokens) of the local model.',
     requiresEngineRestart: true,
   }),
+  enginePromptCacheMB: setting<number>({
+    key: 'hearth.engine.promptCacheMB',
+    type: 'integer',
+    default: 0,
+    minimum: 0,
+    maximum: 262144,
+    description: 'Memory (MB) for saved prompt states of documents whose live sequence went to another document, so going back to them skips the full prompt evaluation. 0: a quarter of the free RAM when the model loads, at most 8 GiB.',
+  }),
+  engineFimOrder: setting<string>({
+    key: 'hearth.engine.fimOrder',
+    type: 'string',
+    default: 'auto',
+    schema: { enum: ['auto', 'psm', 'spm'] },
+    description: 'Fill-in-the-middle prompt order. auto: as the model file says (prefix-suffix-middle unless it names spm). spm (suffix first) lets a keystroke re-evaluate only the end of the prefix; psm re-evaluates the whole suffix window on every keystroke. Use spm only with models trained on it (CodeLlama, StarCoder, Hearth\'s own).',
+    requiresEngineRestart: true,
+  }),
   engineIdleExitMinutes: setting<number>({
     key: 'hearth.engine.idleExitMinutes',
     type: 'integer',
@@ -177,6 +193,13 @@ export const Settings = {
     description: 'Endpoints Hearth may escalate to. API keys are not set here: run **Hearth: Set API Key…** (kept in SecretStorage). A repo policy cannot add endpoints, only choose among these.',
     scope: 'application',
     schema: { items: endpointJsonSchema() },
+  }),
+  escalationAllowInsecureHttp: setting<boolean>({
+    key: 'hearth.escalation.allowInsecureHttp',
+    type: 'boolean',
+    default: false,
+    description: 'Allow escalation endpoints at plain `http://` addresses other than this machine (127.0.0.1, ::1, localhost). Off: such an endpoint is refused, because code and question would cross the network unencrypted.',
+    scope: 'application',
   }),
   escalationConsent: setting<string>({
     key: 'hearth.escalation.consent',
@@ -259,6 +282,16 @@ export const Settings = {
     type: 'string',
     default: DEFAULT_COST_MODEL.frontierModel,
     description: '"Cost avoided" is measured against sending every task to this model; it must have an entry in `#hearth.cost.prices#`.',
+  }),
+  routingConfidenceThresholds: setting<Record<string, number>>({
+    key: 'hearth.routing.confidenceThresholds',
+    type: 'object',
+    default: {},
+    description: 'Per lane (`completion`, `chat`): below this confidence (the mean log-probability per token of the local answer; 0 is certain, −1 is typical of a small model) Hearth offers the next tier the policy allows (team server, then frontier) instead of the local answer, and records why. Left out: no routing by confidence. **Hearth: Run Task Battery** recommends a value for this repository from its success-against-confidence curve. A repo policy can only raise it (`routing.confidenceThresholds`).',
+    schema: {
+      properties: { completion: { type: 'number', maximum: 0 }, chat: { type: 'number', maximum: 0 } },
+      additionalProperties: false,
+    },
   }),
   telemetryOtlpEndpoint: setting<string>({
     key: 'hearth.telemetry.otlpEndpoint',

@@ -57,6 +57,8 @@ export class EngineHost implements vscode.Disposable {
       threads: threads > 0 ? threads : tuned?.threads,
       batchSize: tuned?.batchSize,
       contextSize: getSetting(Settings.engineContextSize),
+      ...(getSetting(Settings.enginePromptCacheMB) > 0 ? { promptCacheBytes: getSetting(Settings.enginePromptCacheMB) * 1024 * 1024 } : {}),
+      ...(['psm', 'spm'].includes(getSetting(Settings.engineFimOrder)) ? { fimOrder: getSetting(Settings.engineFimOrder) as 'psm' | 'spm' } : {}),
       tuned: tuned !== undefined,
     };
   }

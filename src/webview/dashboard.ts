@@ -42,33 +42,43 @@ function el(tag: string, text?: string, cls?: string): HTMLElement {
   return e;
 }
 
+/** Tiles from the shared figures (the text `hearth ledger stats` prints), each with what it means. */
 function renderSummary(d: DashboardData): void {
   const box = $('summary');
   box.replaceChildren();
-  const t = d.total;
-  if (!t) {
+  if (!d.total) {
     box.append(el('p', 'The ledger holds no tasks yet. Completions, chats and escalations appear here as they are recorded.'));
     return;
   }
-  const tile = (label: string, value: string) => {
+  for (const f of d.figures) {
     const div = el('div', undefined, 'tile');
-    div.append(el('span', value, 'value'), el('span', label, 'label'));
+    div.dataset.figure = f.key;
+    div.append(el('span', f.value, 'value'), el('span', f.label, 'label'), el('span', f.note, 'note'));
     box.append(div);
-  };
-  tile('tasks', String(t.tasks));
-  tile('success rate', pct(t.successRate));
-  tile('cost per successful task', money(t.costPerSuccess, d.currency));
-  tile('latency p50 / p95', `${num(t.latencyP50Ms)} / ${num(t.latencyP95Ms)} ms`);
-  tile('acceptance (count / chars)', `${pct(t.acceptanceRate)} / ${pct(t.acceptanceRateByChars)}`);
-  tile('escalation rate', pct(t.escalationRate));
-  tile('incident rate', `${pct(t.incidentRate)} (${t.incidents})`);
-  tile(`cost avoided vs ${d.frontierModel}`, money(t.costAvoided, d.currency));
+  }
+}
+
+function renderOutcomes(d: DashboardData): void {
+  const table = $('outcomes');
+  table.replaceChildren();
+  const head = el('tr');
+  for (const h of ['outcome', 'tasks', 'share']) head.append(el('th', h));
+  const thead = el('thead');
+  thead.append(head);
+  const tbody = el('tbody');
+  for (const r of d.outcomes) {
+    const tr = el('tr');
+    tr.append(el('td', r.label), el('td', String(r.count), 'n'), el('td', r.share, 'n'));
+    tbody.append(tr);
+  }
+  table.append(thead, tbody);
+  $('assumptions').textContent = `Cost assumptions: ${d.assumptions}.`;
 }
 
 function renderTable(d: DashboardData): void {
   const table = $('lanes');
   table.replaceChildren();
-  const head = ['lane', 'tasks', 'success', 'cost / success', 'p50 ms', 'p95 ms', 'accept (count)', 'accept (chars)', 'escalation', 'incidents', 'cost', 'cost avoided'];
+  const head = ['lane', 'tasks', 'success', 'cost / success', 'no price', 'p50 ms', 'p95 ms', 'accept (count)', 'accept (chars)', 'escalation', 'incidents', 'known cost', 'cost avoided'];
   const tr = el('tr');
   for (const h of head) tr.append(el('th', h));
   const thead = el('thead');
@@ -77,7 +87,7 @@ function renderTable(d: DashboardData): void {
   const rows: DashboardRow[] = d.total ? [...d.lanes, d.total] : d.lanes;
   for (const r of rows) {
     const line = el('tr');
-    const cells = [r.label, String(r.tasks), pct(r.successRate), money(r.costPerSuccess, d.currency), num(r.latencyP50Ms), num(r.latencyP95Ms),
+    const cells = [r.label, String(r.tasks), pct(r.successRate), money(r.costPerSuccess, d.currency), String(r.unknownCostTasks), num(r.latencyP50Ms), num(r.latencyP95Ms),
       pct(r.acceptanceRate), pct(r.acceptanceRateByChars), pct(r.escalationRate), `${r.incidents} (${pct(r.incidentRate)})`, money(r.totalCost, d.currency), money(r.costAvoided, d.currency)];
     cells.forEach((c, i) => line.append(el('td', c, i ? 'n' : undefined)));
     tbody.append(line);
@@ -124,8 +134,8 @@ function renderCharts(d: DashboardData): number {
   };
   const perLane = (field: 'costPerSuccess' | 'latencyP50' | 'latencyP95', suffix = '', dash?: number[]): Line[] =>
     Object.keys(c[field]).map((l) => ({ label: l + suffix, data: c[field][l]!, colour: colours[l] ?? colours.other!, dash }));
-  // Log scale, as in the report: a cloud task costs thousands of times a local one.
-  line('chart-cost', perLane('costPerSuccess'), `cost per successful task (${c.currency}, log scale)`, false, true);
+  // Linear scale: a week can cost exactly 0 (all local, or all blocked), which a log scale cannot draw.
+  line('chart-cost', perLane('costPerSuccess'), `cost per successful task (${c.currency})`, false, false);
   line('chart-latency', [...perLane('latencyP50', ' p50'), ...perLane('latencyP95', ' p95', [6, 4])], 'latency (ms)');
   line('chart-acceptance', [
     { label: 'by count', data: c.acceptanceByCount, colour: colours.completion! },
@@ -141,11 +151,12 @@ function renderCharts(d: DashboardData): number {
 function render(d: DashboardData): void {
   last = d;
   $('title').textContent = `Hearth ROI — ${d.title}`;
-  $('meta').textContent = `${d.records} ledger records · updated ${new Date(d.generatedAt).toLocaleString()} · costs in ${d.currency}; local cost is energy (watts × time × price)`;
+  $('meta').textContent = `${d.records} ledger records · updated ${new Date(d.generatedAt).toLocaleString()} · costs in ${d.currency}; local cost is energy (watts × time × price); latency is model time`;
   const integrity = $('integrity');
   integrity.textContent = d.integrity.message;
   integrity.className = d.integrity.ok ? 'ok' : 'bad';
   renderSummary(d);
+  renderOutcomes(d);
   renderTable(d);
   let drawn = 0;
   try {

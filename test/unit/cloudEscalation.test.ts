@@ -4,6 +4,7 @@
  * a policy denial sends nothing and names the rule, failures lose nothing and reach the ledger.
  */
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { MemoryLedgerSink } from '../../src/common/ledger/ledgerSink';
 import { taskRecordSchema, type TaskRecord } from '../../src/common/ledger/ledgerRecord';
 import type { EndpointConfig } from '../../src/node/cloud/cloudTypes';
@@ -139,13 +140,84 @@ for (const protocol of ['openai', 'anthropic'] as const) {
       const file = coverageFile(9);
       await runEscalation(input(endpoint, file.text, 'all.txt'), h.deps);
       const w = h.warnings[0]!;
-      assert.match(w.message, /frontier cloud model/);
-      assert.match(w.detail, /Destination: frontier — anthropic|Destination: frontier — openai/);
+      // The fake server is on 127.0.0.1: the warning says so, and never calls it a cloud.
+      assert.match(w.message, new RegExp(`endpoint "${endpoint.id}" at 127\\.0\\.0\\.1:\\d+ \\(frontier, a server on this machine\\)`));
+      assert.doesNotMatch(w.message + w.detail, /cloud/i);
+      assert.match(w.detail, /Destination: endpoint "ep-\w+", configured as frontier — (anthropic|openai) model "frontier-test" at http:\/\/127\.0\.0\.1:\d+ \(a server on this machine, plain http on this machine\)/);
       assert.match(w.detail, /Data classes: internal, sensitive/);
       assert.match(w.detail, /github-pat ×\d/);
-      assert.match(w.detail, /≈[\d,]+ tokens in, up to 2,048 out/);
+      assert.match(w.detail, /Size: [\d,]+ bytes \(≈[\d,]+ tokens in\), up to 2,048 tokens out/);
       assert.match(w.detail, /Estimated cost: at most \$/);
       assert.ok(w.redactionTotal >= 30);
+      // The review's parts are the request's own text: the question and code parts make up the user message.
+      const body = JSON.parse(w.body) as { messages: { role: string; content: string | { text: string }[] }[]; system?: string | { text: string }[] };
+      const user = body.messages.find((m) => m.role === 'user')!;
+      const content = typeof user.content === 'string' ? user.content : user.content.map((c) => c.text).join('');
+      assert.equal(w.parts[1]!.text + w.parts[2]!.text, content);
+      assert.equal(w.parts[0]!.label, 'System prompt');
+      assert.ok(w.placeholders.length >= 1 && w.placeholders.every((p) => content.includes(p.placeholder) && p.placeholder.includes(p.category)));
+    });
+
+    it('the sha256 and byte count in the review are those of the bytes that reach the server', async () => {
+      const h = harness(['send']);
+      const result = await runEscalation(input(endpoint, coverageFile(2).text, 'cfg.ts'), h.deps);
+      assert.equal(result.outcome, 'accepted', JSON.stringify(result));
+      const w = h.warnings[0]!;
+      const wire = server.requests[0]!.body;
+      assert.equal(w.bodyBytes, wire.length);
+      assert.equal(w.bodySha256, createHash('sha256').update(wire).digest('hex'));
+      assert.match(w.detail, new RegExp(`sha256 of the request body: ${w.bodySha256}`));
+    });
+
+    it('policy first: a block asks nothing (not even the question) and its record names the rule', async () => {
+      let asked = 0;
+      const h = harness(['send'], { allowed: false, reason: 'src/settings.txt leads to .env.production, which matches neverSend', rule: 'neverSend', blockedBy: 'neverSend', dataClasses: ['internal'], redactor: {}, requireConsent: true });
+      h.deps.ui.askQuestion = async () => {
+        asked++;
+        return 'why?';
+      };
+      const result = await runEscalation({ ...input(endpoint, 'A=1'), question: undefined }, h.deps);
+      assert.equal(result.outcome, 'blocked');
+      assert.equal(asked, 0, 'the question was asked before the policy check');
+      assert.equal(h.warnings.length, 0);
+      const [rec] = taskRecords(h.ledger);
+      assert.equal(rec!.blockedBy, 'neverSend');
+      assert.equal(rec!.rule, 'neverSend');
+      assert.equal(rec!.estimatedCost, 0, 'nothing was sent: a known cost of 0');
+      assert.equal(rec!.modelMs, undefined);
+      taskRecordSchema.parse({ ...rec, schemaVersion: 2, seq: 0, prevHash: '0'.repeat(64) });
+    });
+
+    it('the question is asked after the policy allowed it; model time and waiting time are recorded apart', async () => {
+      let clock = 1_000_000;
+      const h = harness(['send'], ALLOW, { now: () => clock });
+      h.deps.ui.askQuestion = async () => {
+        clock += 30_000; // the user types for 30 s
+        return 'What does this do?';
+      };
+      const confirm = h.deps.ui.confirm;
+      h.deps.ui.confirm = async (w) => {
+        clock += 45_000; // and reads the review for 45 s
+        return confirm(w);
+      };
+      const result = await runEscalation({ ...input(endpoint, 'let a = 1;'), question: undefined }, h.deps);
+      assert.equal(result.outcome, 'accepted', JSON.stringify(result));
+      assert.equal(h.policyRequests.length, 2, 'asked before the question and again with it (budget)');
+      const [rec] = taskRecords(h.ledger);
+      assert.equal(rec!.waitMs, 75_000);
+      assert.equal(rec!.modelMs, 0, 'the fake clock does not move while the model answers');
+      assert.equal(rec!.totalMs, 75_000);
+    });
+
+    it('an endpoint without a price records no cost (unknown), never 0', async () => {
+      const h = harness(['send']);
+      const unpriced: EndpointConfig = { ...endpoint, priceInPerMTok: undefined, priceOutPerMTok: undefined };
+      const result = await runEscalation(input(unpriced, 'let a = 1;'), h.deps);
+      assert.equal(result.outcome, 'accepted');
+      const [rec] = taskRecords(h.ledger);
+      assert.equal(rec!.estimatedCost, undefined);
+      assert.ok(!('estimatedCost' in JSON.parse(JSON.stringify(rec))));
+      assert.match(h.warnings[0]!.detail, /Estimated cost: unknown — no price set for this endpoint/);
     });
 
     it('declining the warning sends nothing (also after a preview) and records cancelled', async () => {

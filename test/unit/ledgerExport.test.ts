@@ -19,7 +19,7 @@ const HAND: LedgerEntry[] = [
   { ...base, kind: 'task', id: 't2', time: `${W02}2Z`, lane: 'completion', totalMs: 200, outcome: 'rejected', charsSuggested: 30 },
   { ...base, kind: 'task', id: 't3', time: `${W02}3Z`, lane: 'completion', totalMs: 300, outcome: 'partial', charsSuggested: 40, charsAccepted: 10, linesAccepted: 1 },
   { ...base, kind: 'task', id: 't4', time: `${W02}4Z`, lane: 'completion', totalMs: 400, outcome: 'cancelled', tokensOut: 0 },
-  { ...base, kind: 'task', id: 't5', time: `${W02}5Z`, lane: 'escalation', model: 'big', destination: 'frontier', provider: 'openai', tokensIn: 100_000, tokensOut: 5000, totalMs: 5000, outcome: 'accepted', charsSuggested: 100, charsAccepted: 100, redactions: { secret: 2, email: 1 } },
+  { ...base, kind: 'task', id: 't5', time: `${W02}5Z`, lane: 'escalation', model: 'big', destination: 'frontier', provider: 'openai', tokensIn: 100_000, tokensOut: 5000, totalMs: 5000, modelMs: 5000, outcome: 'accepted', charsSuggested: 100, charsAccepted: 100, redactions: { secret: 2, email: 1 } },
   { kind: 'incident', id: 'i1', time: `${W02}6Z`, workspace: 'ws-1', lane: 'completion', model: 'q', incident: 'factual-error', refersTo: 't1' },
   { ...base, kind: 'task', id: 't7', time: '2025-01-13T10:00:00Z', lane: 'chat', tokensIn: 500, tokensOut: 0, totalMs: 1000, outcome: 'error' },
   { ...base, kind: 'task', id: 't8', time: '2025-01-13T11:00:00Z', lane: 'benchmark', totalMs: 50, outcome: 'accepted' },
@@ -88,7 +88,8 @@ describe('ledger aggregates and exports', function () {
     const rows = readFileSync(out, 'utf8').split('\r\n');
     assert.equal(rows.at(-1), '');
     assert.equal(rows.length, HAND.length + 2);
-    assert.deepEqual(rows[0]!.split(','), [...CSV_COLUMNS]);
+    assert.deepEqual(rows[0]!.split(','), [...CSV_COLUMNS, 'chainStatus', 'chainHead']);
+    assert.match(rows[1]!, /,intact(-unanchored)?,7:[0-9a-f]{64}$/);
     const col = (row: string, name: string) => row.split(',')[CSV_COLUMNS.indexOf(name as (typeof CSV_COLUMNS)[number])];
     assert.equal(col(rows[5]!, 'redactions'), 'email=1;secret=2');
     assert.equal(col(rows[5]!, 'provider'), 'openai');
@@ -97,13 +98,15 @@ describe('ledger aggregates and exports', function () {
     assert.equal(col(rows[1]!, 'seq'), '0');
   });
 
-  it('exports JSON: one array, records as stored', async () => {
+  it('exports JSON: the chain status, then the records as stored', async () => {
     const out = new PassThrough();
     let text = '';
     out.on('data', (d) => (text += d));
     await exportLedger(t.path, 'json', out);
-    const parsed = JSON.parse(text) as LedgerRecord[];
-    assert.deepEqual(parsed, records);
+    const parsed = JSON.parse(text) as { chain: { ok: boolean; headSeq: number }; records: LedgerRecord[] };
+    assert.deepEqual(parsed.records, records);
+    assert.equal(parsed.chain.ok, true);
+    assert.equal(parsed.chain.headSeq, 7);
   });
 
   it('leaves out and reports lines that are not records, by file and line', async () => {
@@ -130,7 +133,7 @@ describe('ledger aggregates and exports', function () {
     assert.ok(html.includes("default-src 'none'"), 'CSP forbids every fetch');
     assert.ok(!/<script[^>]+src=|<link[^>]+href=|<img[^>]+src=/.test(html), 'no external script, style or image');
     assert.ok(/Hash chain verified: 8 records/.test(html), 'integrity line');
-    assert.ok(/cost avoided versus sending everything to big/.test(html), 'summary');
+    assert.ok(/cost avoided vs big/.test(html), 'summary');
   });
 
   it('analyses aggregates and the chain in one pass', async () => {
@@ -156,7 +159,7 @@ describe('ledger aggregates and exports', function () {
       }
     };
     assert.equal(await capture(['verify', '--ledger', t.path]), 0);
-    assert.match(printed, /ok: 8 records in 1 segment\(s\), chain intact; head [0-9a-f]{64}/);
+    assert.match(printed, /ok: 8 records in 1 segment\(s\), chain intact; matches its anchor \(seq 7, [^)]*\); head seq 7 [0-9a-f]{64}/);
     assert.equal(await capture(['stats', '--ledger', t.path]), 0);
     assert.match(printed, /lane completion\s+4/);
     const csv = join(t.dir, 'cli.csv');

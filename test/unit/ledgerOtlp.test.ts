@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_COST_MODEL, aggregate, taskCost } from '../../src/common/ledger/ledgerAggregates';
+import { DEFAULT_COST_MODEL, aggregate, modelTimeMs, taskCost } from '../../src/common/ledger/ledgerAggregates';
 import type { LedgerEntry, LedgerRecord } from '../../src/common/ledger/ledgerRecord';
 import { LATENCY_BOUNDS_MS, OtlpMetricsAccumulator, otlpLogRecord, unixNano } from '../../src/common/ledger/otlp';
 import { sampleEntries } from '../../src/common/ledger/sampleEntries';
@@ -109,15 +109,15 @@ describe('OpenTelemetry export (OTLP/HTTP JSON)', function () {
       assert.equal(total('hearth.ledger.tokens', (p) => attr(p.attributes, 'gen_ai.token.type') === 'input'), sumLanes((g) => g.tokensIn));
       assert.equal(total('hearth.ledger.tokens', (p) => attr(p.attributes, 'gen_ai.token.type') === 'output'), sumLanes((g) => g.tokensOut));
       assert.ok(Math.abs(total('hearth.ledger.cost') - sumLanes((g) => g.totalCost)) < 1e-9);
-      assert.ok(Math.abs(total('hearth.ledger.cost_avoided') - sumLanes((g) => g.costAvoided)) < 1e-9);
+      assert.ok(Math.abs(total('hearth.ledger.cost_avoided') - sumLanes((g) => g.costAvoided ?? 0)) < 1e-9);
       assert.equal(total('hearth.ledger.lines_accepted'), sumLanes((g) => g.linesAccepted));
       assert.equal(total('hearth.ledger.records'), records.length);
       assert.equal(m('hearth.ledger.tasks').sum!.aggregationTemporality, 2);
       assert.equal(m('hearth.ledger.tasks').sum!.isMonotonic, true);
       const duration = m('hearth.ledger.task.duration').histogram!.dataPoints;
       const tasks = records.filter((r) => r.kind === 'task');
-      assert.equal(duration.reduce((a, p) => a + Number(p.count), 0), tasks.filter((r) => r.outcome !== 'blocked').length);
-      assert.ok(Math.abs(duration.reduce((a, p) => a + p.sum!, 0) - tasks.reduce((a, r) => a + r.totalMs, 0)) < 1e-6);
+      assert.equal(duration.reduce((a, p) => a + Number(p.count), 0), tasks.filter((r) => modelTimeMs(r) !== null).length);
+      assert.ok(Math.abs(duration.reduce((a, p) => a + p.sum!, 0) - tasks.reduce((a, r) => a + (modelTimeMs(r) ?? 0), 0)) < 1e-6);
       for (const p of m('hearth.ledger.tasks').sum!.dataPoints) assert.equal(p.startTimeUnixNano, unixNano(records[0]!.time));
     } finally {
       await receiver.close();

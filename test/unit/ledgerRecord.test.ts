@@ -41,8 +41,20 @@ describe('ledger record schema', () => {
   });
 
   it('tells a newer schema version apart', () => {
-    const p = parseLedgerLine(line.replace('"schemaVersion":1', '"schemaVersion":2'), at);
+    const p = parseLedgerLine(line.replace(/"schemaVersion":\d+/, '"schemaVersion":3'), at);
     assert.ok(!p.ok && p.kind === 'newer-version');
+  });
+
+  it('writes schema 2 and still reads schema 1 lines as written', () => {
+    assert.match(line, /^\{"schemaVersion":2,/);
+    const old = parseLedgerLine(line.replace('"schemaVersion":2', '"schemaVersion":1'), at);
+    assert.ok(old.ok && old.record.schemaVersion === 1);
+    // A schema-1 line with a version-2 field is still read (the fields are optional), and zod agrees.
+    const blocked = JSON.stringify({ ...JSON.parse(line), outcome: 'blocked', blockedBy: 'neverSend', rule: 'neverSend', modelMs: 0, waitMs: 12 });
+    const p = parseLedgerLine(blocked, at);
+    assert.ok(p.ok && p.record.kind === 'task' && p.record.blockedBy === 'neverSend' && p.record.waitMs === 12);
+    const bad = parseLedgerLine(JSON.stringify({ ...JSON.parse(line), outcome: 'blocked', blockedBy: 'whim' }), at);
+    assert.ok(!bad.ok && /blockedBy/.test(bad.message));
   });
 
   it('derives an opaque workspace id, never the path', () => {

@@ -21,7 +21,7 @@ import { createRedactor } from '../../src/common/redaction';
 
 const root = resolve(__dirname, '../../..');
 const frontier: EndpointConfig = { id: 'gpt', destination: 'frontier', provider: 'openai', baseUrl: 'https://api.openai.com/v1', model: 'gpt-4o', priceInPerMTok: 2.5, priceOutPerMTok: 10 };
-const team: EndpointConfig = { id: 'vllm', destination: 'team', provider: 'openai', baseUrl: 'http://gpu.internal:8000/v1', model: 'qwen' };
+const team: EndpointConfig = { id: 'vllm', destination: 'team', provider: 'openai', baseUrl: 'https://gpu.internal:8000/v1', model: 'qwen' };
 const user: UserPolicy = { ...DEFAULT_USER_POLICY, escalationEnabled: true, endpoints: [frontier, team] };
 
 function repo(text: string): RepoPolicy {

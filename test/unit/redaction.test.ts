@@ -153,7 +153,9 @@ describe('redaction engine', () => {
       const text = 'mail jane.doe@acme-corp.io from 10.1.2.3 password = "hunter2"';
       assert.deepEqual(createRedactor({ disabledCategories: ['email'] }).scan(text, { fileName: 'a.py' }).map((f) => f.category), ['internal-ip', 'password']);
       assert.deepEqual(createRedactor({ disabledCategories: ['pii'] }).scan(text, { fileName: 'a.py' }).map((f) => f.category), ['password']);
-      assert.deepEqual(createRedactor({ disabledCategories: ['secrets'] }).scan(text, { fileName: 'a.py' }).map((f) => f.category), ['email', 'internal-ip']);
+      // Secrets can never be switched off, whoever asks; an unknown name is an error that lists the valid ones.
+      for (const c of ['secrets', 'password', 'aws-secret-access-key', 'SECRETS']) assert.throws(() => createRedactor({ disabledCategories: [c] }), /secret category: secrets are always redacted/);
+      assert.throws(() => createRedactor({ disabledCategories: ['emial'] }), /unknown redaction category "emial".*email/);
     });
 
     it('keeps allowed values', () => {

@@ -72,4 +72,32 @@ describe('Scheduler', () => {
     ac.abort();
     assert.equal(await p, 'x aborted');
   });
+
+  it('runs completions for different documents side by side up to the live sequences, one per document', async () => {
+    const s = new Scheduler();
+    s.setCapacity('completion', 2);
+    const log: string[] = [];
+    const a = controllable(log, 'a');
+    const b = controllable(log, 'b');
+    const c = controllable(log, 'c');
+    const a2 = controllable(log, 'a2');
+    const pa = s.run({ priority: 'completion', key: 'doc1' }, a.fn);
+    const pb = s.run({ priority: 'completion', key: 'doc2' }, b.fn);
+    const pc = s.run({ priority: 'completion', key: 'doc3' }, c.fn);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(log, ['start a', 'start b'], 'two documents at once; the third waits for a free sequence');
+    // A newer keystroke in doc1 cancels a; it starts only once a has stopped (they share doc1's sequence).
+    const pa2 = s.run({ priority: 'completion', key: 'doc1' }, a2.fn);
+    assert.equal(await pa, 'a aborted');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(log, ['start a', 'start b', 'start c'], 'the freed sequence goes to the job queued first');
+    c.release();
+    assert.equal(await pc, 'c done');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(log.slice(3), ['start a2']);
+    b.release();
+    a2.release();
+    assert.equal(await pb, 'b done');
+    assert.equal(await pa2, 'a2 done');
+  });
 });

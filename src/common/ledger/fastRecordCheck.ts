@@ -4,12 +4,15 @@
  * through zod for the verdict and the message. zod stays the one definition: a test checks that this never
  * accepts what zod rejects. About 4× cheaper than zod's strict-object parse.
  */
-import { DESTINATIONS, INCIDENT_CATEGORIES, LANES, LEDGER_SCHEMA_VERSION, OUTCOMES } from './ledgerEnums';
+import { BLOCKED_BY, DESTINATIONS, INCIDENT_CATEGORIES, LANES, LEDGER_SCHEMA_VERSIONS, OUTCOMES, ROUTING_REASONS } from './ledgerEnums';
 
 const lanes = new Set<unknown>(LANES);
 const outcomes = new Set<unknown>(OUTCOMES);
 const destinations = new Set<unknown>(DESTINATIONS);
 const incidents = new Set<unknown>(INCIDENT_CATEGORIES);
+const blockedBy = new Set<unknown>(BLOCKED_BY);
+const versions = new Set<unknown>(LEDGER_SCHEMA_VERSIONS);
+const routingReasons = new Set<unknown>(ROUTING_REASONS);
 /** Only the UTC form the writer stores (`toISOString`); anything else goes to zod. */
 const ISO_UTC = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 const HEX = /^[0-9a-f]{64}$/;
@@ -37,6 +40,11 @@ const OPTIONAL: Record<string, (v: unknown) => boolean> = {
   provider: isIdent,
   estimatedCost: isMs,
   incident: (v) => incidents.has(v),
+  modelMs: isMs,
+  waitMs: isMs,
+  blockedBy: (v) => blockedBy.has(v),
+  rule: isIdent,
+  routedBy: (v) => routingReasons.has(v),
 };
 
 const REQUIRED = new Set(['schemaVersion', 'id', 'seq', 'time', 'workspace', 'lane', 'model', 'prevHash', 'kind', 'tokensIn', 'tokensOut', 'totalMs', 'outcome']);
@@ -54,7 +62,7 @@ export function isPlainValidTask(o: unknown): boolean {
   if (typeof o !== 'object' || o === null || Array.isArray(o) || Object.getPrototypeOf(o) !== Object.prototype) return false;
   const r = o as Record<string, unknown>;
   if (
-    r.kind !== 'task' || r.schemaVersion !== LEDGER_SCHEMA_VERSION || !isStr(r.id, 1, 64) || !isCount(r.seq) || typeof r.time !== 'string' || !ISO_UTC.test(r.time) ||
+    r.kind !== 'task' || !versions.has(r.schemaVersion) || !isStr(r.id, 1, 64) || !isCount(r.seq) || typeof r.time !== 'string' || !ISO_UTC.test(r.time) ||
     !isStr(r.workspace, 1, 128) || !lanes.has(r.lane) || !isIdent(r.model) || typeof r.prevHash !== 'string' || !HEX.test(r.prevHash) ||
     !isCount(r.tokensIn) || !isCount(r.tokensOut) || !isMs(r.totalMs) || !outcomes.has(r.outcome)
   ) return false;

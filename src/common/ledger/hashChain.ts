@@ -42,7 +42,11 @@ export function chainRecords(records: readonly UnchainedRecord[], head: ChainHea
   return { lines, head: { nextSeq, hash: prev } };
 }
 
-export type ChainProblemKind = 'broken' | 'missing' | 'reordered' | 'invalid';
+/**
+ * `truncated` / `changed`: the ledger's end disagrees with its anchor (kept outside the ledger); `not-ledger`: no
+ * line is a record; `anchor`: the anchor itself is unreadable.
+ */
+export type ChainProblemKind = 'broken' | 'missing' | 'reordered' | 'invalid' | 'truncated' | 'changed' | 'not-ledger' | 'anchor';
 
 /** The first thing wrong with a ledger; `file:line` is where a reviewer should look. */
 export interface ChainProblem extends LineLocation {
@@ -79,6 +83,11 @@ export class ChainVerifier {
   private readonly skipped: SkippedLine[] = [];
 
   constructor(private readonly hash: HashFn) {}
+
+  /** Records pushed so far (valid or not in the chain). */
+  get recordCount(): number {
+    return this.records;
+  }
 
   /** `terminated`: the line ended with a newline (false only for the very last line of a file). */
   push(text: string, at: LineLocation, terminated = true): void {

@@ -2,7 +2,12 @@
  * Aggregates over the ledger, streamed (one record at a time): the four measures practitioners use — task
  * success rate, cost per successful task, p50/p95 latency, incident rate — plus escalation rate, acceptance
  * rate by count and by characters, and cost avoided versus sending every task to the frontier model.
+ *
+ * Honest by construction: outcomes are counted one by one (blocks by rule too), a task whose cost is unknown
+ * (no price set) is left out of the cost figures and counted as such rather than priced at 0, "cost avoided"
+ * covers only tasks where both prices are known, and latency is model time, never time spent in a dialog.
  */
+import { BLOCKED_BY, OUTCOMES, type Outcome } from './ledgerEnums';
 import type { Lane, LedgerRecord, TaskRecord } from './ledgerRecord';
 
 /** Price of a cloud (or team) model per million tokens, in the cost model's currency. */
@@ -14,7 +19,7 @@ export interface ModelPrice {
 /** Everything that turns tokens and time into money; from settings. */
 export interface CostModel {
   currency: string;
-  /** Cloud price table by model name. A team model without an entry costs 0 (the team pays for its server). */
+  /** Cloud and team price table by model name. A model without an entry has an unknown cost ("no price set"). */
   prices: Record<string, ModelPrice>;
   /** Power drawn by this machine while the local model runs. */
   localWatts: number;
@@ -35,25 +40,46 @@ export const DEFAULT_COST_MODEL: CostModel = {
   frontierModel: 'claude-sonnet-4',
 };
 
-function tokenCost(price: ModelPrice | undefined, tokensIn: number, tokensOut: number): number {
-  return price ? (tokensIn * price.inputPerMTok + tokensOut * price.outputPerMTok) / 1e6 : 0;
+function tokenCost(price: ModelPrice, tokensIn: number, tokensOut: number): number {
+  return (tokensIn * price.inputPerMTok + tokensOut * price.outputPerMTok) / 1e6;
 }
 
 /**
- * Cost of one task: the cost recorded with it when there is one (what the budget saw at the time), else from
- * the cost model: the price table for team and frontier destinations, energy (watts × time × price) locally.
+ * Cost of one task, or undefined when it is unknown: the cost recorded with it when there is one (what the
+ * budget saw at the time), else from the cost model: the price table for team and frontier destinations (a
+ * remote task that sent no tokens cost 0), energy (watts × time × price) locally.
  */
-export function taskCost(r: TaskRecord, cost: CostModel): number {
+export function taskCost(r: TaskRecord, cost: CostModel): number | undefined {
   if (r.estimatedCost !== undefined) return r.estimatedCost;
   const dest = r.destination ?? (r.lane === 'escalation' ? 'frontier' : 'local');
-  if (dest !== 'local') return tokenCost(cost.prices[r.model], r.tokensIn, r.tokensOut);
+  if (dest !== 'local') {
+    const price = cost.prices[r.model];
+    if (price) return tokenCost(price, r.tokensIn, r.tokensOut);
+    return r.tokensIn === 0 && r.tokensOut === 0 ? 0 : undefined;
+  }
   return (cost.localWatts * (r.totalMs / 3_600_000) / 1000) * cost.energyPricePerKWh;
 }
 
-/** What the same task would have cost on the frontier model (same tokens). */
-export function frontierCost(r: TaskRecord, cost: CostModel): number {
-  return tokenCost(cost.prices[cost.frontierModel], r.tokensIn, r.tokensOut);
+/** What the same task would have cost on the frontier model (same tokens); undefined without its price. */
+export function frontierCost(r: TaskRecord, cost: CostModel): number | undefined {
+  const price = cost.prices[cost.frontierModel];
+  return price ? tokenCost(price, r.tokensIn, r.tokensOut) : undefined;
 }
+
+/**
+ * The task's latency as model time, or null when there is none to count: an escalation's `modelMs` (request
+ * sent → last token); other lanes' `totalMs` (no dialog sits inside them). A schema-1 escalation's `totalMs`
+ * included the time the user spent in the warning, so it is left out rather than misread.
+ */
+export function modelTimeMs(r: TaskRecord): number | null {
+  if (r.outcome === 'blocked') return null;
+  if (r.modelMs !== undefined) return r.modelMs;
+  return r.lane === 'escalation' ? null : r.totalMs;
+}
+
+/** What "success rate" means, printed next to it on the dashboard, in the report and by `ledger stats`. */
+export const SUCCESS_RATE_DEFINITION =
+  'success rate = tasks accepted whole or in part ÷ all tasks, blocked, cancelled and failed ones included (a policy block counts as a task that did not succeed)';
 
 /** Success: the user kept the result, whole or in part. */
 export function isSuccess(r: TaskRecord): boolean {
@@ -83,12 +109,26 @@ export interface GroupKey {
   week: string;
 }
 
+/** `blockedBy` of blocked tasks; `unrecorded` for records written before the ledger named the rule (schema 1). */
+export type BlockedByKey = (typeof BLOCKED_BY)[number] | 'unrecorded';
+
 export interface GroupStats extends GroupKey {
   tasks: number;
   successes: number;
   successRate: number | null;
+  /** Tasks by outcome (every outcome present, zeros included). */
+  outcomes: Record<Outcome, number>;
+  /** Blocked tasks by the rule that blocked them (only the rules seen). */
+  blockedBy: Partial<Record<BlockedByKey, number>>;
+  /** Sum of the known costs. */
   totalCost: number;
+  /** Known cost ÷ successes among the tasks whose cost is known (blocked ones included: they cost 0). */
   costPerSuccess: number | null;
+  /** Tasks whose cost is unknown (no price set), left out of the cost figures, and their share of all tasks. */
+  unknownCostTasks: number;
+  unknownCostShare: number | null;
+  /** Successes among the tasks whose cost is known (the denominator of costPerSuccess). */
+  knownCostSuccesses: number;
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
   ttftP50Ms: number | null;
@@ -108,13 +148,28 @@ export interface GroupStats extends GroupKey {
   survival5m: number | null;
   tokensIn: number;
   tokensOut: number;
+  /** What the tasks counted in costAvoided would have cost on the frontier model. */
   frontierCost: number;
-  costAvoided: number;
+  /** Frontier cost − own cost over the tasks where both are known; null when there is none. */
+  costAvoided: number | null;
+  /** How many tasks costAvoided covers. */
+  costAvoidedTasks: number;
+}
+
+/** What the cost figures assume, printed beside them. */
+export interface CostAssumptions {
+  currency: string;
+  frontierModel: string;
+  /** The reference model's price; null: not set, so "cost avoided" cannot be computed. */
+  frontierPrice: ModelPrice | null;
+  localWatts: number;
+  energyPricePerKWh: number;
 }
 
 export interface LedgerAggregates {
   currency: string;
   frontierModel: string;
+  assumptions: CostAssumptions;
   records: number;
   /** Every (lane, model, week) with its roll-ups; sorted by week, lane, model. */
   groups: GroupStats[];
@@ -143,7 +198,13 @@ class Samples {
 class Acc {
   tasks = 0;
   successes = 0;
+  outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+  blockedBy: Partial<Record<BlockedByKey, number>> = {};
   totalCost = 0;
+  unknownCost = 0;
+  knownCostSuccesses = 0;
+  costAvoided = 0;
+  costAvoidedTasks = 0;
   latency = new Samples();
   ttft = new Samples();
   escalations = 0;
@@ -209,12 +270,24 @@ export class LedgerAggregator {
     const fc = frontierCost(r, this.cost);
     const success = isSuccess(r);
     const shown = wasShown(r);
+    const latency = modelTimeMs(r);
+    const blockedBy: BlockedByKey | undefined = r.outcome === 'blocked' ? r.blockedBy ?? 'unrecorded' : undefined;
     for (const a of accs) {
       a.tasks++;
       if (success) a.successes++;
-      a.totalCost += c;
-      a.frontierCost += fc;
-      if (r.outcome !== 'blocked') a.latency.add(r.totalMs);
+      a.outcomes[r.outcome]++;
+      if (blockedBy) a.blockedBy[blockedBy] = (a.blockedBy[blockedBy] ?? 0) + 1;
+      if (c === undefined) a.unknownCost++;
+      else {
+        a.totalCost += c;
+        if (success) a.knownCostSuccesses++;
+        if (fc !== undefined) {
+          a.frontierCost += fc;
+          a.costAvoided += fc - c;
+          a.costAvoidedTasks++;
+        }
+      }
+      if (latency !== null) a.latency.add(latency);
       if (r.timeToFirstTokenMs != null) a.ttft.add(r.timeToFirstTokenMs);
       if (r.lane !== 'benchmark') a.userTasks++;
       if (r.lane === 'escalation') a.escalations++;
@@ -246,8 +319,13 @@ export class LedgerAggregator {
       tasks: a.tasks,
       successes: a.successes,
       successRate: ratio(a.successes, a.tasks),
+      outcomes: { ...a.outcomes },
+      blockedBy: { ...a.blockedBy },
       totalCost: a.totalCost,
-      costPerSuccess: ratio(a.totalCost, a.successes),
+      costPerSuccess: ratio(a.totalCost, a.knownCostSuccesses),
+      unknownCostTasks: a.unknownCost,
+      unknownCostShare: ratio(a.unknownCost, a.tasks),
+      knownCostSuccesses: a.knownCostSuccesses,
       latencyP50Ms: a.latency.percentile(0.5),
       latencyP95Ms: a.latency.percentile(0.95),
       ttftP50Ms: a.ttft.percentile(0.5),
@@ -267,10 +345,13 @@ export class LedgerAggregator {
       tokensIn: a.tokensIn,
       tokensOut: a.tokensOut,
       frontierCost: a.frontierCost,
-      costAvoided: a.frontierCost - a.totalCost,
+      costAvoided: a.costAvoidedTasks > 0 ? a.costAvoided : null,
+      costAvoidedTasks: a.costAvoidedTasks,
     }));
     groups.sort((x, y) => order(x.week).localeCompare(order(y.week)) || order(x.lane).localeCompare(order(y.lane)) || order(x.model).localeCompare(order(y.model)));
-    return { currency: this.cost.currency, frontierModel: this.cost.frontierModel, records: this.records, groups };
+    const c = this.cost;
+    const assumptions: CostAssumptions = { currency: c.currency, frontierModel: c.frontierModel, frontierPrice: c.prices[c.frontierModel] ?? null, localWatts: c.localWatts, energyPricePerKWh: c.energyPricePerKWh };
+    return { currency: c.currency, frontierModel: c.frontierModel, assumptions, records: this.records, groups };
   }
 }
 

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { isPlainValidTask } from './fastRecordCheck';
 
-import { DESTINATIONS, INCIDENT_CATEGORIES, LANES, LEDGER_SCHEMA_VERSION, OUTCOMES } from './ledgerEnums';
+import { BLOCKED_BY, DESTINATIONS, INCIDENT_CATEGORIES, LANES, LEDGER_SCHEMA_VERSION, OUTCOMES, ROUTING_REASONS } from './ledgerEnums';
 
 export * from './ledgerEnums';
 
@@ -26,7 +26,8 @@ export const ledgerTextSchema = z.strictObject({
 
 /** Fields every record carries: identity, place in the chain, and who/what it is about. */
 const base = {
-  schemaVersion: z.literal(LEDGER_SCHEMA_VERSION),
+  /** 1 or 2; a version 1 line is read as written (it has none of version 2's fields). */
+  schemaVersion: z.union([z.literal(1), z.literal(LEDGER_SCHEMA_VERSION)]),
   /** Unique id (UUID), so an incident can point at the task it flags. */
   id: z.string().min(1).max(64),
   /** Position in the whole ledger, across segments: 0, 1, 2… A gap is a missing record. */
@@ -51,8 +52,17 @@ export const taskRecordSchema = z.strictObject({
   tokensIn: count,
   tokensOut: count,
   timeToFirstTokenMs: ms.nullable().optional(),
+  /** Wall time of the whole task; for an escalation it includes the time the user spent in dialogs. */
   totalMs: ms,
+  /** Model time: request sent → last token (escalations, schema 2). Absent when nothing was sent. */
+  modelMs: ms.optional(),
+  /** Time the task waited for the user (question, API key, review) (escalations, schema 2). */
+  waitMs: ms.optional(),
   outcome: z.enum(OUTCOMES),
+  /** For `outcome: 'blocked'` (schema 2): the family of the rule that blocked it. */
+  blockedBy: z.enum(BLOCKED_BY).optional(),
+  /** For `outcome: 'blocked'`: the policy's own id of the rule (`neverSend`, `budgetPerMonth`, `insecureHttp`…). */
+  rule: ident.optional(),
   /** Characters offered to the user (the denominator of acceptance by characters). */
   charsSuggested: count.optional(),
   charsAccepted: count.optional(),
@@ -71,10 +81,15 @@ export const taskRecordSchema = z.strictObject({
   provider: ident.optional(),
   /** Redactions applied to the payload, by detector category: counts only, never the values. */
   redactions: z.record(z.string().min(1).max(64), count).optional(),
-  /** Estimated cost in the ledger's currency (settings; USD by default) at the time of the task. */
+  /**
+   * Estimated cost in the ledger's currency (settings; USD by default) at the time of the task. Absent: unknown
+   * (no price set), never to be read as 0. A task that sent nothing records 0.
+   */
   estimatedCost: z.number().nonnegative().optional(),
   /** Set when an incident is known when the task is recorded (e.g. a policy breach caught on the way out). */
   incident: z.enum(INCIDENT_CATEGORIES).optional(),
+  /** Set when the request was routed away from the local answer, and why (confidence, cost cap, policy). */
+  routedBy: z.enum(ROUTING_REASONS).optional(),
 });
 
 /**

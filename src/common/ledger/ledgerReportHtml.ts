@@ -4,6 +4,7 @@
  * no fetch at all: `default-src 'none'`.
  */
 import type { GroupStats, LedgerAggregates } from './ledgerAggregates';
+import { costAssumptions, ledgerFigures, outcomeRows } from './ledgerFigures';
 import type { VerifyResult } from './hashChain';
 
 export interface ReportInput {
@@ -71,9 +72,9 @@ const num = (v: number | null, digits = 0) => (v === null ? '–' : v.toFixed(di
 
 function table(rows: GroupStats[], currency: string, first: (g: GroupStats) => string[], headers: string[]): string {
   const money = (v: number | null) => (v === null ? '–' : `${v.toFixed(v !== 0 && Math.abs(v) < 0.01 ? 6 : 2)} ${currency}`);
-  const head = [...headers, 'tasks', 'success', 'cost / success', 'p50 ms', 'p95 ms', 'accept (count)', 'accept (chars)', 'escalation', 'incidents', 'cost', 'cost avoided'];
+  const head = [...headers, 'tasks', 'success', 'blocked', 'cost / success', 'no price', 'p50 ms', 'p95 ms', 'accept (count)', 'accept (chars)', 'escalation', 'incidents', 'known cost', 'cost avoided'];
   const body = rows.map((g) => [
-    ...first(g), String(g.tasks), pct(g.successRate), money(g.costPerSuccess), num(g.latencyP50Ms), num(g.latencyP95Ms),
+    ...first(g), String(g.tasks), pct(g.successRate), String(g.outcomes.blocked), money(g.costPerSuccess), String(g.unknownCostTasks), num(g.latencyP50Ms), num(g.latencyP95Ms),
     pct(g.acceptanceRate), pct(g.acceptanceRateByChars), pct(g.escalationRate), `${g.incidents} (${pct(g.incidentRate)})`, money(g.totalCost), money(g.costAvoided),
   ]);
   return `<table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${body
@@ -102,8 +103,8 @@ const PAGE_SCRIPT = `
   var laneSets = function (field, suffix, dash) {
     return Object.keys(d[field]).map(function (l) { return { label: l + (suffix || ''), data: d[field][l], colour: colours[l] || '#7f7f7f', dash: dash }; });
   };
-  // Log scale: a cloud task costs thousands of times a local one, and both must stay readable.
-  line('chart-cost', laneSets('costPerSuccess'), 'cost per successful task (' + d.currency + ', log scale)', false, true);
+  // Linear scale: a week can cost exactly 0 (all local, or all blocked), which a log scale cannot draw.
+  line('chart-cost', laneSets('costPerSuccess'), 'cost per successful task (' + d.currency + ')', false, false);
   line('chart-latency', laneSets('latencyP50', ' p50').concat(laneSets('latencyP95', ' p95', [6, 4])), 'latency (ms)');
   line('chart-acceptance', [
     { label: 'by count', data: d.acceptanceByCount, colour: '#1f77b4' },
@@ -130,15 +131,12 @@ export function renderReportHtml(input: ReportInput): string {
       ? `<p class="ok">Hash chain verified: ${verify.records} records, head ${escapeHtml(verify.headHash.slice(0, 16))}…${verify.skipped.length ? `; ${verify.skipped.length} torn line(s) skipped` : ''}.</p>`
       : `<p class="bad">Hash chain BROKEN: ${escapeHtml(verify.problem?.message ?? 'unknown problem')}</p>`
     : '';
+  // The same figures and outcome rows as the dashboard and `hearth ledger stats` (ledgerFigures).
   const summary = total
-    ? `<ul class="summary">
-<li><b>${total.tasks}</b> tasks, success rate <b>${pct(total.successRate)}</b></li>
-<li>cost per successful task <b>${total.costPerSuccess === null ? '–' : total.costPerSuccess.toFixed(6)} ${escapeHtml(cur)}</b></li>
-<li>latency p50 / p95 <b>${num(total.latencyP50Ms)} / ${num(total.latencyP95Ms)} ms</b></li>
-<li>escalation rate <b>${pct(total.escalationRate)}</b>, incident rate <b>${pct(total.incidentRate)}</b></li>
-<li>acceptance <b>${pct(total.acceptanceRate)}</b> by count, <b>${pct(total.acceptanceRateByChars)}</b> by characters; of accepted text, still in the file after 30 s <b>${pct(total.survival30s)}</b>, after 5 min <b>${pct(total.survival5m)}</b></li>
-<li>cost avoided versus sending everything to ${escapeHtml(aggs.frontierModel)}: <b>${total.costAvoided.toFixed(2)} ${escapeHtml(cur)}</b></li>
-</ul>`
+    ? `<ul class="summary">${ledgerFigures(aggs, total).map((f) => `<li>${escapeHtml(f.label)}: <b>${escapeHtml(f.value)}</b> <span class="meta">— ${escapeHtml(f.note)}</span></li>`).join('\n')}</ul>
+<h2>Outcomes</h2>
+<table><thead><tr><th>outcome</th><th>tasks</th><th>share</th></tr></thead><tbody>${outcomeRows(total).map((r) => `<tr><td>${escapeHtml(r.label)}</td><td class="n">${r.count}</td><td class="n">${escapeHtml(r.share)}</td></tr>`).join('')}</tbody></table>
+<p class="meta">Cost assumptions: ${escapeHtml(costAssumptions(aggs))}.</p>`
     : '<p>The ledger holds no tasks yet.</p>';
   const library = input.chartLibrary.replace(/<\/script/gi, '<\\/script');
   return `<!DOCTYPE html>
@@ -162,6 +160,7 @@ th{background:#f5f5f5} td.n{text-align:right;font-variant-numeric:tabular-nums}
 ${integrity}
 ${summary}
 <h2>Charts</h2>
+<p class="meta">Latency is model time. Cost per successful task counts only tasks with a known cost.</p>
 <div class="charts">
 <div class="chart"><h3>Cost per successful task, per week</h3><div><canvas id="chart-cost"></canvas></div></div>
 <div class="chart"><h3>Latency p50 / p95, per week</h3><div><canvas id="chart-latency"></canvas></div></div>

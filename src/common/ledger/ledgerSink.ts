@@ -2,7 +2,7 @@
  * The one interface the completion, chat and escalation paths write through. `append` never blocks the caller
  * on disk: the file writer batches, and `flush` resolves when everything appended so far is durable.
  */
-import type { LedgerEntry, LedgerRecord } from './ledgerRecord';
+import { LEDGER_SCHEMA_VERSION, type LedgerEntry, type LedgerRecord } from './ledgerRecord';
 
 export interface LedgerSink {
   /**
@@ -21,7 +21,7 @@ export class MemoryLedgerSink implements LedgerSink {
 
   append(entry: LedgerEntry): string {
     const id = entry.id ?? `mem-${this.n}`;
-    const record = { ...entry, id, time: entry.time ?? new Date().toISOString(), schemaVersion: 1, seq: this.n++, prevHash: '0'.repeat(64) } as LedgerRecord;
+    const record = { ...entry, id, time: entry.time ?? new Date().toISOString(), schemaVersion: LEDGER_SCHEMA_VERSION, seq: this.n++, prevHash: '0'.repeat(64) } as LedgerRecord;
     this.records.push(record);
     return id;
   }

@@ -8,7 +8,7 @@
  * model, from the start of the ledger, so exporting the whole ledger again gives the same series (idempotent for
  * a collector). Never any code, prompt or answer text: the record's `text` field is not read.
  */
-import { frontierCost, taskCost, type CostModel } from './ledgerAggregates';
+import { frontierCost, modelTimeMs, taskCost, type CostModel } from './ledgerAggregates';
 import type { LedgerRecord, TaskRecord } from './ledgerRecord';
 
 export type OtlpAnyValue = { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean };
@@ -125,9 +125,11 @@ export function otlpLogRecord(r: LedgerRecord, observed: string, cost: CostModel
     int('gen_ai.usage.input_tokens', r.tokensIn),
     int('gen_ai.usage.output_tokens', r.tokensOut),
     dbl('hearth.duration_ms', r.totalMs),
-    dbl('hearth.cost', taskCost(r, cost)),
     str('hearth.currency', cost.currency),
   );
+  // An unknown cost (no price set) is left out, never sent as 0.
+  const known = taskCost(r, cost);
+  if (known !== undefined) attrs.push(dbl('hearth.cost', known));
   if (r.timeToFirstTokenMs != null) attrs.push(dbl('hearth.ttft_ms', r.timeToFirstTokenMs));
   if (r.backend) attrs.push(str('hearth.backend', r.backend));
   if (r.quantization) attrs.push(str('hearth.quantization', r.quantization));
@@ -232,11 +234,14 @@ export class OtlpMetricsAccumulator {
     s.charsSuggested += r.charsSuggested ?? 0;
     s.charsAccepted += r.charsAccepted ?? 0;
     s.linesAccepted += r.linesAccepted ?? 0;
+    // Known costs only, and cost avoided where both prices are known: the same rule as the aggregates.
     const c = taskCost(r, this.cost);
-    s.cost += c;
-    s.costAvoided += frontierCost(r, this.cost) - c;
-    // As in the aggregates: a blocked task never ran, so it has no latency.
-    if (r.outcome !== 'blocked') s.duration.add(r.totalMs);
+    const fc = frontierCost(r, this.cost);
+    if (c !== undefined) s.cost += c;
+    if (c !== undefined && fc !== undefined) s.costAvoided += fc - c;
+    // As in the aggregates: model time only (a blocked task never ran; a dialog is not latency).
+    const latency = modelTimeMs(r);
+    if (latency !== null) s.duration.add(latency);
     if (r.timeToFirstTokenMs != null) s.ttft.add(r.timeToFirstTokenMs);
   }
 

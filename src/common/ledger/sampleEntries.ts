@@ -58,6 +58,8 @@ export function* sampleEntries(count: number, opts: SampleOptions = {}): Generat
       destination: escal ? 'frontier' : 'local',
       provider: escal ? 'anthropic' : undefined,
       redactions: escal && rand() < 0.3 ? { secret: 1, email: Math.floor(rand() * 3) } : undefined,
+      // Schema 2: an escalation's model time, apart from the time its dialogs waited (none here).
+      ...(escal ? { modelMs: totalMs, waitMs: 0 } : {}),
     };
   }
 }

@@ -16,7 +16,7 @@ import {
   type Lane,
   type RepoPolicy,
 } from './policySchema';
-import type { EndpointConfig, UserPolicy } from './userPolicy';
+import { ROUTING_LANES, type EndpointConfig, type RoutingLane, type UserPolicy } from './userPolicy';
 
 /** Where a rule of the effective policy comes from; decisions name it. */
 export type RuleSource = 'settings' | 'repo' | 'default';
@@ -47,12 +47,19 @@ export interface EffectivePolicy {
   /** Per lane and data class: where content may go (already limited to `destinations.allowed`) and who said so. */
   lanes: Record<Lane, Record<DataClass, { destinations: Destination[]; source: RuleSource }>>;
   neverSend: { glob: string; source: RuleSource }[];
+  /** The user allows plain `http://` endpoints off this machine (a repo cannot turn this on). */
+  allowInsecureHttp: boolean;
   /** Options for `createRedactor`: the repo's custom patterns, the user's opted-out personal-data categories. */
   redactor: RedactorOptions;
   consent: { mode: ConsentMode; source: RuleSource };
   budgets: { perTaskUsd: { value: number; source: RuleSource }; perMonthUsd: { value: number; source: RuleSource } };
   /** `pathSetByRepo`: the policy file names the ledger's path (it then wins over the `hearth.ledger.path` setting). */
   ledger: { path: string; includeText: boolean; pathSetByRepo: boolean };
+  /**
+   * Per lane: the confidence below which Hearth offers the next tier (the higher of settings and repo); absent
+   * where neither sets one.
+   */
+  routing?: Partial<Record<RoutingLane, { threshold: number; source: RuleSource }>>;
   /** Plain-words list of what the repo policy asked for and did not get. */
   refused: string[];
   refusals: Refusal[];
@@ -166,6 +173,18 @@ export function combinePolicies(user: UserPolicy, repo: RepoPolicyInput, setting
     ...(user.disabledCategories.length ? { disabledCategories: [...user.disabledCategories] } : {}),
   };
 
+  // Routing thresholds: the repo may raise the bar (route more unsure answers), never lower the user's.
+  const routing: NonNullable<EffectivePolicy['routing']> = {};
+  for (const lane of ROUTING_LANES) {
+    const mine = user.routingThresholds?.[lane];
+    const repoValue = policy?.routing?.confidenceThresholds?.[lane];
+    if (repoValue !== undefined && mine !== undefined && repoValue < mine) {
+      refuse(['routing', 'confidenceThresholds', lane], `routing.confidenceThresholds.${lane}: ${repoValue} — a repo policy can only raise your threshold (${mine} in hearth.routing.confidenceThresholds)`);
+    }
+    if (repoValue !== undefined && (mine === undefined || repoValue > mine)) routing[lane] = { threshold: repoValue, source: 'repo' };
+    else if (mine !== undefined) routing[lane] = { threshold: mine, source: 'settings' };
+  }
+
   const consent: EffectivePolicy['consent'] =
     user.consent === 'always' ? { mode: 'always', source: 'settings' } : policy?.consent === 'always' ? { mode: 'always', source: 'repo' } : { mode: 'session', source: 'settings' };
 
@@ -178,9 +197,11 @@ export function combinePolicies(user: UserPolicy, repo: RepoPolicyInput, setting
     dataClasses,
     lanes,
     neverSend,
+    allowInsecureHttp: user.allowInsecureHttp,
     redactor,
     consent,
     budgets: { perTaskUsd: lowest(user.budgetPerTaskUsd, policy?.budgets?.perTaskUsd), perMonthUsd: lowest(user.budgetPerMonthUsd, policy?.budgets?.perMonthUsd) },
+    routing,
     ledger: { path: policy?.ledger?.path ?? DEFAULT_LEDGER_PATH, includeText: policy?.ledger?.includeText ?? false, pathSetByRepo: policy?.ledger?.path !== undefined },
     refused: refusals.map((r) => r.message),
     refusals,

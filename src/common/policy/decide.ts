@@ -5,15 +5,60 @@
  */
 import type { RedactorOptions } from '../redaction/redactor';
 import type { ClassRule, EffectivePolicy, RuleSource } from './combinePolicies';
+import { endpointAddress } from './endpointAddress';
 import { compileGlob, normalizePath } from './glob';
 import { POLICY_FILE, type DataClass, type Lane, type RemoteDestination } from './policySchema';
+
+/**
+ * A file the content comes from, as the editor names it and as it really is on disk. Rules are matched against
+ * both, so a link or a `..` path cannot hide a neverSend file or a data class behind an innocent name.
+ */
+export interface FileRef {
+  /** Workspace-relative path as the editor shows it (the link's own name for a symbolic link). */
+  path: string;
+  /**
+   * The resolved file (links and `..` followed): workspace-relative when inside the workspace folder, else the
+   * absolute path with `outside: true`. Absent when it could not be resolved (then only `path` is judged).
+   */
+  real?: { path: string; outside: boolean };
+}
+
+/** The rule families a ledger record names when a task was blocked (`blockedBy`). */
+export const BLOCKED_BY = ['neverSend', 'invalidPolicy', 'lane', 'destination', 'budget', 'untrusted', 'consent'] as const;
+export type BlockedBy = (typeof BLOCKED_BY)[number];
+
+/** The family of each fine-grained rule id {@link decide} returns. */
+export function blockedByOf(rule: string | undefined): BlockedBy {
+  switch (rule) {
+    case 'workspaceTrust':
+      return 'untrusted';
+    case 'invalidPolicy':
+    case 'redaction':
+      return 'invalidPolicy';
+    case 'neverSend':
+      return 'neverSend';
+    case 'lane':
+      return 'lane';
+    case 'budgetPerTask':
+    case 'budgetPerMonth':
+      return 'budget';
+    case 'consent':
+      return 'consent';
+    default:
+      // escalationDisabled, destination, endpoint, insecureHttp: where the content may go at all.
+      return 'destination';
+  }
+}
 
 export interface DecisionRequest {
   lane: 'chat' | 'escalation';
   destination: RemoteDestination;
   endpointId: string;
-  /** Workspace-relative paths of the files the content comes from (none: a conversation, of the default class). */
-  files: string[];
+  /**
+   * The files the content comes from: workspace-relative paths, or {@link FileRef}s carrying the resolved path
+   * too (none: a conversation or an untitled buffer, of the default class).
+   */
+  files: (string | FileRef)[];
   workspaceTrusted: boolean;
   estimatedCostUsd: number;
   spentThisMonthUsd: number;
@@ -25,6 +70,8 @@ export interface Decision {
   reason: string;
   /** Short id of the rule that decided (`workspaceTrust`, `invalidPolicy`, `neverSend`, `lane`, `budgetPerTask`…). */
   rule?: string;
+  /** Set when not allowed: the rule's family, for the ledger. */
+  blockedBy?: BlockedBy;
   /** Classes of the content, most restrictive last, without repeats. */
   dataClasses: DataClass[];
   /** Pass to `createRedactor`. */
@@ -50,6 +97,52 @@ export function classify(policy: EffectivePolicy, file: string): { dataClass: Da
     }
   }
   return { dataClass: policy.dataClasses.default };
+}
+
+/** Classes are ordered from least to most restrictive; the larger index wins. */
+function stricter(a: DataClass, b: DataClass): DataClass {
+  return CLASS_ORDER.indexOf(a) >= CLASS_ORDER.indexOf(b) ? a : b;
+}
+
+interface Classified {
+  /** The path named in reasons (the editor's name). */
+  file: string;
+  dataClass: DataClass;
+  /** Why, in words: `dataClasses rule "…" in …`, `the default class …`, `outside the workspace …`. */
+  why: string;
+}
+
+/**
+ * The class of one file judged on both its names: the stricter of the class of its workspace path and the class
+ * of its real path. A real path outside the workspace is `regulated` unless a dataClasses rule matches it.
+ */
+function classifyRef(policy: EffectivePolicy, ref: NormalRef): Classified {
+  const shown = classify(policy, ref.path);
+  const byRule = (c: ReturnType<typeof classify>, path: string): string =>
+    c.glob ? `dataClasses rule "${c.glob}" in ${POLICY_FILE}${path === ref.path ? '' : `, matched by its real path ${path}`}` : `the default class ${sourceName(policy.dataClasses.defaultSource)}`;
+  let result: Classified = { file: ref.path, dataClass: shown.dataClass, why: byRule(shown, ref.path) };
+  if (ref.real && (ref.real.path !== ref.path || ref.real.outside)) {
+    const real = classify(policy, ref.real.path);
+    const realClass: Classified = ref.real.outside && !real.glob
+      ? { file: ref.path, dataClass: 'regulated', why: `its real path ${ref.real.path} is outside the workspace, and Hearth treats a file outside the workspace as regulated unless a dataClasses rule says otherwise` }
+      : { file: ref.path, dataClass: real.dataClass, why: byRule(real, ref.real.path) };
+    if (stricter(realClass.dataClass, result.dataClass) === realClass.dataClass && realClass.dataClass !== result.dataClass) result = realClass;
+  }
+  return result;
+}
+
+interface NormalRef {
+  path: string;
+  real?: { path: string; outside: boolean };
+}
+
+/** Normalises a request's file entry; a workspace path that climbs out with `..` counts as outside. */
+function normalRef(f: string | FileRef): NormalRef {
+  const ref: FileRef = typeof f === 'string' ? { path: f } : f;
+  const path = normalizePath(ref.path);
+  const real = ref.real ? { path: normalizePath(ref.real.path), outside: ref.real.outside } : undefined;
+  if (!real && (path === '..' || path.startsWith('../'))) return { path, real: { path, outside: true } };
+  return real ? { path, real } : { path };
 }
 
 /** The first neverSend entry that matches `file`; an entry that does not compile matches everything (fail closed). */
@@ -87,12 +180,12 @@ export function laneAllows(policy: EffectivePolicy, lane: Lane, dataClass: DataC
  */
 export function decide(policy: EffectivePolicy, request: DecisionRequest): Decision {
   const requireConsent: true | 'session' = policy.consent.mode === 'session' ? 'session' : true;
-  const files = request.files.map(normalizePath);
-  const classified = files.map((f) => ({ file: f, ...classify(policy, f) }));
+  const refs = request.files.map(normalRef);
+  const classified = refs.map((r) => classifyRef(policy, r));
   const classes = classified.length ? classified.map((c) => c.dataClass) : [policy.dataClasses.default];
   const dataClasses = CLASS_ORDER.filter((c) => classes.includes(c));
   const base = { dataClasses, redactor: policy.redactor, requireConsent };
-  const deny = (rule: string, reason: string): Decision => ({ ...base, allowed: false, rule, reason });
+  const deny = (rule: string, reason: string): Decision => ({ ...base, allowed: false, rule, blockedBy: blockedByOf(rule), reason });
   const dest = request.destination;
 
   if (!request.workspaceTrusted) {
@@ -131,14 +224,26 @@ export function decide(policy: EffectivePolicy, request: DecisionRequest): Decis
   if (endpoint.destination !== dest) {
     return deny('endpoint', `the endpoint "${endpoint.id}" is a ${endpoint.destination} endpoint, not ${dest}`);
   }
-  for (const f of files) {
-    const hit = neverSendMatch(policy, f);
-    if (hit) {
+  const address = endpointAddress(endpoint.baseUrl);
+  if (!address.encrypted && !address.loopback && !policy.allowInsecureHttp) {
+    return deny(
+      'insecureHttp',
+      `the endpoint "${endpoint.id}" is at plain http://${address.host}, another machine over an unencrypted connection; use https, or allow it with "hearth.escalation.allowInsecureHttp": true in your user settings`,
+    );
+  }
+  for (const ref of refs) {
+    const hit = neverSendMatch(policy, ref.path);
+    const realHit = !hit && ref.real && ref.real.path !== ref.path ? neverSendMatch(policy, ref.real.path) : undefined;
+    const found = hit ?? realHit;
+    if (found) {
+      const where = sourceName(found.source, 'hearth.escalation.neverSend');
       return deny(
         'neverSend',
-        hit.invalid
-          ? `the neverSend pattern "${hit.glob}" ${sourceName(hit.source, 'hearth.escalation.neverSend')} is not a valid glob, so no file is sent until it is fixed`
-          : `${f} matches neverSend pattern "${hit.glob}" ${sourceName(hit.source, 'hearth.escalation.neverSend')}`,
+        found.invalid
+          ? `the neverSend pattern "${found.glob}" ${where} is not a valid glob, so no file is sent until it is fixed`
+          : realHit
+            ? `${ref.path} leads to ${ref.real!.path}${ref.real!.outside ? ' (outside the workspace)' : ''}, which matches neverSend pattern "${found.glob}" ${where}`
+            : `${ref.path} matches neverSend pattern "${found.glob}" ${where}`,
       );
     }
   }
@@ -147,9 +252,7 @@ export function decide(policy: EffectivePolicy, request: DecisionRequest): Decis
     const rule = policy.lanes[request.lane][c];
     const example = classified.find((x) => x.dataClass === c);
     const why = example
-      ? example.glob
-        ? `${example.file} is ${c} (dataClasses rule "${example.glob}" in ${POLICY_FILE})`
-        : `${example.file} is ${c} (the default class ${sourceName(policy.dataClasses.defaultSource)})`
+      ? `${example.file} is ${c} (${example.why})`
       : `the content is ${c} (the default class ${sourceName(policy.dataClasses.defaultSource)})`;
     const onward = rule.destinations.filter((d) => d !== 'local');
     return deny('lane', `${why}, and the ${request.lane} lane sends ${c} data to ${list(onward)} (${sourceName(rule.source)}), not to ${dest}`);

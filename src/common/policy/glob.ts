@@ -82,9 +82,21 @@ export function compileGlob(pattern: string): RegExp {
   return new RegExp(`^${anywhere ? '(?:.*/)?' : ''}(?:${body})(?:/.*)?$`, 'is');
 }
 
-/** Normalises a path for matching: `/` separators, no leading `./` or `/`, no drive letter. */
+/**
+ * Normalises a path for matching: `/` separators, no leading `./` or `/`, no drive letter, `.` and `..` segments
+ * resolved (so `src/../.env` is judged as `.env`; a `..` that climbs above the start stays, and marks a path
+ * outside the workspace).
+ */
 export function normalizePath(path: string): string {
-  return path.replace(/\\/g, '/').replace(/^[a-zA-Z]:\//, '').replace(/^(\.\/|\/)+/, '');
+  const flat = path.replace(/\\/g, '/').replace(/^[a-zA-Z]:\//, '').replace(/^(\.\/|\/)+/, '');
+  if (!/(^|\/)\.{1,2}(\/|$)|\/\//.test(flat)) return flat;
+  const out: string[] = [];
+  for (const seg of flat.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..' && out.length > 0 && out[out.length - 1] !== '..') out.pop();
+    else out.push(seg);
+  }
+  return out.join('/');
 }
 
 /** Whether `pattern` matches `path` (see the module comment for the rules). */

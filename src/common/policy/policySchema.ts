@@ -122,6 +122,18 @@ export const repoPolicySchema = z
       })
       .optional()
       .meta({ description: 'Escalation switch for this repo (can only turn it off).' }),
+    routing: z
+      .strictObject({
+        confidenceThresholds: z
+          .strictObject({
+            completion: z.number().max(0).optional().meta({ description: 'Below this confidence (mean log-probability per token, ≤ 0) a local completion is not shown as it is: Hearth offers the next tier the lanes allow.' }),
+            chat: z.number().max(0).optional().meta({ description: 'The same for chat answers.' }),
+          })
+          .optional()
+          .meta({ description: 'Per lane. A repo can only raise your hearth.routing.confidenceThresholds (a lower value is ignored). "Hearth: Run Task Battery" recommends one from this repo\'s own tasks.' }),
+      })
+      .optional()
+      .meta({ description: 'Routing by confidence: when Hearth offers the next tier instead of a local answer it is not sure of. It never adds a destination: only tiers the lanes allow are offered.' }),
     endpoints: z
       .array(z.union([z.string().min(1), z.looseObject({})]))
       .optional()

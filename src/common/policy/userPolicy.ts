@@ -55,9 +55,18 @@ export interface UserPolicy {
   budgetPerTaskUsd: number;
   budgetPerMonthUsd: number;
   neverSend: string[];
+  /** Plain `http://` endpoints off this machine are allowed (`hearth.escalation.allowInsecureHttp`). */
+  allowInsecureHttp: boolean;
   /** Personal-data categories the user switched off (already filtered: never a secret category). */
   disabledCategories: string[];
+  /** Per lane: route away from a local answer below this confidence (`hearth.routing.confidenceThresholds`). */
+  routingThresholds?: Partial<Record<RoutingLane, number>>;
 }
+
+/** Lanes whose answers carry a confidence the router can read. */
+export const ROUTING_LANES = ['completion', 'chat'] as const;
+export type RoutingLane = (typeof ROUTING_LANES)[number];
+export const routingThresholdsSchema = z.strictObject({ completion: z.number().max(0).optional(), chat: z.number().max(0).optional() });
 
 export const DEFAULT_USER_POLICY: UserPolicy = {
   escalationEnabled: false,
@@ -67,6 +76,7 @@ export const DEFAULT_USER_POLICY: UserPolicy = {
   budgetPerTaskUsd: 1,
   budgetPerMonthUsd: 20,
   neverSend: [...DEFAULT_NEVER_SEND],
+  allowInsecureHttp: false,
   disabledCategories: [],
 };
 
@@ -79,7 +89,9 @@ export interface RawUserSettings {
   budgetPerTaskUsd?: unknown;
   budgetPerMonthUsd?: unknown;
   neverSend?: unknown;
+  allowInsecureHttp?: unknown;
   disabledCategories?: unknown;
+  routingThresholds?: unknown;
 }
 
 /**
@@ -141,7 +153,9 @@ export function parseUserPolicy(raw: RawUserSettings): { policy: UserPolicy; pro
       budgetPerTaskUsd: field('escalation.budgetPerTaskUsd', raw.budgetPerTaskUsd, z.number().min(0), d.budgetPerTaskUsd),
       budgetPerMonthUsd: field('escalation.budgetPerMonthUsd', raw.budgetPerMonthUsd, z.number().min(0), d.budgetPerMonthUsd),
       neverSend,
+      allowInsecureHttp: field('escalation.allowInsecureHttp', raw.allowInsecureHttp, z.boolean(), d.allowInsecureHttp),
       disabledCategories,
+      routingThresholds: field('routing.confidenceThresholds', raw.routingThresholds, routingThresholdsSchema, {}),
     },
     problems,
   };

@@ -38,8 +38,13 @@ export const dashboardRowSchema = z.object({
   incidents: z.number(),
   incidentRate: rate,
   totalCost: z.number(),
-  costAvoided: z.number(),
+  costAvoided: rate,
+  unknownCostTasks: z.number(),
 });
+
+/** A headline figure with what it means (`ledgerFigures`: the same text `hearth ledger stats` prints). */
+export const figureSchema = z.object({ key: z.string(), label: z.string(), value: z.string(), note: z.string() });
+export const outcomeRowSchema = z.object({ label: z.string(), count: z.number(), share: z.string() });
 
 export const dashboardDataSchema = z.object({
   title: z.string(),
@@ -48,6 +53,10 @@ export const dashboardDataSchema = z.object({
   currency: z.string(),
   frontierModel: z.string(),
   total: z.nullable(dashboardRowSchema),
+  figures: z.array(figureSchema),
+  outcomes: z.array(outcomeRowSchema),
+  /** What the cost figures assume (reference model, watts, energy price). */
+  assumptions: z.string(),
   lanes: z.array(dashboardRowSchema),
   chart: chartDataSchema,
   integrity: z.object({ ok: z.boolean(), message: z.string() }),

@@ -59,8 +59,19 @@ export const LoadModelParams = z.object({
   gpuLayers: z.union([z.number().int().min(0), z.literal('auto')]).optional(),
   /** Prompt tokens evaluated per llama.cpp batch (its n_batch); what "Tune for This Machine" picks. */
   batchSize: z.number().int().min(8).max(8192).optional(),
-  /** Context sequences: one per recently edited document for completions, plus one for chat and background work. */
+  /**
+   * Context sequences: one per recently edited document for completions, plus one for chat and background work.
+   * Unset: sized from free memory at load (up to 4 completion sequences + 1, as llama-server's 4 slots).
+   */
   sequences: z.number().int().min(2).max(16).optional(),
+  /**
+   * Host-memory prompt cache budget in bytes: sequence states saved when a live sequence is given to another
+   * document, restored when a request shares a longer prefix with one than with any live sequence. Unset: a quarter
+   * of free RAM at load, at most 8 GiB; 0: off.
+   */
+  promptCacheBytes: z.number().int().min(0).optional(),
+  /** Overrides the model's fill-in-the-middle order (`hearth.fim.order` in the GGUF; see `ModelInfo.fimOrder`). */
+  fimOrder: z.enum(['psm', 'spm']).optional(),
 });
 export type LoadModelParams = z.infer<typeof LoadModelParams>;
 
@@ -119,6 +130,11 @@ export const InfillParams = z.object({
   /** Upper bound on generation time; the engine returns what it has when it passes. */
   timeLimitMs: z.number().int().positive().optional(),
   /**
+   * Whether the request comes from the focused window (unset: true). When several windows' completions are
+   * evaluated in one llama.cpp batch, the focused window's tokens go first (evaluation priority).
+   */
+  focused: z.boolean().optional(),
+  /**
    * Repository context placed before the FIM prompt, special tokens included (e.g. Qwen2.5-Coder's
    * `<|repo_name|>…<|file_sep|>path\n…`); it comes first so it stays in the reused tokens while the user types.
    */
@@ -140,6 +156,13 @@ export const InfillResult = z.object({
   totalMs: z.number().nonnegative(),
   stopReason: StopReason,
   /**
+   * Where the prompt's evaluated prefix came from: `live` (a live sequence already held it), `restored` (a state
+   * from the host-memory prompt cache), `full` (a full prefill: nothing useful was held).
+   */
+  promptSource: z.enum(['live', 'restored', 'full']).optional(),
+  /** Prompt tokens reused from the live sequence or the restored state. */
+  tokensReused: z.number().int().nonnegative().optional(),
+  /**
    * Mean log-probability per generated token of the returned text (≤ 0; nearer 0 is surer), where the backend
    * knows it (the beam search does); the completion gate hides suggestions below a threshold. Absent: unknown.
    */
@@ -154,6 +177,27 @@ export const CancelParams = z.object({ id: z.number().int().nonnegative() });
 export const EngineState = z.enum(['idle', 'loading', 'ready', 'busy']);
 export type EngineState = z.infer<typeof EngineState>;
 
+/** The completion sequences and the host-memory prompt cache behind them (llama.cpp backend only). */
+export const PromptCacheStatus = z.object({
+  /** Completion sequences in the context (plus one for chat and background work). */
+  liveSequences: z.number().int().nonnegative(),
+  /** Those holding a document's prompt now. */
+  liveDocuments: z.number().int().nonnegative(),
+  /** Saved sequence states in host memory. */
+  entries: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  budgetBytes: z.number().int().nonnegative(),
+  /** Completion requests since load, by where their prompt came from. */
+  liveHits: z.number().int().nonnegative(),
+  restores: z.number().int().nonnegative(),
+  fullPrefills: z.number().int().nonnegative(),
+  /** (live hits + restores) ÷ requests; null before the first request. */
+  hitRate: z.number().min(0).max(1).nullable(),
+  /** Where the states are kept (a RAM-backed folder). */
+  dir: z.string().nullable(),
+});
+export type PromptCacheStatus = z.infer<typeof PromptCacheStatus>;
+
 export const StatusResult = z.object({
   pid: z.number().int(),
   state: EngineState,
@@ -164,6 +208,7 @@ export const StatusResult = z.object({
   clients: z.number().int().nonnegative(),
   /** The names connected clients gave in `hello` (e.g. "VS Code window (extension host pid 123)"). */
   clientNames: z.array(z.string()).optional(),
+  promptCache: PromptCacheStatus.optional(),
   protocolVersion: z.number().int(),
 });
 export type StatusResult = z.infer<typeof StatusResult>;
@@ -212,11 +257,48 @@ export type TuneResult = z.infer<typeof TuneResult>;
 /** `tune/progress` notification: setting `index` of `count` is being measured for request `id`. */
 export const TuneProgressNotification = z.object({ id: z.number().int().nonnegative(), index: z.number().int(), count: z.number().int() });
 
+export const ChatTurn = z.object({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string().max(1_000_000),
+});
+export type ChatTurn = z.infer<typeof ChatTurn>;
+
+/**
+ * A chat answer from the loaded model, formatted with the model's own chat template (from its GGUF, through
+ * node-llama-cpp's chat wrappers). Runs in the scheduler's chat lane: below inline completions.
+ */
+export const ChatParams = z.object({
+  /** The conversation so far, oldest first; the last turn is the user's. */
+  messages: z.array(ChatTurn).min(1).max(500),
+  maxTokens: z.number().int().min(1).max(8192).default(1024),
+  temperature: z.number().min(0).max(2).default(0.2),
+  seed: z.number().int().optional(),
+  timeLimitMs: z.number().int().positive().optional(),
+});
+export type ChatParams = z.input<typeof ChatParams>;
+
+export const ChatResult = z.object({
+  text: z.string(),
+  /** Prompt tokens the answer was conditioned on (the whole templated conversation). */
+  tokensIn: z.number().int().nonnegative(),
+  tokensOut: z.number().int().nonnegative(),
+  timeToFirstTokenMs: z.number().nonnegative().nullable(),
+  totalMs: z.number().nonnegative(),
+  stopReason: StopReason,
+  /** The chat wrapper node-llama-cpp resolved from the model (e.g. `ChatML`). */
+  chatTemplate: z.string(),
+});
+export type ChatResult = z.infer<typeof ChatResult>;
+
+/** `chat/text` notification: streamed answer text for request `id`. */
+export const ChatTextNotification = z.object({ id: z.number().int().nonnegative(), text: z.string() });
+
 /** Method table: params and result schema for each request the engine answers. */
 export const EngineMethods = {
   hello: { params: HelloParams, result: HelloResult },
   loadModel: { params: LoadModelParams, result: ModelInfo },
   infill: { params: InfillParams, result: InfillResult },
+  chat: { params: ChatParams, result: ChatResult },
   cancel: { params: CancelParams, result: z.object({ cancelled: z.boolean() }) },
   status: { params: EmptyParams, result: StatusResult },
   tune: { params: TuneParams, result: TuneResult },

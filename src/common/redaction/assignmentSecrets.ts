@@ -10,7 +10,9 @@
  * backtracks over long identifier runs).
  */
 import { charClasses, isPlaceholder, isReference, isTrivialRun, isWordLikeIdentifier, looksLikeCode, shannonEntropy } from './valueChecks';
+import { isHarmless } from './harmlessValues';
 import { PRIORITY, type Detector, type ScanContext } from './detector';
+import { LineTracker, proseValueAfter, valueBesideName, valueInChildBlock } from './structureScan';
 
 type Strength = 'password' | 'secret' | 'weak-key' | 'auth';
 
@@ -53,9 +55,13 @@ const NON_SECRET_LAST = new Set([
   'plural', 'name_', 'text', 'title', 'label', 'lbl', 'str', 'attr', 'attribute', 'property', 'prop', 'key_id',
   'keyid', 'file_path', 'dialog', 'modal', 'page', 'screen', 'view', 'route', 'component', 'module', 'test',
   'spec', 'mock', 'fixture', 'example', 'sample', 'doc', 'docs', 'link', 'counter', 'usage', 'lifetime', 'age',
+  'stdin', 'stdout', 'command', 'cmd', 'exists', 'present', 'set', 'missing', 'ok', 'valid', 'invalid', 'public',
 ]);
 
-const PASSWORD_WORDS = /^(?:\w*password|\w*passwd|passphrase|pass|pwd|pw|\w*passwort|contrasena|senha|mdp|motdepasse)$/;
+/** Words that make a key name a public, published value (`STRIPE_PUBLISHABLE_KEY`, `NEXT_PUBLIC_…_ID`). */
+const PUBLIC_WORDS = new Set(['publishable', 'public', 'pub']);
+
+const PASSWORD_WORDS = /^(?:\w*password|\w*passwd|passphrase|pass|pwd|pw|\w*passwort|contrasena|senha|mdp|motdepasse|(?:require|key|store|master|root|db|admin|user|sql|ftp|smtp|mail|ldap|bind|auth|src|dest|new|old)pass|masterauth)$/;
 const SECRET_WORDS = /^(?:\w*secret|\w*token|\w*apikey|api_?key|credentials?|\w*secretkey|\w*accesskey|\w*privatekey|\w*authkey|\w*authtoken|auth|bearer|pat|sas|cookie|session_?secret|salt|pepper|signature)$/;
 const KEY_QUALIFIERS = new Set([
   'api', 'access', 'secret', 'private', 'auth', 'client', 'signing', 'encryption', 'master', 'account', 'app',
@@ -89,6 +95,7 @@ function computeStrength(key: string): Strength | undefined {
   const words = splitKeyWords(key);
   if (words.length === 0) return undefined;
   const last = words[words.length - 1]!;
+  if (words.some((w) => PUBLIC_WORDS.has(w)) && !words.some((w) => PASSWORD_WORDS.test(w) || w === 'secret' || w === 'private')) return undefined;
   if (last === 'authorization' || (last === 'auth' && words.length === 1 && key.startsWith('_'))) return 'auth';
   if (NON_SECRET_LAST.has(last)) return undefined;
   if (PASSWORD_WORDS.test(last)) return 'password';
@@ -138,10 +145,10 @@ function literalParts(v: string): string {
 }
 
 /** Does the value carry enough evidence for a name of this strength? */
-export function valueQualifies(value: string, strength: Strength, quoted: boolean, fileKind: ScanContext['fileKind']): boolean {
+export function valueQualifies(value: string, strength: Strength, quoted: boolean, fileKind: ScanContext['fileKind'], keyWords: readonly string[] = []): boolean {
   const v = value;
   if (v.length === 0 || v.length > 1000) return false;
-  if (isReference(v) || isPlaceholder(v)) return false;
+  if (isHarmless(v, { keyWords, passwordLike: strength === 'password' })) return false;
   if (!quoted && (fileKind === 'code' || looksLikeCode(v))) return false;
   if (!quoted && /^(?:\d+|\d+\.\d+|true|false|yes|no|on|off)$/i.test(v)) return false;
   if (/^(?:https?|file):\/\//i.test(v) || /^\.{0,2}\//.test(v) || /^~\//.test(v)) return false; // a URL or a path
@@ -210,10 +217,17 @@ function yamlBlockAfterKey(text: string, keyStart: number, keyEnd: number): { st
 
 interface ParsedValue { start: number; end: number; quoted: boolean }
 
+/**
+ * How an unquoted value ends. `code`: at punctuation that ends an expression. `line`: a line-oriented format
+ * (.env, ini, YAML, properties, shell) where a plain value runs to whitespace, punctuation included — a Django
+ * `SECRET_KEY=abc)(^%…` is one value. `string`: inside a string literal, up to its closing quote or whitespace.
+ */
+type PlainMode = 'code' | 'line' | 'string';
+
 /** Reads the value after the operator at `i`: a quoted string on one line, or an unquoted run. */
-function readValue(text: string, i: number, xml: boolean, connection = false): ParsedValue | undefined {
+function readValue(text: string, i: number, xml: boolean, connection = false, mode: PlainMode = 'code', closeQuote = ''): ParsedValue | undefined {
   const q = text[i];
-  if (q === '"' || q === '\'' || q === '`') {
+  if ((q === '"' || q === '\'' || q === '`') && mode !== 'string') {
     if (text.startsWith(q + q + q, i)) return undefined; // docstrings / heredocs: not a single literal
     let j = i + 1;
     const limit = Math.min(text.length, i + 1100);
@@ -229,6 +243,19 @@ function readValue(text: string, i: number, xml: boolean, connection = false): P
   const limit = Math.min(text.length, i + 1100);
   if (xml) {
     while (j < limit && text[j] !== '<' && text[j] !== '\n') j++;
+  } else if (mode === 'line' && !connection) {
+    while (j < limit) {
+      const c = text[j]!;
+      if (c === ' ' || c === '\t' || c === '\n' || c === '\r') break;
+      j++;
+    }
+  } else if (mode === 'string') {
+    while (j < limit) {
+      const c = text[j]!;
+      if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === closeQuote || c === '\\' || c === ';') break;
+      if (c === '&' && /^&[A-Za-z_][\w.-]*=/.test(text.slice(j, j + 40))) break; // the next pair of a query string
+      j++;
+    }
   } else {
     while (j < limit) {
       const c = text[j]!;
@@ -239,7 +266,7 @@ function readValue(text: string, i: number, xml: boolean, connection = false): P
   }
   let end = j;
   while (end > i && (text[end - 1] === ' ' || text[end - 1] === '\t' || text[end - 1] === '\r')) end--;
-  return end > i ? { start: i, end, quoted: false } : undefined;
+  return end > i ? { start: i, end, quoted: mode === 'string' } : undefined;
 }
 
 function skipSpaces(text: string, i: number): number {
@@ -248,11 +275,11 @@ function skipSpaces(text: string, i: number): number {
 }
 
 /** Finds the value assigned after a key ending at `keyEnd`, or undefined when this is not an assignment. */
-function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inConnection: boolean): ParsedValue | undefined {
+function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inConnection: boolean, mode: PlainMode, closeQuote: string): ParsedValue | undefined {
   const { text } = ctx;
   const before = keyStart > 0 ? text[keyStart - 1] : '';
   let i = keyEnd;
-  if ((before === '"' || before === '\'') && text[i] === before) i++; // "password": …
+  if ((before === '"' || before === '\'') && text[i] === before) { i++; mode = mode === 'string' ? 'code' : mode; } // "password": …
   const xml = before === '<';
   if (xml) {
     if (text[i] !== '>') return undefined;
@@ -260,9 +287,20 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inCon
     return v && text[v.end] === '<' ? v : undefined;
   }
   if (before === '-' && keyStart >= 2 && text[keyStart - 2] === '-') {
-    // --password value / --password=value
+    // --password value / --password=value; a following flag is no value (`--password-stdin`, `--token --json`).
     i = text[i] === '=' ? i + 1 : text[i] === ' ' ? skipSpaces(text, i) : -1;
-    return i < 0 ? undefined : readValue(text, i, false);
+    if (i < 0 || text[i] === '-' || text[i] === '\\' || text[i] === '|' || text[i] === '>') return undefined;
+    return readValue(text, i, false, false, mode === 'code' ? 'line' : mode, closeQuote);
+  }
+  // `define( 'DB_PASSWORD', '…' )`, `setenv("API_TOKEN", "…")`, `config.set('db.password', '…')`: a name as a
+  // call's first argument and the value as its second.
+  if ((before === '"' || before === '\'') && text[keyEnd] === before && isFirstCallArgument(text, keyStart - 1)) {
+    const j = skipSpaces(text, i);
+    if (text[j] !== ',') return undefined;
+    const v = readValue(text, skipSpaces(text, j + 1), false);
+    if (!v || !v.quoted) return undefined;
+    const after = skipSpaces(text, v.end + 1);
+    return text[after] === ')' || text[after] === ',' ? v : undefined;
   }
   // `<add key="DbPassword" value="…"/>` (.NET appSettings)
   if (before === '"' && /^"\s+value\s*=\s*"/.test(text.slice(i - 1, i + 16))) {
@@ -277,7 +315,7 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inCon
   else if (c === ':' && c2 !== ':') i += 1;
   else return undefined;
   i = skipSpaces(text, i);
-  let v = readValue(text, i, false, inConnection);
+  let v = readValue(text, i, false, inConnection, mode, closeQuote);
   // `password: str = "hunter2"` / `password: string = 'x'`: skip a type annotation.
   if (v && !v.quoted && /^[A-Za-z_][\w.<>[\]|]*$/.test(text.slice(v.start, v.end))) {
     const j = skipSpaces(text, v.end);
@@ -285,6 +323,19 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inCon
   }
   return v;
 }
+
+/** Whether the quote at `q` opens a call's first argument: `(` before it, a name before that. */
+function isFirstCallArgument(text: string, q: number): boolean {
+  let p = q - 1;
+  while (p >= 0 && (text[p] === ' ' || text[p] === '\t')) p--;
+  if (text[p] !== '(') return false;
+  p--;
+  while (p >= 0 && (text[p] === ' ' || text[p] === '\t')) p--;
+  return p >= 0 && isKeyChar(text.charCodeAt(p));
+}
+
+/** Markdown, plain text and other prose files, where a label and its value share a sentence, not a syntax. */
+const isProseFile = (fileName: string | undefined) => fileName !== undefined && /\.(?:md|markdown|txt|rst|adoc|org|html?)$/i.test(fileName);
 
 export const assignmentSecrets: Detector = {
   id: 'assignment',
@@ -294,6 +345,10 @@ export const assignmentSecrets: Detector = {
     const re = KEYWORDS;
     re.lastIndex = 0;
     let lastKeyEnd = -1;
+    const prose = isProseFile(ctx.fileName);
+    let proseSearchedTo = -1;
+    const lines = new LineTracker(text);
+    let proseFound: ParsedValue | undefined;
     // test() rather than exec(): no match object per hit; the keyword's length follows from its last letter.
     while (re.test(text)) {
       const hitEnd = re.lastIndex;
@@ -304,6 +359,11 @@ export const assignmentSecrets: Detector = {
       re.lastIndex = ke;
       if (ke <= lastKeyEnd) continue;
       lastKeyEnd = ke;
+      // `--password value`: the dashes are the flag's, not the name's.
+      while (ks < hit && text[ks] === '-') ks++;
+      // `${DB_PASSWORD:?missing}`, `$API_TOKEN`, `%API_KEY%`: a reference names a secret; what follows is not one.
+      const prev = ks > 0 ? text[ks - 1] : '';
+      if (prev === '$' || prev === '%' || (prev === '{' && text[ks - 2] === '$') || (prev === '(' && text[ks - 2] === '$')) continue;
       // Shell-style prefixes (`export`, Dockerfile `ENV`) are separate words, so the key is already clean.
       let key = text.slice(ks, ke);
       // A trailing '.' or '-' belongs to punctuation, not the name.
@@ -323,31 +383,85 @@ export const assignmentSecrets: Detector = {
           continue;
         }
       }
+      const keyWords = splitKeyWords(key);
+      const line = lines.at(ks);
       // Whether the key sits in a connection string or a query, asked once per key.
       const inConnection = inConnectionString(text, ks);
-      const v = valueAfterKey(ctx, ks, ks + key.length, inConnection);
-      if (!v) continue;
+      const mode: PlainMode = line.inString ? 'string' : ctx.fileKind !== 'code' && (line.atLineStart || line.inComment) ? 'line' : 'code';
+      let v: ParsedValue | undefined = valueAfterKey(ctx, ks, ks + key.length, inConnection, mode, line.inString);
+      // A value's own characters name no key: the scan goes on after it (and stays linear on `password=password=…`).
+      if (v && v.end > re.lastIndex) re.lastIndex = lastKeyEnd = v.end;
+      // A literal in a comment or a string is a literal whatever the file's language.
+      let literal = line.inComment || line.inString !== '' || mode === 'line';
+      let fromStructure = false;
+      if (!v || (!v.quoted && text[v.start] === '{')) {
+        // The value lives elsewhere in the structure: a sibling `value:`, a child `default =`, or prose after a label.
+        v = valueBesideName(text, ks, ks + key.length) ?? valueInChildBlock(text, ks, ks + key.length);
+        fromStructure = v !== undefined;
+        if (!v && (prose || line.inComment) && strength !== 'weak-key') {
+          // Labels close together share the text after them: search it once (linear on `password password …`).
+          if (ks + key.length >= proseSearchedTo) {
+            proseFound = proseValueAfter(text, ks + key.length, prose);
+            proseSearchedTo = proseFound ? proseFound.end : Math.min(text.length, ks + key.length + 1200);
+          }
+          v = proseFound && proseFound.start >= ks + key.length ? proseFound : undefined;
+          if (v) {
+            const pv = text.slice(v.start, v.end);
+            // A label in prose names many things: ask a token, not a word or a command.
+            if (pv.length < 6 || charClasses(pv) < 2 || /^[-/.~]|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(pv) || looksLikeCode(pv)) v = undefined;
+          }
+          fromStructure = v !== undefined;
+        }
+        if (!v) continue;
+        literal = true;
+      }
       let { start } = v;
       let value = text.slice(start, v.end);
       if (strength === 'auth' || /^(?:Bearer|Basic|Token|Digest|Bot)$/i.test(value)) {
         // Authorization: Bearer <token> — the scheme stays, the credential goes.
         const scheme = /^(?:Bearer|Basic|Token|Digest|Bot|token|bearer)\s+/.exec(value);
         if (scheme) { start += scheme[0].length; value = value.slice(scheme[0].length); }
-        else if (!v.quoted && /^(?:Bearer|Basic|Token|Digest|Bot)$/i.test(value)) {
-          const next = readValue(text, skipSpaces(text, v.end), false);
+        else if ((!v.quoted || mode === 'string') && /^(?:Bearer|Basic|Token|Digest|Bot)$/i.test(value)) {
+          const next = readValue(text, skipSpaces(text, v.end), false, false, mode === 'code' ? 'code' : 'line', line.inString);
           if (!next) continue;
           start = next.start;
           value = text.slice(next.start, next.end);
-          if (!valueQualifies(value, 'secret', true, ctx.fileKind)) continue;
+          if (!valueQualifies(value, 'secret', true, ctx.fileKind, keyWords)) continue;
           emit({ category: 'auth-header', start, end: next.end, priority: PRIORITY.generic });
           continue;
         }
       }
       if (ctx.isAllowed(value)) continue;
       // Inside a connection string the value is part of a literal even in a code file.
-      const quoted = v.quoted || (inConnection && !looksLikeCode(value));
-      if (!valueQualifies(value, strength === 'auth' ? 'secret' : strength, quoted, ctx.fileKind) || isOwnName(key, value)) continue;
+      const quoted = v.quoted || (inConnection && !looksLikeCode(value)) || (literal && !looksLikeCode(value));
+      if (!valueQualifies(value, strength === 'auth' ? 'secret' : strength, quoted, fromStructure ? 'config' : ctx.fileKind, keyWords) || isOwnName(key, value)) continue;
       emit({ category: categoryFor(key, strength, inConnection), start, end: start + value.length, priority: PRIORITY.generic });
+    }
+  },
+};
+
+/**
+ * `log in as jane@corp.io / S3cret!x` in prose and tickets: an address, a slash, and the password after it. Found
+ * by its ` / ` (an indexOf, no regex over the text), kept only when an email-shaped word precedes it.
+ */
+export const credentialPairs: Detector = {
+  id: 'credential-pair',
+  categories: ['password'],
+  keywords: [' / '],
+  detect(ctx, emit) {
+    const { text } = ctx;
+    for (let p = text.indexOf(' / '); p >= 0; p = text.indexOf(' / ', p + 3)) {
+      let a = p;
+      while (a > 0 && a > p - 120 && !/[\s(<"'`]/.test(text[a - 1]!)) a--;
+      const user = text.slice(a, p);
+      if (!/^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$/.test(user)) continue;
+      const s = p + 3;
+      let e = s;
+      while (e < text.length && e - s < 200 && !/\s/.test(text[e]!)) e++;
+      while (e > s && /[.,;:]/.test(text[e - 1]!) && (e >= text.length || /\s/.test(text[e]!))) e--;
+      const value = text.slice(s, e);
+      if (value.length < 6 || charClasses(value) < 2 || isHarmless(value) || ctx.isAllowed(value)) continue;
+      emit({ category: 'password', start: s, end: e, priority: PRIORITY.generic });
     }
   },
 };

@@ -7,18 +7,23 @@
  * the reader is a small hand-written shell-word scanner over one command (up to a newline that is not continued, or
  * `;`, `|`, `&`), not a shell parser.
  */
-import { isPlaceholder, isReference } from './valueChecks';
+import { isHarmless } from './harmlessValues';
 import { PRIORITY, type Detector, type Emit, type ScanContext } from './detector';
 
 /** Command names; the character before must not continue a name, the one after must be a space or tab. */
-const COMMANDS = /mysql[a-z]*|mariadb(?:-[a-z]+)?|sshpass|redis-cli|curl/g;
+const COMMANDS = /mysql[a-z]*|mariadb(?:-[a-z]+)?|sshpass|redis-cli|curl|docker|podman|nerdctl|buildah|skopeo|helm|oras|crane|mongo(?:sh|dump|restore|import|export|stat|top)?|sqlcmd|bcp|ldap(?:search|add|modify|delete|passwd|whoami|compare|modrdn)|htpasswd|keytool|openssl|az|rabbitmqctl|echo|printf/g;
+
+/** Registry clients whose `login` takes `-p` / `--password`. */
+const REGISTRY_CLIENTS = new Set(['docker', 'podman', 'nerdctl', 'buildah', 'skopeo', 'helm', 'oras', 'crane', 'az']);
+const MONGO_CLIENTS = /^mongo(?:sh|dump|restore|import|export|stat|top)?$/;
+const KEYTOOL_PASSWORD_FLAGS = new Set(['-storepass', '-keypass', '-srcstorepass', '-deststorepass', '-srckeypass', '-destkeypass', '-new']);
 
 const MYSQL_CLIENTS = new Set([
   'mysql', 'mysqldump', 'mysqladmin', 'mysqlimport', 'mysqlcheck', 'mysqlshow', 'mysqlpump', 'mysqlslap', 'mysqlbinlog',
   'mariadb', 'mariadb-dump', 'mariadb-admin', 'mariadb-import', 'mariadb-check', 'mariadb-show', 'mariadb-slap', 'mariadb-binlog',
 ]);
 
-const COMMAND_NAMES = new Set([...MYSQL_CLIENTS, 'sshpass', 'redis-cli', 'curl']);
+const COMMAND_NAMES = new Set([...MYSQL_CLIENTS, 'sshpass', 'redis-cli', 'curl', ...REGISTRY_CLIENTS, 'mongo', 'mongosh', 'mongodump', 'mongorestore', 'sqlcmd', 'bcp', 'htpasswd', 'keytool', 'openssl', 'rabbitmqctl']);
 
 /** Options of sshpass that take an argument, so the argument is not mistaken for the wrapped command. */
 const SSHPASS_ARGS = new Set(['-f', '-d', '-P']);
@@ -93,7 +98,7 @@ function emitValue(ctx: ScanContext, emit: Emit, start: number, end: number, use
   }
   const value = text.slice(start, end);
   // Punctuation alone (`-p,` in prose) is no password; `$(…)` reads it from elsewhere.
-  if (!/[A-Za-z0-9]/.test(value) || value.startsWith('$(') || isReference(value) || isPlaceholder(value) || ctx.isAllowed(value)) return;
+  if (value.startsWith('$(') || isHarmless(value) || ctx.isAllowed(value)) return;
   emit({ category: 'cli-password', start, end, priority: PRIORITY.structure });
 }
 
@@ -114,7 +119,7 @@ function scanCommand(ctx: ScanContext, emit: Emit, name: string, words: Word[]):
     }
   } else if (name === 'redis-cli') {
     for (let k = 0; k + 1 < words.length; k++) if (word(k) === '-a') emitValue(ctx, emit, words[k + 1]!.start, words[k + 1]!.end);
-  } else { // curl
+  } else if (name === 'curl') {
     for (let k = 0; k < words.length; k++) {
       const w = word(k);
       if (w === '-u' || w === '--user' || w === '-U' || w === '--proxy-user') {
@@ -123,13 +128,75 @@ function scanCommand(ctx: ScanContext, emit: Emit, name: string, words: Word[]):
       } else if (w.startsWith('--user=') || w.startsWith('--proxy-user=')) emitValue(ctx, emit, words[k]!.start + w.indexOf('=') + 1, words[k]!.end, true);
       else if ((w.startsWith('-u') || w.startsWith('-U')) && w.length > 2) emitValue(ctx, emit, words[k]!.start + 2, words[k]!.end, true);
     }
+  } else if (REGISTRY_CLIENTS.has(name) || MONGO_CLIENTS.test(name)) {
+    // `docker login -u x -p VALUE`, `helm registry login --password VALUE`, `mongosh -u x -p VALUE`.
+    if (REGISTRY_CLIENTS.has(name) && !words.slice(0, 3).some((_, k) => word(k) === 'login')) return;
+    flagValues(ctx, emit, words, word, (w) => w === '-p' || w === '--password', true);
+  } else if (name === 'sqlcmd' || name === 'bcp') {
+    flagValues(ctx, emit, words, word, (w) => w === '-P');
+  } else if (name.startsWith('ldap')) {
+    flagValues(ctx, emit, words, word, (w) => w === '-w');
+  } else if (name === 'keytool') {
+    flagValues(ctx, emit, words, word, (w) => KEYTOOL_PASSWORD_FLAGS.has(w));
+  } else if (name === 'openssl') {
+    // `-passin pass:VALUE`, `-passout pass:VALUE`, `-k VALUE`.
+    for (let k = 0; k < words.length; k++) {
+      const w = word(k);
+      if (w.startsWith('pass:') && w.length > 5) emitValue(ctx, emit, words[k]!.start + 5, words[k]!.end);
+      else if (w === '-k' && k + 1 < words.length) emitValue(ctx, emit, words[k + 1]!.start, words[k + 1]!.end);
+    }
+  } else if (name === 'htpasswd') {
+    // `htpasswd -b[other flags] FILE USER PASSWORD`, `htpasswd -nb USER PASSWORD`: the password is the last word.
+    const flags = words.length > 0 && word(0).startsWith('-') ? word(0) : '';
+    if (!flags.includes('b')) return;
+    const args = words.filter((w) => !text.startsWith('-', w.start));
+    const want = flags.includes('n') ? 2 : 3;
+    if (args.length >= want) emitValue(ctx, emit, args[want - 1]!.start, args[want - 1]!.end);
+  } else if (name === 'rabbitmqctl') {
+    // `rabbitmqctl add_user NAME PASSWORD`, `change_password NAME PASSWORD`.
+    for (let k = 0; k + 2 < words.length; k++) if (word(k) === 'add_user' || word(k) === 'change_password') emitValue(ctx, emit, words[k + 2]!.start, words[k + 2]!.end);
   }
+}
+
+/**
+ * A value that starts with '-' after a flag that always takes one (`docker login -p -KV_x9…`): long enough and not
+ * shaped like an option (`--username`, `-u`, `--password-stdin`).
+ */
+function isDashValue(w: string): boolean {
+  return w.length >= 8 && !/^--?[a-z][a-z-]*(?:=.*)?$/.test(w);
+}
+
+/** Emits the word after each flag `isFlag` accepts, and the part after `=` of `--flag=value`. */
+function flagValues(ctx: ScanContext, emit: Emit, words: Word[], word: (k: number) => string, isFlag: (w: string) => boolean, dashValues = false): void {
+  for (let k = 0; k < words.length; k++) {
+    const w = word(k);
+    const eq = w.indexOf('=');
+    if (eq > 1 && w.startsWith('-') && isFlag(w.slice(0, eq))) emitValue(ctx, emit, words[k]!.start + eq + 1, words[k]!.end);
+    else if (isFlag(w) && k + 1 < words.length && (!word(k + 1).startsWith('-') || (dashValues && isDashValue(word(k + 1))))) { emitValue(ctx, emit, words[k + 1]!.start, words[k + 1]!.end); k++; }
+  }
+}
+
+/**
+ * `echo VALUE | base64 -d | docker login …`, `echo "$X" | docker login --password-stdin`, `printf VALUE | … login`:
+ * a value echoed into a login on the same line is the password (or a base64 `user:password` blob).
+ */
+function echoIntoLogin(ctx: ScanContext, emit: Emit, end: number): void {
+  const { text } = ctx;
+  let lineEnd = text.indexOf('\n', end);
+  if (lineEnd < 0) lineEnd = text.length;
+  const rest = text.slice(end, Math.min(lineEnd, end + 600));
+  const pipe = rest.indexOf('|');
+  if (pipe < 0 || !/\|[^|]*(?:\blogin\b|--password-stdin|\bchpasswd\b)/.test(rest.slice(pipe))) return;
+  const words = commandWords(text, end).filter((w) => w.start < end + pipe);
+  const args = words.filter((w) => !/^-[neE]+$/.test(text.slice(w.start, w.end)));
+  if (args.length !== 1) return;
+  emitValue(ctx, emit, args[0]!.start, args[0]!.end);
 }
 
 export const commandLinePasswords: Detector = {
   id: 'command-line',
   categories: ['cli-password'],
-  keywords: ['mysql', 'mariadb', 'sshpass', 'redis-cli', 'curl'],
+  keywords: ['mysql', 'mariadb', 'sshpass', 'redis-cli', 'curl', 'login', 'mongo', 'sqlcmd', 'bcp ', 'ldap', 'htpasswd', 'keytool', 'pass:', 'rabbitmqctl', 'chpasswd'],
   detect(ctx, emit) {
     const { text } = ctx;
     const re = COMMANDS;
@@ -138,6 +205,7 @@ export const commandLinePasswords: Detector = {
       const start = m.index, end = start + m[0].length;
       if ((start > 0 && continuesName(text.charCodeAt(start - 1))) || !isBlank(text[end])) continue;
       if (m[0].startsWith('mysql') && !MYSQL_CLIENTS.has(m[0])) continue;
+      if (m[0] === 'echo' || m[0] === 'printf') { echoIntoLogin(ctx, emit, end); continue; }
       scanCommand(ctx, emit, m[0], commandWords(text, end));
     }
   },

@@ -1,5 +1,5 @@
 /** Public surface of the redaction engine. */
-export { createRedactor, RedactionConfigError, BUILTIN_DETECTORS } from './redactor';
+export { createRedactor, RedactionConfigError, BUILTIN_DETECTORS, checkDisabledCategories, disableableCategories } from './redactor';
 export type { CustomPattern, Finding, RedactionResult, RedactOptions, Redactor, RedactorOptions } from './redactor';
 export { RedactionSession, restore, PLACEHOLDER_PATTERN } from './redactionSession';
 export { BUILTIN_CATEGORIES, CATEGORY_GROUPS, categorySlug } from './categories';

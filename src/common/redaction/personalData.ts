@@ -19,6 +19,17 @@ const EMAIL_DOMAIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z
 const NON_PERSONAL_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost|local|users\.noreply\.github\.com|gserviceaccount\.com)$/i;
 const FILE_TLD = /^(?:png|jpe?g|gif|svg|webp|ico|bmp|avif|js|mjs|cjs|ts|tsx|jsx|css|scss|json|map|html|md|txt|woff2?|ttf|eot|mp4|webm|pdf|zip|gz|tgz)$/i;
 
+/** Whether the '@' at `at` ends the userinfo of a URL: `://` before it on the same token, no path in between. */
+function inUrlAuthority(text: string, at: number): boolean {
+  const p = text.lastIndexOf('://', at);
+  if (p < 0 || at - p > 300) return false;
+  for (let i = p + 3; i < at; i++) {
+    const c = text[i];
+    if (c === ' ' || c === '\n' || c === '\t' || c === '"' || c === '\'' || c === '`' || c === '<' || c === '>' || c === '/') return false;
+  }
+  return true;
+}
+
 const emails: Detector = {
   id: 'email',
   categories: ['email'],
@@ -31,6 +42,8 @@ const emails: Detector = {
       while (s > lastEnd && at - s < 64 && isEmailLocalCode(text.charCodeAt(s - 1))) s--;
       while (s < at && (text[s] === '.' || text[s] === '-' || text[s] === '+')) s++;
       if (s === at) continue;
+      // `scheme://user:pass@host`, `https://<key>@o1.ingest.sentry.io`: a URL's userinfo and host, not an address.
+      if (inUrlAuthority(text, at)) continue;
       const m = EMAIL_DOMAIN.exec(text.slice(at + 1, at + 256));
       if (!m) continue;
       const end = at + 1 + m[0].length;

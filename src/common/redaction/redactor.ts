@@ -3,7 +3,7 @@
  * with a numbered placeholder from a {@link RedactionSession}. Pure TypeScript; the policy feeds it custom
  * patterns, disabled categories and allowed values.
  */
-import { assignmentSecrets } from './assignmentSecrets';
+import { assignmentSecrets, credentialPairs } from './assignmentSecrets';
 import { BUILTIN_CATEGORIES, CATEGORY_GROUPS, categorySlug } from './categories';
 import { commandLinePasswords } from './commandLineSecrets';
 import { fileKindOf, PRIORITY, type Detector, type RawFinding, type ScanContext } from './detector';
@@ -12,6 +12,7 @@ import { personalDataDetectors } from './personalData';
 import { providerTokenDetectors } from './providerTokens';
 import { RedactionSession } from './redactionSession';
 import { structuredSecretDetectors } from './structuredSecrets';
+import { releaseStructureMemo } from './structureScan';
 
 /** A pattern from the policy. With a capture group (or a group named `secret`) only that group is redacted. */
 export interface CustomPattern {
@@ -71,6 +72,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   ...structuredSecretDetectors,
   commandLinePasswords,
   assignmentSecrets,
+  credentialPairs,
   ...personalDataDetectors,
 ];
 
@@ -148,8 +150,36 @@ export function keywordTrie(literals: readonly string[]): string {
   return build([...new Set(literals)]);
 }
 
-/** Builds a redactor; throws {@link RedactionConfigError} for an invalid custom pattern. */
+/** The category names that may be switched off: personal-data categories, the `pii` group, and custom ones. */
+export function disableableCategories(customPatterns: readonly CustomPattern[] = []): string[] {
+  const builtin = Object.entries(BUILTIN_CATEGORIES).filter(([, info]) => info.kind === 'pii').map(([c]) => c);
+  const groups = Object.entries(CATEGORY_GROUPS).filter(([, k]) => k === 'pii').map(([g]) => g);
+  return [...groups, ...builtin, ...customPatterns.map((p) => categorySlug(p.category ?? p.name))];
+}
+
+/**
+ * Checks `disabledCategories` the same way whoever passed them (CLI, settings, policy): a secret category or the
+ * `secrets` group can never be switched off, and an unknown name is an error listing the valid ones (a typo must
+ * not leave the category the user meant switched on while they believe it is off, or the reverse).
+ */
+export function checkDisabledCategories(disabled: readonly string[], customPatterns: readonly CustomPattern[] = []): void {
+  const valid = disableableCategories(customPatterns);
+  for (const raw of disabled) {
+    const c = raw.toLowerCase();
+    const info = (BUILTIN_CATEGORIES as Record<string, { kind: string }>)[c];
+    if (CATEGORY_GROUPS[c] === 'secret' || info?.kind === 'secret') {
+      throw new RedactionConfigError(`"${raw}" is a secret category: secrets are always redacted and cannot be switched off. Categories that can be: ${valid.join(', ')}`);
+    }
+    if (!valid.includes(c)) throw new RedactionConfigError(`unknown redaction category "${raw}"; categories that can be switched off: ${valid.join(', ')}`);
+  }
+}
+
+/**
+ * Builds a redactor; throws {@link RedactionConfigError} for an invalid custom pattern, and for a disabled
+ * category that is a secret or unknown (see {@link checkDisabledCategories}).
+ */
 export function createRedactor(options: RedactorOptions = {}): Redactor {
+  checkDisabledCategories(options.disabledCategories ?? [], options.customPatterns);
   const disabled = new Set((options.disabledCategories ?? []).map((c) => c.toLowerCase()));
   const allow = new Set(options.allowValues ?? []);
   const all = [...BUILTIN_DETECTORS, ...(options.customPatterns ?? []).map(customDetector)];
@@ -197,6 +227,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       }
     } finally {
       releaseNumberRegions(); // keep no reference to the text once it is redacted
+      releaseStructureMemo();
     }
     return mergeFindings(raw);
   };

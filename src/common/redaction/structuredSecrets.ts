@@ -4,6 +4,7 @@
  * `.netrc` entries.
  */
 import { charClasses, isDocumentedExample, isPlaceholder, isReference } from './valueChecks';
+import { isHarmless } from './harmlessValues';
 import { PRIORITY, tokenBoundary, type Detector, type Emit, type ScanContext } from './detector';
 
 const BEGIN_PRIVATE = /-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP |SSH2 ENCRYPTED )?PRIVATE KEY(?: BLOCK)?)-----/g;
@@ -35,6 +36,11 @@ const privateKeys: Detector = {
   },
 };
 
+/** Characters that end a URL written in text or code. */
+const isUrlStop = (c: string) => c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '"' || c === '\'' || c === '`' || c === '<' || c === '>';
+/** What follows the userinfo's '@': a host (name, IPv4 or [IPv6]), an optional port, then the end of the authority. */
+const HOST_AFTER_AT = /^(?:[A-Za-z0-9][A-Za-z0-9_-]{0,62}(?:\.[A-Za-z0-9_-]{1,63})*|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}|[a-z]{2,8}\([^()\s]{1,200}\))(?::\d{1,5})?(?:[/?#,;)\]}\s"'`<>]|$)/;
+
 const DB_SCHEMES = /^(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|oracle|cockroachdb|clickhouse|couchbase|cassandra|neo4j(?:\+s)?|bolt|nats|kafka|ldaps?|jdbc:[a-z0-9]+|r2dbc:[a-z0-9]+|sqlalchemy|mysql\+[a-z0-9]+|postgresql\+[a-z0-9]+)$/;
 
 /** `scheme://user:password@host` — redacts the password only; the scheme decides the category. */
@@ -48,18 +54,26 @@ const urlCredentials: Detector = {
       while (s > 0 && /[A-Za-z0-9+.:-]/.test(text[s - 1]!)) s--;
       const scheme = text.slice(s, i).toLowerCase();
       if (!/^[a-z]/.test(scheme)) continue;
-      // userinfo ends at the last '@' before the host part: stop at characters a URL's authority cannot hold raw.
+      // userinfo: `user:` then a password up to the '@' that a host follows. Passwords are often not
+      // percent-encoded (`postgres://u:Abc#9@host/db`), so '#', '?', '/' and '@' inside them do not end it; the
+      // '@' that counts is the first one whose right side reads as a host and ends like an authority.
       const limit = Math.min(text.length, i + 3 + 512);
-      let at = -1, colon = -1;
-      for (let j = i + 3; j < limit; j++) {
+      let colon = -1, j = i + 3;
+      for (; j < limit; j++) {
         const c = text[j]!;
-        if (c === '@') { at = j; }
-        else if (c === ':' && colon < 0 && at < 0) colon = j;
-        else if (c === '/' || c === '?' || c === '#' || c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '"' || c === '\'' || c === '`' || c === '<' || c === '>') break;
+        if (c === ':') { colon = j; break; }
+        if (c === '@' || c === '/' || c === '?' || c === '#' || isUrlStop(c)) break;
       }
-      if (at < 0 || colon < 0 || colon > at) continue;
+      if (colon < 0) continue;
+      let at = -1;
+      for (j = colon + 1; j < limit; j++) {
+        const c = text[j]!;
+        if (isUrlStop(c)) break;
+        if (c === '@' && HOST_AFTER_AT.test(text.slice(j + 1, j + 260))) { at = j; break; }
+      }
+      if (at < 0) continue;
       const password = text.slice(colon + 1, at);
-      if (password.length === 0 || isPlaceholder(password) || isReference(password) || ctx.isAllowed(password)) continue;
+      if (password.length === 0 || isHarmless(password) || ctx.isAllowed(password)) continue;
       if (/^(?:pass|pw|pwd|secret|password\d?)$/i.test(password)) continue;
       const category = DB_SCHEMES.test(scheme) ? 'connection-string' : 'url-credentials';
       emit({ category, start: colon + 1, end: at, priority: PRIORITY.structure });

@@ -82,43 +82,14 @@ export const IBAN_LENGTHS: Record<string, number> = {
   RO: 24, RS: 22, SA: 24, SE: 24, SI: 19, SK: 24, SM: 27, TN: 24, TR: 26, UA: 29, VG: 24, XK: 20,
 };
 
-const PLACEHOLDER_WORDS = new Set([
-  'changeme', 'change_me', 'change-me', 'changeit', 'placeholder', 'password', 'passwd', 'secret', 'token', 'apikey',
-  'api_key', 'api-key', 'redacted', 'todo', 'tbd', 'fixme', 'none', 'null', 'nil', 'undefined', 'true', 'false',
-  'required', 'optional', 'string', 'str', 'number', 'int', 'bool', 'boolean', 'any', 'unknown', 'value', 'empty',
-  'default', 'notset', 'not-set', 'not_set', 'mask', 'masked', 'hidden', 'secret_here', 'pass', 'pwd', '...', 'n/a',
-]);
-
-/** Placeholders and documentation stand-ins: `YOUR_API_KEY`, `<token>`, `xxx`, `changeme`, `***`, `your-key-here`. */
-export function isPlaceholder(value: string): boolean {
-  const v = value.trim();
-  if (v.length === 0) return true;
-  const lower = v.toLowerCase();
-  if (PLACEHOLDER_WORDS.has(lower)) return true;
-  if (/^(?:x+|\*+|\.+|-+|_+|#+|0+|•+|\?+)$/i.test(v)) return true;
-  if (/^<[^<>]*>$|^\[[^[\]]*\]$|^\{[^{}]*\}$|^%[A-Za-z_]+%$/.test(v)) return true;
-  if (/^(?:your|my|the|insert|enter|put|replace|add|set)[-_ ]?(?:own[-_ ]?)?[a-z0-9_-]*(?:key|token|secret|password|passwd|pass|here|value|id)s?$/i.test(v)) return true;
-  if (/(?:[-_ ]here|_?goes_?here)$/i.test(v)) return true;
-  if (v.includes('…')) return true; // elided in documentation: `-p…`, `user:…`
-  // On the lower-cased value rather than with /i (the same for these ASCII words, and much cheaper to scan).
-  if (/example|placeholder|dummy|xxxxx|changeme|replace[-_]?me|redacted/.test(lower)) return true;
-  return false;
-}
-
-/** References to a value kept elsewhere: `${VAR}`, `$VAR`, `process.env.X`, `{{ secrets.X }}`, `os.environ[...]`. */
-export function isReference(value: string): boolean {
-  const v = value.trim();
-  if (/^\$\{?\{?[A-Za-z_]/.test(v)) return true; // ${VAR}, $VAR, ${{ secrets.X }}
-  if (/^\{\{|^%\(|^#\{|^<%|^@\{/.test(v)) return true; // templating
-  if (/(?:process\.env|import\.meta\.env|os\.environ|os\.getenv|getenv\(|System\.getenv|Environment\.GetEnvironmentVariable|ENV\[|ENV\.fetch|Deno\.env|env\(|secrets\.|vault:|ref\+|arn:aws:secretsmanager|ssm:)/.test(v)) return true;
-  return false;
-}
+// Placeholders and references are rules of the shared harmless-value model; re-exported for the detectors.
+export { isPlaceholder, isReference } from './harmlessValues';
 
 /** Values that look like code rather than a literal: identifiers, member access, calls, type names. */
 export function looksLikeCode(value: string): boolean {
   const v = value.trim();
   if (/^[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+(?:\(.*\))?;?$/.test(v)) return true; // a.b.c, a.b()
-  if (/^[A-Za-z_$][\w$]*\(.*\)?;?$/.test(v)) return true; // f(x)
+  if (/^[A-Za-z_$][\w$]*\(.*\);?$/.test(v)) return true; // f(x)
   if (/^(?:new|await|this|self|typeof|function|lambda|req|request|args|params|options|opts|config|cfg|settings|input|data|body)\b/.test(v)) return true;
   return false;
 }

@@ -10,9 +10,10 @@ import { detectHardwareProfile, nodeProbeEnvironment } from '../hardware/hardwar
 import { downloadModel, DownloadError, type DownloadProgress } from '../models/modelDownloader';
 import { defaultModelsDir, ModelStore } from '../models/modelStore';
 import { stderrLogger } from '../stderrLogger';
-import { parseArgs, UsageError, type CliCommand } from './args';
+import { intFlag, parseCommandArgs, pathFlag, UsageError, type CliCommand } from './args';
 
-const USAGE = 'hearth models list|download ID|delete ID|profile|recommend [--dir DIR] [--manifest FILE] [--purpose completion|chat|both] [--json] [--no-gpu]';
+const USAGE = 'hearth models list|download ID|delete ID|profile|recommend [--dir DIR] [--manifest FILE] [--purpose completion|chat|both] [--json] [--no-gpu] [--stall-timeout SECONDS]';
+const SUBCOMMANDS = ['list', 'download', 'delete', 'profile', 'recommend'];
 
 /** The manifest shipped beside the CLI bundle (dist/cli.js → models-manifest/models.json). */
 function defaultManifestPath(): string {
@@ -20,7 +21,21 @@ function defaultManifestPath(): string {
 }
 
 async function loadManifest(path: string): Promise<ModelManifest> {
-  return parseManifestText(await readFile(path, 'utf8'), path);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--manifest ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, USAGE);
+  }
+  return parseManifestText(text, path);
+}
+
+/** Bytes in the unit that suits their size: a 1.6 MB model is not "0.0 GB". */
+export function formatBytes(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
+  return `${n} B`;
 }
 
 function out(line = ''): void {
@@ -34,10 +49,10 @@ function table(rows: string[][]): void {
 
 function progressLine(p: DownloadProgress): string {
   const pct = p.totalBytes ? `${((100 * p.receivedBytes) / p.totalBytes).toFixed(1).padStart(5)}%` : '     ?';
-  const of = p.totalBytes ? ` of ${formatGB(p.totalBytes)}` : '';
+  const of = p.totalBytes ? ` of ${formatBytes(p.totalBytes)}` : '';
   const rate = `${(p.bytesPerSecond / 1e6).toFixed(1)} MB/s`;
   const eta = p.totalBytes && p.bytesPerSecond > 0 ? `, ${Math.ceil((p.totalBytes - p.receivedBytes) / p.bytesPerSecond)} s left` : '';
-  return `${pct}  ${formatGB(p.receivedBytes)}${of}  ${rate}${eta}`;
+  return `${pct}  ${formatBytes(p.receivedBytes)}${of}  ${rate}${eta}`;
 }
 
 export const modelsCommand: CliCommand = {
@@ -45,17 +60,25 @@ export const modelsCommand: CliCommand = {
   summary: 'list, download and delete local models; show the hardware profile and the recommended model and settings',
   usage: USAGE,
   async run(argv) {
-    const { flags, switches, positional } = parseArgs(argv, ['json', 'no-gpu']);
-    const [sub, id] = positional;
-    const dir = flags.get('dir') || defaultModelsDir();
-    const manifestPath = flags.get('manifest') || defaultManifestPath();
-    const json = switches.has('json');
+    const { values, positionals } = parseCommandArgs(argv, {
+      dir: { type: 'string' }, manifest: { type: 'string' }, purpose: { type: 'string' }, json: { type: 'boolean' }, 'no-gpu': { type: 'boolean' }, 'stall-timeout': { type: 'string' },
+    }, USAGE, { min: 1, max: 2 });
+    const [sub, id] = positionals;
+    if (!SUBCOMMANDS.includes(sub!)) throw new UsageError(`unknown subcommand "${sub}" (expected ${SUBCOMMANDS.join(', ')})`, USAGE);
+    if (id !== undefined && sub !== 'download' && sub !== 'delete') throw new UsageError(`unexpected argument "${id}"`, USAGE);
+    const dir = pathFlag(values.dir) ?? defaultModelsDir();
+    const manifestPath = pathFlag(values.manifest) ?? defaultManifestPath();
+    const json = values.json === true;
+    const noGpu = values['no-gpu'] === true;
+    const stallSeconds = intFlag(values['stall-timeout'], 'stall-timeout', 30, 1, 3600, USAGE);
+    const purpose = (values.purpose ?? 'completion') as ModelPurpose;
+    if (!['completion', 'chat', 'both'].includes(purpose)) throw new UsageError(`--purpose ${purpose}: expected completion, chat or both`, USAGE);
 
     switch (sub) {
       case 'list': {
         const manifest = await loadManifest(manifestPath);
         const store = new ModelStore(dir, manifest);
-        const stored = await store.list();
+        const stored = await store.list({ hashCheck: true });
         if (json) {
           out(JSON.stringify(stored.map(({ entry: _entry, ...s }) => s), null, 2));
           return 0;
@@ -67,8 +90,8 @@ export const modelsCommand: CliCommand = {
             ['  ID', 'SIZE', 'STATUS', 'PATH'],
             ...stored.map((s) => [
               `  ${s.id ?? '(not in manifest)'}`,
-              formatGB(s.sizeBytes),
-              s.partial ? 'interrupted (download again to resume)' : s.verified ? `verified (${s.verifiedBy})` : 'not verified',
+              formatBytes(s.sizeBytes),
+              s.partial ? 'interrupted (download again to resume)' : s.verified ? (s.verifiedBy === 'none' ? 'size checked only (no hash to verify against)' : `verified (SHA-256 from the ${s.verifiedBy})`) : s.unverifiedReason ? `NOT verified: ${s.unverifiedReason}` : 'not verified',
               s.path,
             ]),
           ]);
@@ -77,13 +100,13 @@ export const modelsCommand: CliCommand = {
         const available = manifest.models.filter((m) => m.tier !== 'demo' && !have.has(m.id));
         if (available.length) {
           out('\nAvailable to download (hearth models download ID):');
-          table([['  ID', 'TIER', 'SIZE', 'PURPOSE'], ...available.map((m) => [`  ${m.id}`, m.tier, m.sizeBytes ? formatGB(m.sizeBytes) : '?', m.purpose])]);
+          table([['  ID', 'TIER', 'SIZE', 'PURPOSE'], ...available.map((m) => [`  ${m.id}`, m.tier, m.sizeBytes ? formatBytes(m.sizeBytes) : '?', m.purpose])]);
         }
         return 0;
       }
 
       case 'download': {
-        if (!id) throw new UsageError('hearth models download ID [--dir DIR] [--manifest FILE]');
+        if (!id) throw new UsageError('missing model ID', 'hearth models download ID [--dir DIR] [--manifest FILE] [--stall-timeout SECONDS]');
         const manifest = await loadManifest(manifestPath);
         const entry = findModel(manifest, id);
         if (!entry) throw new Error(`no model "${id}" in ${manifestPath}; \`hearth models list\` shows the ids`);
@@ -101,6 +124,7 @@ export const modelsCommand: CliCommand = {
           process.stderr.write(`Downloading ${entry.name} to ${dir}\n`);
           const r = await downloadModel(entry, dir, {
             signal: ac.signal,
+            stallTimeoutMs: stallSeconds * 1000,
             logger: stderrLogger('models', 'info'),
             onProgress: (p) => {
               const now = Date.now();
@@ -113,7 +137,7 @@ export const modelsCommand: CliCommand = {
           });
           if (tty) process.stderr.write('\n');
           const how = r.verifiedBy === 'none' ? 'size checked; no hash was available to verify it' : `SHA-256 verified against the ${r.verifiedBy}`;
-          out(`${r.path} (${formatGB(r.sizeBytes)}, ${how}${r.resumedFromBytes ? `, resumed at ${formatGB(r.resumedFromBytes)}` : ''})`);
+          out(`${r.path} (${formatBytes(r.sizeBytes)}, ${how}${r.resumedFromBytes ? `, resumed at ${formatBytes(r.resumedFromBytes)}` : ''})`);
           return 0;
         } catch (err) {
           if (tty) process.stderr.write('\n');
@@ -128,7 +152,7 @@ export const modelsCommand: CliCommand = {
       }
 
       case 'delete': {
-        if (!id) throw new UsageError('hearth models delete ID [--dir DIR]');
+        if (!id) throw new UsageError('missing model ID', 'hearth models delete ID [--dir DIR]');
         const deleted = await new ModelStore(dir).delete(id);
         if (!deleted) {
           process.stderr.write(`no model "${id}" in ${dir}\n`);
@@ -139,17 +163,15 @@ export const modelsCommand: CliCommand = {
       }
 
       case 'profile': {
-        const profile = await detectHardwareProfile(nodeProbeEnvironment, { gpu: !switches.has('no-gpu') });
+        const profile = await detectHardwareProfile(nodeProbeEnvironment, { gpu: !noGpu });
         out(JSON.stringify(profile, null, 2));
         return 0;
       }
 
       case 'recommend': {
-        const purpose = (flags.get('purpose') ?? 'completion') as ModelPurpose;
-        if (!['completion', 'chat', 'both'].includes(purpose)) throw new UsageError(USAGE);
         const [manifest, profile] = await Promise.all([
           loadManifest(manifestPath),
-          detectHardwareProfile(nodeProbeEnvironment, { gpu: !switches.has('no-gpu') }),
+          detectHardwareProfile(nodeProbeEnvironment, { gpu: !noGpu }),
         ]);
         const r = recommend(profile, manifest, { purpose });
         if (json) {
@@ -176,7 +198,7 @@ export const modelsCommand: CliCommand = {
       }
 
       default:
-        throw new UsageError(USAGE);
+        throw new UsageError(`unknown subcommand "${sub}"`, USAGE);
     }
   },
 };

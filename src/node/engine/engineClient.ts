@@ -8,8 +8,11 @@ import { createConnection, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import {
+  ChatTextNotification,
   EngineMethods,
   InfillTextNotification,
+  type ChatParams,
+  type ChatResult,
   PROTOCOL_VERSION,
   type EngineMethod,
   type InfillParams,
@@ -74,6 +77,7 @@ export class EngineClient {
   private lastLoad: LoadModelParams | undefined;
   private loadedModel: ModelInfo | undefined;
   private readonly textListeners = new Map<number, (text: string) => void>();
+  private readonly chatListeners = new Map<number, (text: string) => void>();
   private readonly progressListeners = new Map<number, (index: number, count: number) => void>();
   private readonly recentLog: string[] = [];
   private disposed = false;
@@ -116,6 +120,21 @@ export class EngineClient {
     return this.cancellableCall(connection, 'infill', params, signal, onText && {
       add: (id) => this.textListeners.set(id, onText),
       remove: (id) => this.textListeners.delete(id),
+    });
+  }
+
+  /**
+   * A chat answer in the model's own chat template, streamed through `onText`. Runs below inline completions in
+   * the engine. Aborting `signal` stops it; the promise then resolves with the text so far (`stopReason: 'cancelled'`).
+   */
+  async chat(params: ChatParams, opts: { signal?: AbortSignal; onText?: (text: string) => void } = {}): Promise<ChatResult> {
+    const { signal, onText } = opts;
+    signal?.throwIfAborted();
+    const { connection } = await this.ensureConnected(true);
+    signal?.throwIfAborted();
+    return this.cancellableCall(connection, 'chat', params, signal, onText && {
+      add: (id) => this.chatListeners.set(id, onText),
+      remove: (id) => this.chatListeners.delete(id),
     });
   }
 
@@ -211,6 +230,10 @@ export class EngineClient {
     connected.connection.onNotification('infill/text', (params) => {
       const parsed = InfillTextNotification.safeParse(params);
       if (parsed.success) this.textListeners.get(parsed.data.id)?.(parsed.data.text);
+    });
+    connected.connection.onNotification('chat/text', (params) => {
+      const parsed = ChatTextNotification.safeParse(params);
+      if (parsed.success) this.chatListeners.get(parsed.data.id)?.(parsed.data.text);
     });
     connected.connection.onNotification('tune/progress', (params) => {
       const parsed = TuneProgressNotification.safeParse(params);

@@ -56,7 +56,10 @@ export class EngineCore {
   /** Loads run one at a time, after every generation in flight has been cancelled. */
   loadModel(params: Parameters<EngineBackend['loadModel']>[0]) {
     const run = async () => {
-      if (this.backend.isLoaded(params)) return this.backend.modelInfo!;
+      if (this.backend.isLoaded(params)) {
+        this.backend.applyLoadOptions?.(params);
+        return this.backend.modelInfo!;
+      }
       const next = await this.chooseBackend(params.path);
       if (next === this.llamaCpp) {
         checkGgufFile(params.path);
@@ -67,7 +70,10 @@ export class EngineCore {
       try {
         if (next !== this.backend) await this.backend.unload();
         this.backend = next;
-        return await next.loadModel(params);
+        const info = await next.loadModel(params);
+        // Completions for different documents run side by side, one per live sequence.
+        this.scheduler.setCapacity('completion', next.completionSequences ?? 1);
+        return info;
       } finally {
         this.isLoading = false;
       }
@@ -94,6 +100,7 @@ export class EngineCore {
       rssBytes: process.memoryUsage().rss,
       clients: this.sessions,
       clientNames: [...this.clientNames.values()],
+      ...(this.backend.modelInfo && this.backend.promptCacheStatus ? { promptCache: this.backend.promptCacheStatus() } : {}),
       protocolVersion: PROTOCOL_VERSION,
     };
   }
@@ -146,6 +153,21 @@ export class EngineSession {
           // Completions are keyed per client and document: the newest keystroke in a document wins.
           { priority: params.priority, key: `${this.name}\u0000${params.documentId ?? ''}`, signal: controller.signal },
           (signal) => core.backend.infill(params, signal, (text) => this.connection.notify('infill/text', { id, text })),
+        );
+      } finally {
+        this.running.delete(id);
+      }
+    });
+    this.handle('chat', async (params, id) => {
+      const backend = core.backend;
+      if (!backend.modelInfo) throw new RpcError(ErrorCode.NoModel, 'no model loaded: call loadModel first');
+      if (!backend.chat) throw new RpcError(ErrorCode.InvalidRequest, `the ${backend.name} backend has no chat: choose a GGUF model for llama.cpp`);
+      const controller = new AbortController();
+      this.running.set(id, controller);
+      try {
+        // The chat lane: below completions, so typing during a long answer still gets completions first.
+        return await core.scheduler.run({ priority: 'chat', signal: controller.signal }, (signal) =>
+          backend.chat!(params, signal, (text) => this.connection.notify('chat/text', { id, text })),
         );
       } finally {
         this.running.delete(id);

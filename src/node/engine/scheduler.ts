@@ -1,9 +1,12 @@
 /**
  * The engine's scheduler. Requests carry a priority: inline completion > chat > background.
- * - Each priority has its own lane with at most one job running; lanes run side by side on separate context
- *   sequences, and llama.cpp's batching evaluates the higher priority first (see `evaluationPriority`).
+ * - Each priority has its own lane; lanes run side by side on separate context sequences, and llama.cpp's
+ *   batching evaluates the higher priority first (see `evaluationPriority`). The completion lane runs up to one
+ *   job per live completion sequence at once (different documents, e.g. windows side by side), chat and
+ *   background one each.
  * - A newer completion for the same document cancels the older one, running or queued: the newest
- *   keystroke wins.
+ *   keystroke wins. Jobs of one document never run at once (they share its sequence): the newer waits for the
+ *   cancelled one, which stops at its next prefill chunk or token.
  * - Background work starts only while no completion or chat is running or waiting.
  */
 import type { Priority } from '../../common/protocol/engineProtocol';
@@ -25,9 +28,21 @@ interface Job {
 /** llama.cpp batch priority per lane (higher is evaluated first). */
 export const evaluationPriority: Record<Priority, 1 | 2 | 3 | 4 | 5> = { completion: 5, chat: 3, background: 1 };
 
+/** A completion from a window without focus comes after the focused window's, still before chat. */
+export function evaluationPriorityOf(priority: Priority, focused: boolean | undefined): 1 | 2 | 3 | 4 | 5 {
+  return priority === 'completion' && focused === false ? 4 : evaluationPriority[priority];
+}
+
 export class Scheduler {
   private readonly queues: Record<Priority, Job[]> = { completion: [], chat: [], background: [] };
-  private readonly running: Record<Priority, Job | undefined> = { completion: undefined, chat: undefined, background: undefined };
+  private readonly running: Record<Priority, Job[]> = { completion: [], chat: [], background: [] };
+  private readonly capacity: Record<Priority, number> = { completion: 1, chat: 1, background: 1 };
+
+  /** How many jobs of a lane may run at once (the completion lane: the backend's live completion sequences). */
+  setCapacity(lane: Priority, n: number): void {
+    this.capacity[lane] = Math.max(1, Math.floor(n));
+    this.pump();
+  }
 
   /** Runs `fn` when its lane is free; `fn`'s signal aborts when the job is cancelled or superseded. */
   run<T>(options: JobOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -41,11 +56,12 @@ export class Scheduler {
         options,
         controller,
         start: () => {
-          this.running[options.priority] = job;
+          this.running[options.priority].push(job);
           fn(controller.signal)
             .then(resolve, reject)
             .finally(() => {
-              this.running[options.priority] = undefined;
+              const lane = this.running[options.priority];
+              lane.splice(lane.indexOf(job), 1);
               this.pump();
             });
         },
@@ -59,29 +75,37 @@ export class Scheduler {
   cancelAll(reason = 'cancelled'): void {
     for (const lane of Object.keys(this.queues) as Priority[]) {
       for (const job of this.queues[lane]) job.controller.abort(new Error(reason));
-      this.running[lane]?.controller.abort(new Error(reason));
+      for (const job of this.running[lane]) job.controller.abort(new Error(reason));
     }
   }
 
   /** Jobs waiting or running, by lane. */
   load(): Record<Priority, number> {
-    const n = (p: Priority) => this.queues[p].length + (this.running[p] ? 1 : 0);
+    const n = (p: Priority) => this.queues[p].length + this.running[p].length;
     return { completion: n('completion'), chat: n('chat'), background: n('background') };
   }
 
   private supersede(key: string): void {
-    const running = this.running.completion;
-    if (running?.options.key === key) running.controller.abort(new Error('superseded by a newer completion'));
+    for (const job of this.running.completion) if (job.options.key === key) job.controller.abort(new Error('superseded by a newer completion'));
     for (const job of this.queues.completion) if (job.options.key === key) job.controller.abort(new Error('superseded by a newer completion'));
   }
 
   private pump(): void {
     for (const lane of ['completion', 'chat', 'background'] as const) {
-      if (this.running[lane]) continue;
       if (lane === 'background' && (this.load().completion > 0 || this.load().chat > 0)) continue;
-      const job = this.queues[lane].shift();
-      // A job cancelled while queued still starts, sees its aborted signal at once and returns.
-      job?.start();
+      const queue = this.queues[lane];
+      for (let i = 0; i < queue.length && this.running[lane].length < this.capacity[lane]; ) {
+        const job = queue[i]!;
+        const key = job.options.key;
+        // One job per document at a time: a newer one waits for the superseded one to stop.
+        if (key !== undefined && this.running[lane].some((r) => r.options.key === key)) {
+          i++;
+          continue;
+        }
+        queue.splice(i, 1);
+        // A job cancelled while queued still starts, sees its aborted signal at once and returns.
+        job.start();
+      }
     }
   }
 }

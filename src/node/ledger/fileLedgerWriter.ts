@@ -10,11 +10,12 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { chainRecords, EMPTY_HEAD, GENESIS_HASH, type ChainHead, type HashFn } from '../../common/ledger/hashChain';
 import { LEDGER_SCHEMA_VERSION, ledgerRecordSchema, parseLedgerLine, type LedgerEntry, type UnchainedRecord } from '../../common/ledger/ledgerRecord';
 import type { LedgerSink } from '../../common/ledger/ledgerSink';
 import { errorMessage, nullLogger, type Logger } from '../../common/logger';
+import { anchorDir, readAnchor, writeAnchorSync, type LedgerAnchor } from './ledgerAnchor';
 import { rotatedSegmentsSync, segmentPath } from './ledgerFiles';
 import { FileLock, type FileLockOptions } from './ledgerLock';
 import { sha256Hex } from './sha256';
@@ -31,6 +32,11 @@ export interface FileLedgerWriterOptions {
   /** Keep the `text` field (the workspace policy opted in). Default false: it is dropped. */
   includeText?: boolean;
   lock?: FileLockOptions;
+  /**
+   * Where the ledger's head is anchored after every write (see ledgerAnchor.ts); the per-user state folder by
+   * default, `false` for none (only tests that check the chain alone).
+   */
+  anchorDir?: string | false;
   hash?: HashFn;
   newId?: () => string;
   now?: () => Date;
@@ -56,6 +62,9 @@ export class FileLedgerWriter implements LedgerSink {
   private readonly newId: () => string;
   private readonly now: () => Date;
   private readonly log: Logger;
+  private readonly anchorDir: string | false;
+  /** A loss found against the anchor: carried into every later anchor until acknowledged. */
+  private lost: LedgerAnchor['lost'];
 
   private queue: UnchainedRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -78,6 +87,7 @@ export class FileLedgerWriter implements LedgerSink {
     this.newId = opts.newId ?? randomUUID;
     this.now = opts.now ?? (() => new Date());
     this.log = opts.logger ?? nullLogger;
+    this.anchorDir = opts.anchorDir === undefined ? anchorDir() : opts.anchorDir;
   }
 
   /** Records appended and not yet durable. */
@@ -189,15 +199,20 @@ export class FileLedgerWriter implements LedgerSink {
       let seal = false;
       const t = this.tail;
       if (t && t.dev === st.dev && t.ino === st.ino && t.size === st.size) head = t.head;
-      else ({ head, seal } = this.readHead(fd, st.size));
+      else {
+        ({ head, seal } = this.readHead(fd, st.size));
+        this.compareWithAnchor(head);
+      }
       const { lines, head: next } = chainRecords(batch, head, this.hash);
       const data = Buffer.from((seal ? '\n' : '') + lines.join('\n') + '\n', 'utf8');
       for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
       const size = st.size + data.length;
+      let segment = basename(this.path);
       if (size >= this.maxSegmentBytes) {
-        this.rotate();
+        segment = basename(this.rotate());
         this.tail = undefined;
       } else this.tail = { dev: st.dev, ino: st.ino, size, head: next };
+      this.writeAnchor(next, segment);
       return fd;
     } catch (err) {
       closeSync(fd);
@@ -262,8 +277,41 @@ export class FileLedgerWriter implements LedgerSink {
     }
   }
 
-  /** Renames the active segment to the next number; the next batch starts a new active file. */
-  private rotate(): void {
+  /**
+   * The head read from the file must reach the anchor (the last head any writer recorded). When it falls short or
+   * differs, records were cut or rewritten since: that loss is logged and kept in the anchor, so appending new
+   * records never hides it from `verify`.
+   */
+  private compareWithAnchor(head: ChainHead): void {
+    if (this.anchorDir === false || this.lost) return;
+    const r = readAnchor(this.path, this.anchorDir);
+    if (r.kind !== 'ok') return;
+    const a = r.anchor;
+    if (a.lost) {
+      this.lost = a.lost;
+      return;
+    }
+    const lastSeq = head.nextSeq - 1;
+    let message: string | undefined;
+    if (lastSeq < a.seq) message = `${this.path}: records seq ${lastSeq + 1}–${a.seq} (anchored ${a.time}) are gone: the ledger was cut or replaced`;
+    else if (lastSeq === a.seq && head.hash !== a.hash) message = `${this.path}: record seq ${a.seq} differs from the one anchored ${a.time}: the ledger was rewritten`;
+    if (!message) return;
+    this.lost = { seq: a.seq, hash: a.hash, time: new Date().toISOString(), message };
+    this.log.error(`ledger: ${message}; new records continue the chain, and \`hearth ledger verify\` reports the loss`);
+  }
+
+  private writeAnchor(head: ChainHead, segment: string): void {
+    if (this.anchorDir === false) return;
+    try {
+      writeAnchorSync(this.path, { seq: head.nextSeq - 1, hash: head.hash, segment, time: this.now().toISOString(), ...(this.lost ? { lost: this.lost } : {}) }, this.anchorDir);
+    } catch (err) {
+      // The records are written; only the tail check of `verify` is weaker until the next write succeeds.
+      this.log.warn(`ledger: could not anchor the head of ${this.path}: ${errorMessage(err)}`);
+    }
+  }
+
+  /** Renames the active segment to the next number; the next batch starts a new active file. Returns the new name. */
+  private rotate(): string {
     const n = (rotatedSegmentsSync(this.path).at(-1) ?? 0) + 1;
     renameSync(this.path, segmentPath(this.path, n));
     // Make the rename durable: sync the folder.
@@ -278,6 +326,7 @@ export class FileLedgerWriter implements LedgerSink {
       // Some file systems cannot fsync a folder; the records themselves are synced.
     }
     this.log.info(`ledger: rotated ${this.path} to ${segmentPath(this.path, n)}`);
+    return segmentPath(this.path, n);
   }
 }
 

@@ -3,16 +3,17 @@
  * backpressure, so a million records export in constant memory.
  */
 import { once } from 'node:events';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { ChainVerifier, type SkippedLine } from '../../common/ledger/hashChain';
+import type { SkippedLine } from '../../common/ledger/hashChain';
 import { DEFAULT_COST_MODEL, LedgerAggregator, type CostModel, type LedgerAggregates } from '../../common/ledger/ledgerAggregates';
 import { parseLedgerLine, type LedgerRecord } from '../../common/ledger/ledgerRecord';
 import { renderReportHtml } from '../../common/ledger/ledgerReportHtml';
 import { csvHeader, JSON_ARRAY_CLOSE, JSON_ARRAY_OPEN, recordToCsvLine, recordToJsonElement } from '../../common/ledger/ledgerSerialize';
-import { readLedgerLines } from './ledgerFiles';
-import { sha256Hex } from './sha256';
+import { writeFileAtomic } from '../safeOutput';
+import { readLedgerLines, segmentFiles } from './ledgerFiles';
+import { assertLedgerExists, LedgerChecker, verifyLedger, type LedgerCheckOptions, type LedgerVerifyReport } from './verifyLedger';
 
 export type ExportFormat = 'csv' | 'json' | 'html';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'json', 'html'];
@@ -21,6 +22,16 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'json', 'html'];
 export interface ExportSummary {
   records: number;
   skipped: SkippedLine[];
+  /** The chain check (with the anchor) of the ledger exported; carried in the export itself too. */
+  chain?: LedgerVerifyReport;
+}
+
+/** What CSV rows and the JSON document say about the chain: `intact`, or the problem's kind. */
+export function chainStatusOf(chain: LedgerVerifyReport | undefined): string {
+  if (!chain) return 'unchecked';
+  if (!chain.ok) return `broken:${chain.problem?.kind ?? 'unknown'}`;
+  if (chain.skipped.length) return 'intact-with-torn-lines';
+  return chain.anchor.status === 'matches' ? 'intact' : 'intact-unanchored';
 }
 
 /**
@@ -45,45 +56,56 @@ async function write(out: Writable, chunk: string): Promise<void> {
   if (!out.write(chunk)) await once(out, 'drain');
 }
 
-/** Streams the ledger as CSV (RFC 4180, header first) into `out`; does not end it. */
-export async function exportCsv(ledgerPath: string, out: Writable): Promise<ExportSummary> {
-  const summary: ExportSummary = { records: 0, skipped: [] };
-  await write(out, csvHeader());
+/**
+ * Streams the ledger as CSV (RFC 4180, header first) into `out`; does not end it. With `chain`, two columns
+ * are added to every row: the chain status and the anchored head (`seq:hash`), so a copy of the CSV still says
+ * whether the ledger it came from was whole.
+ */
+export async function exportCsv(ledgerPath: string, out: Writable, chain?: LedgerVerifyReport): Promise<ExportSummary> {
+  const summary: ExportSummary = { records: 0, skipped: [], chain };
+  const extra = chain ? `,${chainStatusOf(chain)},${chain.headSeq}:${chain.headHash}\r\n` : '\r\n';
+  await write(out, chain ? csvHeader().replace(/\r\n$/, ',chainStatus,chainHead\r\n') : csvHeader());
   for await (const batch of readLedgerRecords(ledgerPath, (s) => summary.skipped.push(s))) {
     let chunk = '';
-    for (const r of batch) chunk += recordToCsvLine(r);
+    for (const r of batch) chunk += recordToCsvLine(r).replace(/\r\n$/, extra);
     summary.records += batch.length;
     await write(out, chunk);
   }
   return summary;
 }
 
-/** Streams the ledger as one JSON array of records into `out`; does not end it. */
-export async function exportJson(ledgerPath: string, out: Writable): Promise<ExportSummary> {
-  const summary: ExportSummary = { records: 0, skipped: [] };
-  await write(out, JSON_ARRAY_OPEN);
+/**
+ * Streams the ledger as JSON into `out`; does not end it. Without `chain`, one array of records; with it, an
+ * object `{ "chain": {status, ok, records, headSeq, headHash, anchor, problem}, "records": [...] }`.
+ */
+export async function exportJson(ledgerPath: string, out: Writable, chain?: LedgerVerifyReport): Promise<ExportSummary> {
+  const summary: ExportSummary = { records: 0, skipped: [], chain };
+  if (chain) {
+    const head = { status: chainStatusOf(chain), ok: chain.ok, records: chain.records, headSeq: chain.headSeq, headHash: chain.headHash, anchor: chain.anchor, problem: chain.problem ?? null, skipped: chain.skipped.length };
+    await write(out, `{\n"chain": ${JSON.stringify(head)},\n"records": ${JSON_ARRAY_OPEN}`);
+  } else await write(out, JSON_ARRAY_OPEN);
   for await (const batch of readLedgerRecords(ledgerPath, (s) => summary.skipped.push(s))) {
     let chunk = '';
     for (const r of batch) chunk += recordToJsonElement(r, summary.records++ === 0);
     await write(out, chunk);
   }
-  await write(out, JSON_ARRAY_CLOSE);
+  await write(out, chain ? JSON_ARRAY_CLOSE.trimEnd() + '\n}\n' : JSON_ARRAY_CLOSE);
   return summary;
 }
 
-/** One pass over the ledger: aggregates and the chain check together. */
-export async function analyseLedger(ledgerPath: string, cost: CostModel = DEFAULT_COST_MODEL) {
+/** One pass over the ledger: aggregates and the chain check (with the anchor) together. */
+export async function analyseLedger(ledgerPath: string, cost: CostModel = DEFAULT_COST_MODEL, opts: LedgerCheckOptions = {}) {
   const agg = new LedgerAggregator(cost);
-  const verifier = new ChainVerifier(sha256Hex);
+  const checker = new LedgerChecker(ledgerPath, opts);
   for await (const batch of readLedgerLines(ledgerPath)) {
     for (const l of batch) {
-      verifier.push(l.text, l, l.terminated);
+      checker.push(l);
       if (l.text.trim() === '') continue;
       const p = parseLedgerLine(l.text, l);
       if (p.ok) agg.add(p.record);
     }
   }
-  return { aggregates: agg.result() as LedgerAggregates, verify: verifier.result() };
+  return { aggregates: agg.result() as LedgerAggregates, verify: await checker.result() };
 }
 
 /**
@@ -116,8 +138,8 @@ export interface HtmlReportOptions {
 }
 
 /** Writes the self-contained HTML ROI report into `out`; does not end it. */
-export async function exportHtml(ledgerPath: string, out: Writable, opts: HtmlReportOptions = {}): Promise<ExportSummary & { aggregates: LedgerAggregates }> {
-  const { aggregates, verify } = await analyseLedger(ledgerPath, opts.cost);
+export async function exportHtml(ledgerPath: string, out: Writable, opts: HtmlReportOptions & LedgerCheckOptions = {}): Promise<ExportSummary & { aggregates: LedgerAggregates }> {
+  const { aggregates, verify } = await analyseLedger(ledgerPath, opts.cost, opts);
   const html = renderReportHtml({
     aggregates,
     verify,
@@ -126,21 +148,21 @@ export async function exportHtml(ledgerPath: string, out: Writable, opts: HtmlRe
     title: opts.title,
   });
   await write(out, html);
-  return { records: aggregates.records, skipped: verify.skipped, aggregates };
+  return { records: aggregates.records, skipped: verify.skipped, aggregates, chain: verify };
 }
 
-/** Exports in `format` to `file` (or into `out`), ending the stream and waiting until the data is written. */
-export async function exportLedger(ledgerPath: string, format: ExportFormat, target: string | Writable, opts: HtmlReportOptions = {}): Promise<ExportSummary> {
-  const out = typeof target === 'string' ? createWriteStream(target, { highWaterMark: 1 << 20 }) : target;
-  const failed = new Promise<never>((_, reject) => out.once('error', reject));
-  failed.catch(() => undefined); // an error after the export finished has nobody to tell
-  const run = async () => {
-    const summary = format === 'csv' ? await exportCsv(ledgerPath, out) : format === 'json' ? await exportJson(ledgerPath, out) : await exportHtml(ledgerPath, out, opts);
-    if (typeof target === 'string') {
-      out.end();
-      await once(out, 'finish');
-    }
-    return summary;
-  };
-  return Promise.race([run(), failed]);
+export interface ExportLedgerOptions extends HtmlReportOptions, LedgerCheckOptions {}
+
+/**
+ * Exports in `format` to `file` (or into `out`). A file is written through {@link writeFileAtomic}: complete or
+ * not at all, and never over the ledger or one of its segments. The chain is checked first (with the anchor),
+ * and the result travels in the export. A missing ledger is an error naming it.
+ */
+export async function exportLedger(ledgerPath: string, format: ExportFormat, target: string | Writable, opts: ExportLedgerOptions = {}): Promise<ExportSummary> {
+  await assertLedgerExists(ledgerPath, opts.anchorDir);
+  const chain = format === 'html' ? undefined : await verifyLedger(ledgerPath, opts);
+  const run = (out: Writable) => (format === 'csv' ? exportCsv(ledgerPath, out, chain) : format === 'json' ? exportJson(ledgerPath, out, chain) : exportHtml(ledgerPath, out, opts));
+  if (typeof target !== 'string') return run(target);
+  const inputs = (await segmentFiles(ledgerPath)).map((f) => ({ path: f, label: 'the ledger' }));
+  return writeFileAtomic(target, run, { inputs, label: target });
 }

@@ -14,6 +14,7 @@ import { mkdir, open, readFile, rename, rm, stat, statfs, writeFile } from 'node
 import { basename, dirname } from 'node:path';
 import type { ModelEntry } from '../../common/models/modelManifest';
 import { errorMessage, nullLogger, type Logger } from '../../common/logger';
+import { writeDataAtomic } from '../safeOutput';
 
 export interface DownloadProgress {
   /** Bytes of the file on disk so far, including what an earlier attempt left. */
@@ -54,6 +55,8 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Bearer token for gated models (default: the HF_TOKEN environment variable). Sent only to the URL's own host. */
   token?: string;
+  /** Abort (as a network failure, resumable) when no byte arrives for this long. Default 30 s. */
+  stallTimeoutMs?: number;
   /** Automatic resumes after a dropped connection within this call (default 3). */
   retries?: number;
   logger?: Logger;
@@ -79,6 +82,8 @@ export interface VerifiedRecord {
   sha256: string;
   verifiedBy: DownloadResult['verifiedBy'];
   verifiedAt: string;
+  /** The file's mtime when its hash was last checked: `models list` trusts the record only while it is unchanged. */
+  mtimeMs?: number;
 }
 
 export const PARTIAL_SUFFIX = '.partial';
@@ -98,7 +103,20 @@ interface PartialState {
 
 const GB = 1e9;
 function gb(n: number): string {
-  return n >= GB / 10 ? `${(n / GB).toFixed(1)} GB` : `${(n / 1e6).toFixed(1)} MB`;
+  n = Math.max(0, n);
+  return n >= GB / 10 ? `${(n / GB).toFixed(1)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)} kB`;
+}
+
+/**
+ * The most bytes the file may have: the exact size when known, else a server's length, else (for an approximate
+ * manifest size) that size plus a tenth. A server sending more is aborted at once, so a partial file is never
+ * larger than the model and a runaway server cannot fill the disk.
+ */
+function sizeLimit(opts: DownloadOptions, exact: number | null, total: number | null): number | null {
+  if (exact !== null) return exact;
+  if (total !== null) return total;
+  if (opts.expectedSize != null) return Math.ceil(opts.expectedSize * 1.1) + 1024 * 1024;
+  return null;
 }
 
 /** The file name of a manifest entry in the models directory. */
@@ -193,6 +211,12 @@ async function attemptDownload(opts: DownloadOptions, partial: string, statePath
   const validator = res.headers.get('etag') ?? res.headers.get('last-modified');
   await writeState(statePath, { url, validator, totalBytes: total });
 
+  const limit = sizeLimit(opts, expected, total);
+  if (limit !== null && have > limit) {
+    await res.body?.cancel();
+    await discardPartial(partial, statePath);
+    throw new DownloadError('size-mismatch', url, `The partial download of ${url} (${have} bytes) is larger than the model (${limit} bytes); it was deleted. Run the download again.`);
+  }
   const hash = createHash('sha256');
   if (have > 0) await hashInto(hash, partial);
   else await writeFile(partial, new Uint8Array(0));
@@ -201,11 +225,28 @@ async function attemptDownload(opts: DownloadOptions, partial: string, statePath
   const meter = rateMeter();
   const report = throttle(opts.onProgress);
   report({ receivedBytes: received, totalBytes: total, bytesPerSecond: 0 }, true);
+  // A server that stops sending (without closing) must not hang the download forever.
+  const stallMs = opts.stallTimeoutMs ?? 30_000;
+  let stalled = false;
+  const body = res.body;
+  let stallTimer: NodeJS.Timeout | undefined;
+  const armStall = () => {
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(() => {
+      stalled = true;
+      void body?.cancel().catch(() => undefined);
+    }, stallMs);
+  };
   try {
-    if (!res.body) throw new DownloadError('network', url, `${url} sent no data`);
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    if (!body) throw new DownloadError('network', url, `${url} sent no data`);
+    armStall();
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      armStall();
       if (received === 0 && chunk.length >= 4 && opts.checkGguf !== false && !isGgufMagic(chunk)) {
         throw new DownloadError('not-gguf', url, `${url} did not send a GGUF file (it starts with ${JSON.stringify(Buffer.from(chunk.subarray(0, 16)).toString('latin1'))}); a login or error page instead of the model is the usual cause. Nothing was kept.`);
+      }
+      if (limit !== null && received + chunk.length > limit) {
+        throw new DownloadError('size-mismatch', url, `${url} sent more than the model's ${limit} bytes (${expected !== null ? 'its size in the manifest' : 'the length the server announced'}): the download was stopped and nothing was kept. The file on the server changed or the URL is wrong; check the manifest entry.`);
       }
       try {
         await fh.write(chunk);
@@ -219,18 +260,27 @@ async function attemptDownload(opts: DownloadOptions, partial: string, statePath
       received += chunk.length;
       report({ receivedBytes: received, totalBytes: total, bytesPerSecond: meter(chunk.length) }, false);
     }
+    if (stalled) throw new Error('stalled');
     await fh.sync();
   } catch (err) {
+    clearTimeout(stallTimer);
     await fh.close();
     if (err instanceof DownloadError) {
-      if (err.kind === 'not-gguf') await discardPartial(partial, statePath);
+      if (err.kind === 'not-gguf' || err.kind === 'size-mismatch') {
+        await body?.cancel().catch(() => undefined);
+        await discardPartial(partial, statePath);
+      }
       throw err;
+    }
+    if (stalled) {
+      throw new DownloadError('network', url, `${url} sent nothing for ${Math.round(stallMs / 1000)} s after ${gb(received)}${total ? ` of ${gb(total)}` : ''}; the transfer was stopped. Run it again to resume from there.`);
     }
     if (opts.signal?.aborted) {
       throw new DownloadError('aborted', url, `Download of ${url} cancelled at ${gb(received)}${total ? ` of ${gb(total)}` : ''}; run it again to resume.`);
     }
     throw new DownloadError('network', url, `The download of ${url} broke off after ${gb(received)}${total ? ` of ${gb(total)}` : ''} (${causeOf(err)}). Run it again to resume from there.`);
   }
+  clearTimeout(stallTimer);
   await fh.close();
   report({ receivedBytes: received, totalBytes: total, bytesPerSecond: meter(0) }, true);
   if (total !== null && received < total) {
@@ -272,8 +322,8 @@ async function finish(
   }
   await rename(partial, opts.dest);
   await rm(statePath, { force: true });
-  const record: VerifiedRecord = { url, sizeBytes: size, sha256, verifiedBy, verifiedAt: new Date().toISOString() };
-  await writeFile(opts.dest + VERIFIED_SUFFIX, JSON.stringify(record, null, 2) + '\n');
+  const record: VerifiedRecord = { url, sizeBytes: size, sha256, verifiedBy, verifiedAt: new Date().toISOString(), mtimeMs: (await stat(opts.dest)).mtimeMs };
+  await writeDataAtomic(opts.dest + VERIFIED_SUFFIX, JSON.stringify(record, null, 2) + '\n');
   return { path: opts.dest, sizeBytes: size, sha256, verifiedBy, resumedFromBytes };
 }
 

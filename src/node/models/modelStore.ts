@@ -2,10 +2,13 @@
  * The models directory: what is downloaded (matched to manifest ids by file name), whether each file was
  * verified by the downloader, interrupted downloads, deleting, and the path of an id.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { findModel, type ModelEntry, type ModelManifest } from '../../common/models/modelManifest';
+import { writeDataAtomic } from '../safeOutput';
 import { modelFileName, PARTIAL_SUFFIX, VERIFIED_SUFFIX, type VerifiedRecord } from './modelDownloader';
 import { isOpenVinoModelDir } from '../engine/backends/openVinoBackend';
 
@@ -27,8 +30,13 @@ export interface StoredModel {
   path: string;
   format: 'gguf' | 'openvino-ir';
   sizeBytes: number;
-  /** The downloader checked it (size and a hash) and the file has not changed size since. */
+  /**
+   * Its SHA-256 matched the downloader's record: checked at download, and again (by `list({ hashCheck: true })`)
+   * whenever the file's size or mtime differs from when it was last hashed.
+   */
   verified: boolean;
+  /** Why it is not verified, when it is a download whose record no longer matches. */
+  unverifiedReason?: string;
   /** The hash it was verified against came from the manifest, the server, or nothing. */
   verifiedBy: VerifiedRecord['verifiedBy'] | null;
   /** An interrupted download (`<file>.partial`): resumable, not usable. */
@@ -41,8 +49,12 @@ export class ModelStore {
     private readonly manifest: ModelManifest | null = null,
   ) {}
 
-  /** Everything in the directory: complete models first (by name), then interrupted downloads. */
-  async list(): Promise<StoredModel[]> {
+  /**
+   * Everything in the directory: complete models first (by name), then interrupted downloads. With `hashCheck`,
+   * a file whose size or mtime changed since it was last hashed is hashed again (and the result cached in its
+   * record); without it, such a file is reported as not verified.
+   */
+  async list(opts: { hashCheck?: boolean } = {}): Promise<StoredModel[]> {
     let names: string[];
     try {
       names = await readdir(this.dir);
@@ -61,8 +73,19 @@ export class ModelStore {
       }
       if (name.endsWith('.gguf')) {
         const record = await readRecord(path + VERIFIED_SUFFIX);
-        const verified = record !== null && record.sizeBytes === info.size;
-        out.push(this.describe(name.slice(0, -'.gguf'.length), path, 'gguf', info.size, verified ? record : null, false));
+        let verified = record !== null && record.sizeBytes === info.size && record.mtimeMs === info.mtimeMs;
+        let reason: string | undefined;
+        if (record && !verified) {
+          if (record.sizeBytes !== info.size) reason = `size changed since download (${record.sizeBytes} → ${info.size} bytes)`;
+          else if (opts.hashCheck) {
+            verified = (await sha256File(path)) === record.sha256;
+            if (verified) await writeDataAtomic(path + VERIFIED_SUFFIX, JSON.stringify({ ...record, mtimeMs: info.mtimeMs }, null, 2) + '\n').catch(() => undefined);
+            else reason = 'its SHA-256 no longer matches the download: the file was changed or damaged; delete and download it again';
+          } else reason = 'changed since it was verified (run `hearth models list` to check its hash)';
+        }
+        const m = this.describe(name.slice(0, -'.gguf'.length), path, 'gguf', info.size, verified ? record : null, false);
+        if (reason) m.unverifiedReason = reason;
+        out.push(m);
       } else if (name.endsWith('.gguf' + PARTIAL_SUFFIX)) {
         out.push(this.describe(name.slice(0, -('.gguf' + PARTIAL_SUFFIX).length), path, 'gguf', info.size, null, true));
       }
@@ -128,6 +151,12 @@ async function readRecord(path: string): Promise<VerifiedRecord | null> {
   } catch {
     return null;
   }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 async function dirSize(dir: string): Promise<number> {

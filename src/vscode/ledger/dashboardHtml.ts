@@ -42,6 +42,9 @@ export function dashboardHtml(i: DashboardHtmlInput): string {
 <p id="meta" class="meta">Reading the ledger…</p>
 <p id="integrity"></p>
 <section id="summary" class="tiles"></section>
+<h2>Outcomes</h2>
+<table id="outcomes"></table>
+<p id="assumptions" class="meta"></p>
 <h2>Charts</h2>
 <section class="charts">
 ${chart('chart-cost', 'Cost per successful task, per week')}

@@ -6,12 +6,13 @@ import { latestTask, type RecordedTaskSource } from './recordedTask';
 
 export const flagIncidentCommand = 'hearth.flagIncident';
 
-/** The four incident categories practitioners track, as the QuickPick shows them. */
+/** The incident categories (the four practitioners track, and the battery's drift), as the QuickPick shows them. */
 const CATEGORY_ITEMS: Record<IncidentCategory, { label: string; detail: string }> = {
   'factual-error': { label: 'Factual error', detail: 'The answer was wrong: an invented API, a wrong fact, code that does not do what it claims.' },
   'policy-breach': { label: 'Policy breach', detail: 'Something went where the workspace policy says it must not, or was kept when it should not be.' },
   'tool-misuse': { label: 'Tool misuse', detail: 'A tool, command or edit was used wrongly or without need.' },
   'sensitive-data-mishandling': { label: 'Sensitive data mishandling', detail: 'A secret or personal data was shown, sent or stored where it should not be.' },
+  drift: { label: 'Drift', detail: 'The model got worse on this repository than its saved baseline (the task battery records these itself).' },
 };
 
 /** Optional argument (tests, keybindings): the category, or `{ category }`; no QuickPick then. */

@@ -32,7 +32,9 @@ export const policySettingKeys = [
   Settings.escalationBudgetPerTaskUsd,
   Settings.escalationBudgetPerMonthUsd,
   Settings.escalationNeverSend,
+  Settings.escalationAllowInsecureHttp,
   Settings.redactionDisabledCategories,
+  Settings.routingConfidenceThresholds,
 ].map((s: SettingSpec<unknown>) => s.key);
 
 export class PolicyService implements vscode.Disposable {
@@ -86,7 +88,9 @@ export class PolicyService implements vscode.Disposable {
       budgetPerTaskUsd: userValue(Settings.escalationBudgetPerTaskUsd),
       budgetPerMonthUsd: userValue(Settings.escalationBudgetPerMonthUsd),
       neverSend: userValue(Settings.escalationNeverSend),
+      allowInsecureHttp: userValue(Settings.escalationAllowInsecureHttp),
       disabledCategories: userValue(Settings.redactionDisabledCategories),
+      routingThresholds: userValue(Settings.routingConfidenceThresholds),
     };
     return parseUserPolicy(raw);
   }

@@ -3,16 +3,19 @@
  * imported on first use, never at module load (style rule 2).
  */
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { freemem } from 'node:os';
 import type { Llama, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel, Token, TokenBias } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import type { InfillParams, InfillResult, LoadModelParams, ModelInfo, Priority, StopReason, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
+import type { ChatParams, ChatResult, InfillParams, InfillResult, LoadModelParams, ModelInfo, Priority, PromptCacheStatus, StopReason, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
 import { detectHardwareProfile } from '../../hardware/hardwareProfile';
 import { measureLlamaSetting, runSweep, sampleTokens, tuneCandidates } from '../tuner';
 import type { Logger } from '../../../common/logger';
 import type { z } from 'zod';
 import { chooseThreads } from '../threads';
-import { evaluationPriority } from '../scheduler';
+import { evaluationPriorityOf } from '../scheduler';
+import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
 import { beamSearch, topLogProbs, type BeamModel } from './beamSearch';
 import { detectFimFamily, fimTemplate } from '../../../common/completion/fimTemplates';
+import { generateChat } from './llamaCppChat';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 
@@ -29,6 +32,29 @@ const SMALL_MODEL_BYTES = 64 * 1024 * 1024;
 const SEARCHED_MAX_TOKENS = 64;
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
+
+/** Live completion sequences by default (llama-server keeps 4 slots), fewer where free memory is short. */
+const DEFAULT_COMPLETION_SEQUENCES = 4;
+/**
+ * Prompt tokens evaluated per prefill step. Between steps the request's signal is checked, so a superseded or
+ * cancelled request releases its sequence (and its share of every batch) within one step; steps of different
+ * sequences still meet in one llama.cpp batch.
+ */
+const PREFILL_CHUNK = 128;
+/** A state shorter than this is not worth a file: evaluating it again costs about as much as loading it. */
+const MIN_CACHED_TOKENS = 64;
+/** A cached state is restored only when it saves at least this many tokens over the live sequence. */
+const MIN_RESTORE_GAIN = 32;
+
+/** KV-cache bytes per token (f16 keys and values), from the GGUF metadata; a rough upper figure where absent. */
+function kvBytesPerToken(arch: Record<string, unknown>): number {
+  const num = (v: unknown) => (typeof v === 'number' && v > 0 ? v : undefined);
+  const layers = num(arch['block_count']) ?? 32;
+  const embd = num(arch['embedding_length']) ?? 4096;
+  const heads = num(arch['attention.head_count']) ?? 32;
+  const kvHeads = num(arch['attention.head_count_kv']) ?? heads;
+  return layers * 2 * (embd / heads) * kvHeads * 2;
+}
 
 /**
  * Checks that `path` is a readable GGUF file before llama.cpp sees it, so a wrong path or a non-GGUF file
@@ -51,7 +77,7 @@ export function checkGgufFile(path: string): void {
 }
 
 function loadKey(params: LoadModelParams): string {
-  return JSON.stringify([params.path, params.contextSize, params.threads, params.sequences, params.batchSize]);
+  return JSON.stringify([params.path, params.contextSize, params.threads, params.sequences, params.batchSize, params.fimOrder]);
 }
 
 /** One context sequence and what it holds: the document whose tokens are in its KV cache. */
@@ -60,6 +86,16 @@ interface Slot {
   completion: LlamaCompletion;
   documentId: string | undefined;
   lastUsed: number;
+  /** A request is using it (one at a time per sequence). */
+  busy: boolean;
+}
+
+/** Where a request's prompt came from, and why a full prefill was paid. */
+interface PromptPlan {
+  slot: Slot;
+  source: 'live' | 'restored' | 'full';
+  reused: number;
+  reason?: string;
 }
 
 export class LlamaCppBackend {
@@ -75,8 +111,37 @@ export class LlamaCppBackend {
   /** Every token's text, sorted, for token healing; built on first use per model. */
   private tokenTexts: Array<{ text: string; token: Token }> | undefined;
   private readonly healBiases = new Map<string, TokenBias>();
+  /** Saved sequence states; survives model loads (entries are keyed by model), emptied on dispose. */
+  private cache: PromptCache | undefined;
+  /** Fingerprint of the model's weights and the context size: what a saved state must match. */
+  private modelKey = '';
+  /** Documents seen, with the model key they were last evaluated under (for the full-prefill reason). */
+  private readonly seenDocuments = new Map<string, string>();
+  private readonly counts = { live: 0, restored: 0, full: 0 };
 
   constructor(private readonly logger: Logger) {}
+
+  /** Completion sequences (the last sequence is shared by chat and background work). */
+  get completionSequences(): number {
+    return Math.max(1, this.slots.length - 1);
+  }
+
+  promptCacheStatus(): PromptCacheStatus {
+    const total = this.counts.live + this.counts.restored + this.counts.full;
+    const completionSlots = this.slots.slice(0, this.completionSequences);
+    return {
+      liveSequences: this.slots.length ? completionSlots.length : 0,
+      liveDocuments: completionSlots.filter((s) => s.sequence.nextTokenIndex > 0).length,
+      entries: this.cache?.size ?? 0,
+      bytes: this.cache?.bytes ?? 0,
+      budgetBytes: this.cache?.budgetBytes ?? 0,
+      liveHits: this.counts.live,
+      restores: this.counts.restored,
+      fullPrefills: this.counts.full,
+      hitRate: total ? (this.counts.live + this.counts.restored) / total : null,
+      dir: this.cache?.folder ?? null,
+    };
+  }
 
   get modelInfo(): ModelInfo | undefined {
     return this.info;
@@ -85,6 +150,13 @@ export class LlamaCppBackend {
   /** Whether `params` would keep the model already loaded. */
   isLoaded(params: LoadModelParams): boolean {
     return this.info !== undefined && this.loadedKey === loadKey(params);
+  }
+
+  /** A prompt cache budget asked for with the model already loaded: applied without reloading it. */
+  applyLoadOptions(params: LoadModelParams): void {
+    if (params.promptCacheBytes === undefined) return;
+    if (params.promptCacheBytes > 0) this.cache ??= new PromptCache(0, this.logger);
+    this.cache?.setBudget(params.promptCacheBytes);
   }
 
   /** Loads a model; the same file with the same settings already loaded is kept, not loaded twice. */
@@ -115,14 +187,23 @@ export class LlamaCppBackend {
     }
     const trainContextSize = model.trainContextSize;
     const contextSize = Math.min(params.contextSize ?? 2048, trainContextSize || 2048);
-    const sequences = params.sequences ?? 2;
+    const metaAll = model.fileInfo.metadata as unknown as Record<string, Record<string, unknown> | undefined>;
+    const perSequence = contextSize * kvBytesPerToken(metaAll[model.fileInfo.metadata.general.architecture] ?? {});
+    // Live sequences sized from free memory: their KV caches may take at most a quarter of it.
+    const sequences = params.sequences ?? 1 + Math.max(1, Math.min(DEFAULT_COMPLETION_SEQUENCES, Math.floor(freemem() / 4 / perSequence)));
     const context = await model.createContext({ contextSize, sequences, threads, ...(params.batchSize ? { batchSize: params.batchSize } : {}) });
     this.model = model;
     this.context = context;
     this.slots = Array.from({ length: sequences }, () => {
       const sequence = context.getSequence();
-      return { sequence, completion: new mod.LlamaCompletion({ contextSequence: sequence }), documentId: undefined, lastUsed: 0 };
+      return { sequence, completion: new mod.LlamaCompletion({ contextSequence: sequence }), documentId: undefined, lastUsed: 0, busy: false };
     });
+    this.modelKey = `${modelFingerprint(params.path)}:${context.contextSize}`;
+    if (params.promptCacheBytes !== 0) {
+      this.cache ??= new PromptCache(0, this.logger);
+      this.cache.setBudget(params.promptCacheBytes ?? defaultCacheBudget(ramBase()));
+    } else this.cache?.setBudget(0);
+    this.counts.live = this.counts.restored = this.counts.full = 0;
     const meta = model.fileInfo.metadata as unknown as Record<string, Record<string, unknown> | undefined>;
     const archMeta = meta[model.fileInfo.metadata.general.architecture] ?? {};
     const num = (v: unknown) => (typeof v === 'number' ? v : null);
@@ -147,12 +228,13 @@ export class LlamaCppBackend {
       expertUsedCount: num(archMeta['expert_used_count']),
       fim: { prefix: infill.prefixString, suffix: infill.suffixString, middle: infill.middleString },
       infillSupported: (infill.prefix != null && infill.suffix != null) || (fimFamily !== 'generic' && hasToken(fimTemplate(fimFamily).prefix) && hasToken(fimTemplate(fimFamily).suffix)),
-      fimOrder: hearthMeta?.fim?.order === 'spm' || fimTemplate(fimFamily).order === 'spm' ? 'spm' : 'psm',
+      // Codestral's family is suffix-first; a setting or the GGUF's hearth.fim.order decides otherwise.
+      fimOrder: params.fimOrder ?? (hearthMeta?.fim?.order === 'spm' || fimTemplate(fimFamily).order === 'spm' ? 'spm' : 'psm'),
       fimFamily,
       loadMs: performance.now() - started,
     };
     this.loadedKey = key;
-    this.logger.info(`loaded ${this.info.name} (${this.info.architecture}, ${(this.info.sizeBytes / 1e6).toFixed(1)} MB) with ${threads} threads, batch ${context.batchSize}, context ${context.contextSize} × ${sequences} sequences, in ${this.info.loadMs.toFixed(0)} ms`);
+    this.logger.info(`loaded ${this.info.name} (${this.info.architecture}, ${(this.info.sizeBytes / 1e6).toFixed(1)} MB) with ${threads} threads, batch ${context.batchSize}, context ${context.contextSize} × ${sequences} sequences (${sequences - 1} for completions), prompt cache ${((this.cache?.budgetBytes ?? 0) / 1e6).toFixed(0)} MB, in ${this.info.loadMs.toFixed(0)} ms`);
     return this.info;
   }
 
@@ -273,11 +355,13 @@ export class LlamaCppBackend {
   async infill(params: InfillParams, signal: AbortSignal, onText: (text: string) => void): Promise<InfillResult> {
     if (!this.model || !this.info) throw new Error('no model loaded');
     if (!this.info.infillSupported) throw new Error(`model ${this.info.name} has no fill-in-the-middle tokens in its GGUF metadata; choose a code model with FIM support`);
-    const slot = this.slotFor(params.priority ?? 'completion', params.documentId);
-    const sequence = slot.sequence;
-    // Without reuse (benchmarks only), forget what the sequence holds so the whole prompt is evaluated.
-    if (params.cacheReuse === false) await sequence.clearHistory();
     const started = performance.now();
+    const priority = params.priority ?? 'completion';
+    const evalPriority = evaluationPriorityOf(priority, params.focused);
+    const { tokens, heal } = this.fimPrompt(params);
+    const plan = await this.plan(priority, params.documentId, tokens, params.cacheReuse !== false);
+    const slot = plan.slot;
+    const sequence = slot.sequence;
     let firstTokenAt: number | null = null;
     let tokensOut = 0;
     let stopReason: StopReason = 'eos';
@@ -294,15 +378,22 @@ export class LlamaCppBackend {
         }, params.timeLimitMs)
       : undefined;
     const tokensBefore = sequence.tokenMeter.usedInputTokens;
+    const result = (text: string) => ({ ...this.infillResult(text, sequence, tokensBefore, tokensOut, firstTokenAt, started, stopReason), promptSource: plan.source, tokensReused: plan.reused });
     let text: string;
     try {
+      // The prompt but its last token, in steps that a cancel can stop (generation evaluates the last one).
+      if (!(await this.prefill(sequence, tokens.slice(0, -1), evalPriority, local.signal))) {
+        stopReason = timedOut ? 'timeLimit' : 'cancelled';
+        this.logger.debug(`infill ${params.documentId ?? ''}: ${stopReason} during prefill after ${sequence.tokenMeter.usedInputTokens - tokensBefore} of ${tokens.length - plan.reused} tokens`);
+        return result('');
+      }
       const options = {
         maxTokens: params.maxTokens,
         temperature: params.temperature ?? 0,
         seed: params.seed,
         signal: local.signal,
         stopOnAbortSignal: true,
-        evaluationPriority: evaluationPriority[params.priority ?? 'completion'],
+        evaluationPriority: evalPriority,
         customStopTriggers: stops.length ? stops : undefined,
         onTextChunk: (chunk: string) => {
           if (firstTokenAt === null) firstTokenAt = performance.now();
@@ -312,10 +403,9 @@ export class LlamaCppBackend {
           tokensOut++;
         },
       };
-      const { tokens, heal } = this.fimPrompt(params);
       const width = this.beamWidth(params);
       if (width > 1) {
-        const r = await beamSearch(this.beamModel(sequence, tokens, params.priority ?? 'completion'), {
+        const r = await beamSearch(this.beamModel(sequence, tokens, evalPriority), {
           width,
           maxTokens: params.maxTokens,
           stops,
@@ -329,7 +419,7 @@ export class LlamaCppBackend {
         // Mean log-probability per token: comparable across lengths, what the editor's confidence gate reads.
         const mean = (lp: number, n: number) => lp / Math.max(1, n);
         return {
-          ...this.infillResult(r.text, sequence, tokensBefore, tokensOut, firstTokenAt, started, stopReason),
+          ...result(r.text),
           confidence: r.tokens.length ? mean(r.logProb, r.tokens.length) : null,
           alternatives: r.alternatives.slice(0, 4).map((a) => ({ text: a.text, confidence: mean(a.logProb, a.tokens.length) })),
         };
@@ -375,8 +465,86 @@ export class LlamaCppBackend {
     } finally {
       if (timer) clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
+      slot.busy = false;
     }
-    return this.infillResult(text, sequence, tokensBefore, tokensOut, firstTokenAt, started, stopReason);
+    return result(text);
+  }
+
+  /**
+   * Evaluates `target` into `sequence` after the longest prefix it already holds, `PREFILL_CHUNK` tokens at a
+   * time; false when `signal` aborted it between steps (what was evaluated stays: a later request reuses it).
+   */
+  private async prefill(sequence: LlamaContextSequence, target: readonly Token[], priority: 1 | 2 | 3 | 4 | 5, signal: AbortSignal): Promise<boolean> {
+    const common = commonPrefix(sequence.contextTokens, target);
+    if (common < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: common, end: sequence.nextTokenIndex }]);
+    for (let i = common; i < target.length; i += PREFILL_CHUNK) {
+      if (signal.aborted) return false;
+      await sequence.evaluateWithoutGeneratingNewTokens(target.slice(i, i + PREFILL_CHUNK), { evaluationPriority: priority });
+    }
+    return !signal.aborted;
+  }
+
+  /**
+   * Picks the sequence for a request and what it starts from. Chat and background use the last sequence. A
+   * completion gets its document's live sequence when free, else the least recently used free one (whose state
+   * is saved to the prompt cache first when it held another document); then, when a cached state of this model
+   * shares a longer prefix with the prompt than the sequence does, that state is loaded into it.
+   */
+  private async plan(priority: Priority, documentId: string | undefined, tokens: readonly Token[], reuse: boolean): Promise<PromptPlan> {
+    const slot = this.slotFor(priority, documentId);
+    slot.busy = true;
+    try {
+      const previous = slot.documentId;
+      if (priority === 'completion') slot.documentId = documentId;
+      const held = slot.sequence.contextTokens;
+      const cache = this.cache;
+      if (priority === 'completion' && cache && previous !== documentId && held.length >= MIN_CACHED_TOKENS && !cache.holds(this.modelKey, held)) {
+        const started = performance.now();
+        const entry = await cache.save(this.modelKey, previous, held, async (file) => (await slot.sequence.saveStateToFile(file)).fileSize);
+        if (entry) this.logger.debug(`prompt cache: saved ${previous ?? 'a state'} (${held.length} tokens, ${(entry.bytes / 1e6).toFixed(1)} MB) in ${(performance.now() - started).toFixed(0)} ms; ${cache.size} entries, ${(cache.bytes / 1e6).toFixed(0)} of ${(cache.budgetBytes / 1e6).toFixed(0)} MB`);
+      }
+      if (!reuse) {
+        await slot.sequence.clearHistory();
+        return this.counted(priority, documentId, { slot, source: 'full', reused: 0, reason: 'cache reuse off (benchmark)' }, tokens.length);
+      }
+      const live = commonPrefix(slot.sequence.contextTokens, tokens);
+      const best = priority === 'completion' ? cache?.best(this.modelKey, tokens) : undefined;
+      if (best && best.common >= live + MIN_RESTORE_GAIN) {
+        const started = performance.now();
+        try {
+          await cache!.restore(best.entry, this.modelKey, (file) => slot.sequence.loadStateFromFile(file, { acceptRisk: true }));
+          this.logger.debug(`prompt cache: restored ${best.entry.documentId ?? 'a state'} for ${documentId ?? 'a request'} (${best.common} of ${tokens.length} tokens shared) in ${(performance.now() - started).toFixed(0)} ms`);
+          return this.counted(priority, documentId, { slot, source: 'restored', reused: best.common }, tokens.length);
+        } catch (err) {
+          this.logger.warn(`prompt cache: restore failed (${err instanceof Error ? err.message : String(err)}); evaluating the prompt`);
+          await slot.sequence.clearHistory();
+          return this.counted(priority, documentId, { slot, source: 'full', reused: 0, reason: 'restore failed' }, tokens.length);
+        }
+      }
+      if (live * 2 >= tokens.length) return this.counted(priority, documentId, { slot, source: 'live', reused: live }, tokens.length);
+      const seenUnder = documentId === undefined ? undefined : this.seenDocuments.get(documentId);
+      const reason =
+        seenUnder === undefined
+          ? 'new document, no cached state shares its prefix'
+          : seenUnder !== this.modelKey
+            ? 'model changed since the document was last evaluated'
+            : previous !== documentId
+              ? `evicted: its sequence went to another document${cache && cache.budgetBytes > 0 ? ' and no cached state shares its prefix' : ' (prompt cache off)'}`
+              : 'the prompt changed before most of it (window moved or text edited near the top)';
+      return this.counted(priority, documentId, { slot, source: 'full', reused: live, reason }, tokens.length);
+    } catch (err) {
+      slot.busy = false;
+      throw err;
+    }
+  }
+
+  private counted(priority: Priority, documentId: string | undefined, plan: PromptPlan, promptTokens: number): PromptPlan {
+    if (priority !== 'completion') return plan;
+    this.counts[plan.source]++;
+    if (documentId !== undefined) this.seenDocuments.set(documentId, this.modelKey);
+    if (this.seenDocuments.size > 1000) this.seenDocuments.delete(this.seenDocuments.keys().next().value!);
+    if (plan.source === 'full') this.logger.info(`full prefill of ${promptTokens - plan.reused} tokens for ${documentId ?? 'a request without a document'}: ${plan.reason}`);
+    return plan;
   }
 
   private infillResult(text: string, sequence: LlamaContextSequence, tokensBefore: number, tokensOut: number, firstTokenAt: number | null, started: number, stopReason: StopReason): InfillResult {
@@ -406,7 +574,7 @@ export class LlamaCppBackend {
    * the tokens after the common prefix with the path asked for and evaluates the rest (the prompt itself is reused
    * as in greedy generation, and beams visited in token order share most of their tokens).
    */
-  private beamModel(sequence: LlamaContextSequence, prompt: readonly Token[], priority: Priority): BeamModel {
+  private beamModel(sequence: LlamaContextSequence, prompt: readonly Token[], priority: 1 | 2 | 3 | 4 | 5): BeamModel {
     const model = this.model!;
     return {
       next: async (tokens, k, allowed) => {
@@ -420,7 +588,7 @@ export class LlamaCppBackend {
         const last = rest.length - 1;
         const res = await sequence.controlledEvaluate(
           rest.map((t, i) => (i === last ? ([t, { generateNext: { probabilities: true, options: { temperature: 0 } } }] as const) : t)),
-          { evaluationPriority: evaluationPriority[priority] },
+          { evaluationPriority: priority },
         );
         const probabilities = res[last]?.next?.probabilities;
         if (!probabilities) throw new Error('llama.cpp returned no next-token probabilities for the beam search');
@@ -453,20 +621,28 @@ export class LlamaCppBackend {
     return { modelPath: this.info.path, rows, best, promptTokens, decodeTokens: params.decodeTokens, totalMs: performance.now() - started };
   }
 
+  /** A chat answer (see `llamaCppChat.ts`) on the chat slot's sequence, at chat priority. */
+  async chat(params: z.output<typeof ChatParams>, signal: AbortSignal, onText: (text: string) => void): Promise<ChatResult> {
+    if (!this.model || !this.info || !this.mod) throw new Error('no model loaded');
+    return generateChat({ mod: this.mod, model: this.model, sequence: this.slotFor('chat', undefined).sequence }, params, signal, onText);
+  }
+
   /**
-   * The slot for a request: chat and background share the last slot; a completion gets the slot already
-   * holding its document, else the least recently used completion slot.
+   * The sequence for a request: chat and background share the last one; a completion gets the free sequence
+   * already holding its document, else the free one holding the longest prefix of nothing (an empty one), else
+   * the least recently used free one. The scheduler runs at most one job per completion sequence, so one is free.
    */
   private slotFor(priority: Priority, documentId: string | undefined): Slot {
     const shared = this.slots[this.slots.length - 1]!;
-    const completionSlots = this.slots.slice(0, Math.max(1, this.slots.length - 1));
     let slot: Slot;
     if (priority !== 'completion') slot = shared;
     else {
+      const free = this.slots.slice(0, this.completionSequences).filter((s) => !s.busy);
+      if (free.length === 0) throw new Error('every completion sequence is busy (more concurrent completions than sequences)');
       slot =
-        completionSlots.find((s) => documentId !== undefined && s.documentId === documentId) ??
-        completionSlots.reduce((a, b) => (a.lastUsed <= b.lastUsed ? a : b));
-      slot.documentId = documentId;
+        free.find((s) => documentId !== undefined && s.documentId === documentId) ??
+        free.find((s) => s.sequence.nextTokenIndex === 0) ??
+        free.reduce((a, b) => (a.lastUsed <= b.lastUsed ? a : b));
     }
     slot.lastUsed = performance.now();
     return slot;
@@ -490,6 +666,8 @@ export class LlamaCppBackend {
 
   async dispose(): Promise<void> {
     await this.unload();
+    this.cache?.dispose();
+    this.cache = undefined;
     await this.llama?.dispose();
     this.llama = undefined;
   }

@@ -1,0 +1,145 @@
+/**
+ * Live completion sequences and the host-memory prompt cache, through the engine process on generated models:
+ * a restored state completes exactly as a fresh prefill, the cache stays under its budget, a state never goes
+ * into another model, and a cancelled prefill lets go of the engine within one prefill step.
+ */
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EngineClient } from '../../src/node/engine/engineClient';
+import { makeModel, demo, tinyDense } from '../fixtures/gguf/makeModel';
+
+const enginePath = resolve(__dirname, '../../../dist/engine.js');
+
+/** Code-like text of about `lines` lines; `seed` makes documents differ from their first line. */
+function documentText(seed: string, lines: number): string {
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) out.push(`export function ${seed}Handler${i}(request: Request, index: number): Response {\n  return respond(request, index * ${i} + ${seed.length});\n}`);
+  return out.join('\n') + '\n';
+}
+
+describe('prompt cache and live sequences (engine process, generated models)', function () {
+  this.timeout(180_000);
+  let dir: string;
+  let modelPath: string;
+  let otherModelPath: string;
+  let demoPath: string;
+  let client: EngineClient;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'hearth-prompt-cache-'));
+    modelPath = join(dir, 'tiny.gguf');
+    otherModelPath = join(dir, 'tiny-other.gguf');
+    demoPath = join(dir, 'demo.gguf');
+    await makeModel(modelPath, tinyDense);
+    // Same tokenizer and shape, other weights: a cached state's tokens match its prompts exactly.
+    await makeModel(otherModelPath, { ...tinyDense, name: 'hearth-tiny-dense-other', seed: 7 });
+    await makeModel(demoPath, demo);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => {
+    client = new EngineClient({ enginePath, runtimeDir: mkdtempSync(join(dir, 'run-')), idleExitMs: 500 });
+  });
+  afterEach(async () => {
+    await client.restart();
+    await client.dispose();
+  });
+
+  const infill = (documentId: string, prefix: string, cacheReuse = true) =>
+    client.infill({ documentId, prefix, suffix: '\n}\n', maxTokens: 12, beamWidth: 1, cacheReuse });
+
+  it('restores an evicted document from the cache and completes exactly as a fresh prefill (greedy)', async () => {
+    // One completion sequence: every other document evicts the one before into the cache.
+    await client.loadModel({ path: modelPath, contextSize: 2048, sequences: 2, promptCacheBytes: 64 * 1024 * 1024 });
+    const a = documentText('alpha', 20);
+    const b = documentText('beta', 20);
+    const first = await infill('a.ts', a);
+    assert.equal(first.promptSource, 'full');
+    assert.equal((await infill('b.ts', b)).promptSource, 'full');
+    let status = (await client.status()).promptCache!;
+    assert.equal(status.liveSequences, 1);
+    assert.equal(status.entries, 1, 'a.ts was saved when b.ts took its sequence');
+    const edited = a + '  const ';
+    const restored = await infill('a.ts', edited);
+    assert.equal(restored.promptSource, 'restored');
+    assert.ok(restored.tokensReused! > 200, `reused ${restored.tokensReused} tokens`);
+    assert.ok(restored.tokensEvaluated < 20, `evaluated ${restored.tokensEvaluated} tokens after the restore`);
+    const fresh = await infill('a.ts', edited, false);
+    assert.equal(fresh.promptSource, 'full');
+    assert.ok(fresh.tokensEvaluated > 200);
+    assert.equal(restored.text, fresh.text, 'same greedy tokens from a restored state as from a full prefill');
+    status = (await client.status()).promptCache!;
+    assert.equal(status.restores, 1);
+    assert.ok(status.bytes > 0 && status.bytes <= status.budgetBytes);
+  });
+
+  it('keeps several documents live side by side, and evicts saved states to stay under the budget', async () => {
+    await client.loadModel({ path: modelPath, contextSize: 2048, sequences: 3, promptCacheBytes: 64 * 1024 * 1024 });
+    const docs = ['one', 'two', 'three', 'four', 'five', 'six'].map((s) => documentText(s, 15));
+    // Two live sequences: alternating two documents never pays a full prefill after the first of each.
+    await Promise.all([infill('one.ts', docs[0]!), infill('two.ts', docs[1]!)]);
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await infill('one.ts', docs[0]! + 'x'.repeat(i + 1))).promptSource, 'live');
+      assert.equal((await infill('two.ts', docs[1]! + 'y'.repeat(i + 1))).promptSource, 'live');
+    }
+    for (let i = 2; i < docs.length; i++) await infill(`${i}.ts`, docs[i]!);
+    let status = (await client.status()).promptCache!;
+    assert.ok(status.entries >= 3, `${status.entries} states saved`);
+    const perState = status.bytes / status.entries;
+    // Shrink the budget to two and a half states (applied without a reload), then keep working.
+    const budget = Math.floor(perState * 2.5);
+    await client.loadModel({ path: modelPath, contextSize: 2048, sequences: 3, promptCacheBytes: budget });
+    for (let i = 0; i < docs.length; i++) await infill(`${i}.ts`, docs[i]! + 'z');
+    status = (await client.status()).promptCache!;
+    assert.equal(status.budgetBytes, budget);
+    assert.ok(status.bytes <= budget, `${status.bytes} bytes cached, budget ${budget}`);
+    assert.ok(status.entries <= 2);
+    const onDisk = readdirSync(status.dir!).reduce((sum, f) => sum + statSync(join(status.dir!, f)).size, 0);
+    assert.ok(onDisk <= budget, `${onDisk} bytes in ${status.dir}, budget ${budget}`);
+  });
+
+  it('never restores a state into another model', async () => {
+    await client.loadModel({ path: modelPath, contextSize: 2048, sequences: 2, promptCacheBytes: 64 * 1024 * 1024 });
+    const a = documentText('alpha', 20);
+    await infill('a.ts', a);
+    await infill('b.ts', documentText('beta', 20));
+    assert.equal((await client.status()).promptCache!.entries, 1);
+    // Another model (same tokenizer, so the saved tokens match the prompt exactly): a full prefill, no restore.
+    await client.loadModel({ path: otherModelPath, contextSize: 2048, sequences: 2, promptCacheBytes: 64 * 1024 * 1024 });
+    const other = await infill('a.ts', a + '  ');
+    assert.equal(other.promptSource, 'full');
+    assert.ok(other.tokensEvaluated > 200);
+    const status = (await client.status()).promptCache!;
+    assert.equal(status.restores, 0);
+    // Back on the first model, its state is still there and still used.
+    await client.loadModel({ path: modelPath, contextSize: 2048, sequences: 2, promptCacheBytes: 64 * 1024 * 1024 });
+    assert.equal((await infill('a.ts', a + '  ')).promptSource, 'restored');
+  });
+
+  it('a cancelled prefill lets go of the engine within one prefill step', async () => {
+    // Two completion sequences: the cancelled document gets an empty one and must evaluate its whole prompt.
+    await client.loadModel({ path: demoPath, contextSize: 8192, sequences: 3, promptCacheBytes: 0 });
+    const long = documentText('long', 180);
+    // A full prefill of the same length, to know how long one step (128 tokens) takes here.
+    const t0 = performance.now();
+    const full = await client.infill({ documentId: 'warm.ts', prefix: long, suffix: '', maxTokens: 1, beamWidth: 1 });
+    const fullMs = performance.now() - t0;
+    const stepMs = fullMs / Math.ceil(full.tokensEvaluated / 128);
+    const abort = new AbortController();
+    const started = performance.now();
+    const pending = client.infill({ documentId: 'cancelled.ts', prefix: long + '//', suffix: '', maxTokens: 1, beamWidth: 1 }, { signal: abort.signal });
+    await new Promise((r) => setTimeout(r, fullMs / 3));
+    const cancelledAt = performance.now();
+    abort.abort();
+    const res = await pending;
+    const releasedMs = performance.now() - cancelledAt;
+    assert.equal(res.stopReason, 'cancelled');
+    assert.ok(res.tokensEvaluated < full.tokensEvaluated - 128, `evaluated ${res.tokensEvaluated} of ${full.tokensEvaluated} tokens before stopping`);
+    // One step plus scheduling slack (this machine is shared): far less than the rest of the prefill.
+    assert.ok(releasedMs < Math.max(4 * stepMs, 250), `released ${releasedMs.toFixed(0)} ms after the cancel; one step takes ${stepMs.toFixed(0)} ms, the full prefill ${fullMs.toFixed(0)} ms (cancel ${(cancelledAt - started).toFixed(0)} ms in)`);
+    // The engine is free: another document completes at once.
+    const next = await client.infill({ documentId: 'next.ts', prefix: 'const x = ', suffix: ';\n', maxTokens: 2, beamWidth: 1 });
+    assert.ok(next.tokensOut >= 1);
+  });
+});
