@@ -18,6 +18,7 @@
  * and type-through hit rates, suggestions shown per 100 keystrokes, and
  * `RESULT {"p50_ratio":…,"p95_ratio":…,"warm_edit_ratio":…}`. Goals: p50 ≤ 0.05, p95 ≤ 0.1, warm edit ≤ 0.005.
  * Options (env): HEARTH_BENCH_THREADS (default: all cores), HEARTH_BENCH_NAIVE_N (naive requests, default 10),
+ * HEARTH_BENCH_TRACES (replay only the first N traces),
  * HEARTH_BENCH_REPS (warm-edit repetitions, default 3), HEARTH_BENCH_MODEL (a GGUF instead of benchDense).
  */
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -259,7 +260,9 @@ async function main(): Promise<void> {
   }
   printMachine('bench:completion');
   const t0 = performance.now();
-  const traces = (JSON.parse(readFileSync(tracesPath, 'utf8')) as { traces: Trace[] }).traces;
+  const all = (JSON.parse(readFileSync(tracesPath, 'utf8')) as { traces: Trace[] }).traces;
+  // HEARTH_BENCH_TRACES: the first N traces only (a slow or loaded machine).
+  const traces = all.slice(0, Number(process.env.HEARTH_BENCH_TRACES ?? all.length));
   const languages = new Set(traces.map((t) => t.language));
   console.log(`# ${traces.length} traces (${[...languages].join(', ')}), ${traces.reduce((n, t) => n + t.keys.length, 0)} keystrokes, from ${tracesPath}`);
   const path = process.env.HEARTH_BENCH_MODEL ? resolve(process.env.HEARTH_BENCH_MODEL) : benchModel('benchDense');

@@ -87,13 +87,40 @@ export const Settings = {
     maximum: 0,
     description: 'Hide suggestions whose mean token log-probability (the model\'s confidence, 0 = certain) is below this; hidden ones are counted and logged. -100 turns the gate off. Applies where the engine reports a confidence (its beam search, the default for small models). The default comes from `npm run bench:confidence` on the shipped model: no answer below it was right.',
   }),
+  completionContextChunks: setting<number>({
+    key: 'hearth.completion.contextChunks',
+    type: 'integer',
+    default: 16,
+    minimum: 0,
+    maximum: 64,
+    description: 'Chunks of recently opened, saved, switched-away-from and copied code, and definitions of identifiers near the cursor, given to the model before the code around the cursor (in the model family\'s repository format where it has one). 0 turns repository context off.',
+  }),
+  completionFimTemplates: setting<Record<string, unknown>>({
+    key: 'hearth.completion.fimTemplates',
+    type: 'object',
+    default: {},
+    description: 'Fill-in-the-middle template per model, overriding the one detected from the GGUF: keys are model file names or model names (`*` matches anything), values a family (`deepseek-coder`, `deepseek-coder-v2`, `qwen2.5-coder`, `starcoder2`, `codellama`, `codestral`, `codegemma`) or `{ "prefix": "<PRE>", "suffix": "<SUF>", "middle": "<MID>", "order": "psm" }` with the model\'s special-token texts.',
+    schema: {
+      additionalProperties: {
+        anyOf: [
+          { type: 'string', enum: ['deepseek-coder', 'deepseek-coder-v2', 'qwen2.5-coder', 'starcoder2', 'codellama', 'codestral', 'codegemma', 'generic'] },
+          {
+            type: 'object',
+            properties: { prefix: { type: 'string' }, suffix: { type: 'string' }, middle: { type: ['string', 'null'] }, order: { type: 'string', enum: ['psm', 'spm'] }, stop: { type: 'array', items: { type: 'string' } } },
+            required: ['prefix', 'suffix'],
+            additionalProperties: false,
+          },
+        ],
+      },
+    },
+  }),
   completionTimeLimitMs: setting<number>({
     key: 'hearth.completion.timeLimitMs',
     type: 'integer',
     default: 3000,
     minimum: 100,
     maximum: 60000,
-    description: 'Longest time one inline completion may generate; Hearth shows what it has when it passes.',
+    description: 'Longest time one inline completion may generate; Hearth shows what it has when it passes. Hearth also caps the tokens from the measured decode speed so a suggestion takes about a third of this for one line and 80% for a block: a slow machine gets a shorter, complete line.',
   }),
   engineThreads: setting<number>({
     key: 'hearth.engine.threads',

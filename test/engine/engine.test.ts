@@ -146,6 +146,21 @@ describe('engine process (node-llama-cpp, generated model)', function () {
     assert.notEqual(client.pid, firstPid);
   });
 
+  it('places repository context first in the prompt, special tokens kept, and reports confidence from the beam search', async () => {
+    const info = await client.loadModel({ path: modelPath, contextSize: 512 });
+    // The generated tokenizer has <|fim_prefix|> and <|file_sep|>: Qwen2.5-Coder's format.
+    assert.equal(info.fimFamily, 'qwen2.5-coder');
+    const ask = { prefix: 'const x = ', suffix: ';\n', maxTokens: 4, cacheReuse: false, documentId: 'ctx' };
+    const plain = await client.infill(ask);
+    const context = '<|file_sep|>src/a.ts\nexport const a = 1;\n<|file_sep|>src/b.ts\n';
+    const withContext = await client.infill({ ...ask, context });
+    const extra = withContext.tokensEvaluated - plain.tokensEvaluated;
+    assert.ok(extra > 3 && extra < 40, `the context added ${extra} evaluated tokens`);
+    const beam = await client.infill({ ...ask, beamWidth: 3 });
+    assert.ok(typeof beam.confidence === 'number' && beam.confidence <= 0, `confidence ${beam.confidence}`);
+    assert.ok(Array.isArray(beam.alternatives));
+  });
+
   it('runs the completion pipeline end to end', async () => {
     await client.loadModel({ path: modelPath, contextSize: 512 });
     const text = 'function add(a, b) {\n  return \n}\n';

@@ -120,6 +120,7 @@ describe('GenerationControl', () => {
     const c = g.caps({ maxTokens: 48, timeLimitMs: 3000 }, false);
     assert.equal(c.maxTokens, 10);
     assert.match(c.reason ?? '', /decode 10 tok\/s/);
-    assert.equal(g.caps({ maxTokens: 48, timeLimitMs: 3000 }, true).maxTokens, 25);
+    assert.equal(g.caps({ maxTokens: 48, timeLimitMs: 3000 }, true).maxTokens, 24);
+    assert.equal(g.caps({ maxTokens: 32, timeLimitMs: 60_000 }, false).maxTokens, 32, 'a generous time limit allows the full token cap');
   });
 });

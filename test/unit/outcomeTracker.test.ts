@@ -55,4 +55,33 @@ describe('OutcomeTracker', () => {
     t.settleAll();
     assert.deepEqual(settled.map((x) => x.outcome), ['ignored', 'ignored']);
   });
+
+  it('tells Tab, accept-word, accept-line and typing apart', () => {
+    t.shown(s('foo(bar)'));
+    t.edited('d', [{ offset: 10, rangeLength: 0, text: 'foo(bar)' }]);
+    t.shown(s('const total = 1;\nnext();'));
+    t.edited('d', [{ offset: 10, rangeLength: 0, text: 'const ' }]);
+    t.edited('d', [{ offset: 16, rangeLength: 0, text: 'x' }]);
+    t.shown(s('a = 1;\nb = 2;'));
+    t.edited('d', [{ offset: 10, rangeLength: 0, text: 'a = 1;' }]);
+    t.edited('d', [{ offset: 16, rangeLength: 0, text: '\nb = 2;' }]);
+    t.shown(s('xy'));
+    t.edited('d', [{ offset: 10, rangeLength: 0, text: 'x' }]);
+    t.edited('d', [{ offset: 11, rangeLength: 0, text: 'y' }]);
+    assert.deepEqual(settled.map((x) => [x.outcome, x.acceptedVia, x.charsAccepted]), [
+      ['accepted', 'tab', 8],
+      ['partial', 'word', 6],
+      ['accepted', 'line', 13],
+      ['accepted', 'typed', 2],
+    ]);
+  });
+
+  it('recognises the remainder of a suggestion being typed through', () => {
+    t.shown(s('return x;'));
+    t.edited('d', [{ offset: 10, rangeLength: 0, text: 're' }]);
+    assert.equal(t.continues('d', 12, 'turn x;'), true);
+    assert.equal(t.continues('d', 12, 'turn y;'), false);
+    assert.equal(t.continues('d', 11, 'turn x;'), false);
+    assert.equal(settled.length, 0);
+  });
 });

@@ -23,6 +23,10 @@ export interface CompletionSettings {
   beamWidth?: number;
   /** Suggestions whose mean token log-probability is below this are hidden; undefined: no gate. */
   minConfidence?: number;
+  /** Repository context for the engine to place before the FIM prompt (see fimTemplates.contextText). */
+  context?: string;
+  /** FIM special tokens from a per-model template in settings. */
+  fim?: InfillParams['fim'];
 }
 
 export interface CompletionDocument {
@@ -61,6 +65,8 @@ function infillParams(input: FimInput, doc: CompletionDocument, settings: Comple
     stop: stopStrings(input),
     timeLimitMs: settings.timeLimitMs,
     beamWidth: settings.beamWidth,
+    ...(settings.context ? { context: settings.context } : {}),
+    ...(settings.fim ? { fim: settings.fim } : {}),
   };
 }
 
@@ -105,8 +111,9 @@ export type Verdict =
 export interface CompletionStats {
   /** Requests the editor made of the pipeline. */
   requests: number;
-  /** Requests that went to the engine (prefetches included). */
+  /** Requests for a keystroke that went to the engine (a prefetch is counted in `prefetches`, not here). */
   engineRequests: number;
+  /** Engine requests that prepared the state after acceptance. */
   prefetches: number;
   cacheHits: number;
   typeThroughHits: number;
@@ -182,9 +189,8 @@ export class CompletionService {
     const after = { ...doc, text, offset: doc.offset + accepted.length };
     const input = buildFimInput(after.text, after.offset, settings.windows ?? defaultFimWindows, after.base);
     if (this.cache.get(input.prefix, input.suffix) || pointlessHere(input)) return;
-    this.stats.prefetches++;
     const caps = this.control.caps({ maxTokens: settings.maxTokens, timeLimitMs: settings.timeLimitMs ?? 3000 }, isMultiLine(input));
-    await this.request(input, after, { ...settings, ...caps }, signal).catch(() => undefined);
+    await this.request(input, after, { ...settings, ...caps }, signal, true).catch(() => undefined);
   }
 
   private gate(confidence: number | null, settings: CompletionSettings): string | undefined {
@@ -194,11 +200,12 @@ export class CompletionService {
   }
 
   /** One engine request for these windows; a request already in flight for the same windows is joined. */
-  private request(input: FimInput, doc: CompletionDocument, settings: CompletionSettings, signal?: AbortSignal): Promise<CompletionOutcome> {
+  private request(input: FimInput, doc: CompletionDocument, settings: CompletionSettings, signal?: AbortSignal, prefetch = false): Promise<CompletionOutcome> {
     const key = `${doc.documentId ?? ''}\u0001${input.prefix.slice(-2000)}\u0000${input.suffix.slice(0, 500)}`;
     const running = this.inFlight.get(key);
     if (running) return running;
-    this.stats.engineRequests++;
+    if (prefetch) this.stats.prefetches++;
+    else this.stats.engineRequests++;
     const p = this.engine.infill(infillParams(input, doc, settings), { signal }).then((result) => {
       this.control.observe(result);
       const outcome = outcomeOf(input, result);

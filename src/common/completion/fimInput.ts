@@ -19,15 +19,19 @@ export interface FimInput {
   lineSuffix: string;
 }
 
-export const defaultFimWindows: FimWindowOptions = { maxPrefixChars: 6000, maxSuffixChars: 2000, anchorChars: 1024 };
+/**
+ * The suffix is kept short: in the usual prefix-suffix-middle prompt it follows the prefix, so every keystroke
+ * (which changes the prefix's end) has the engine evaluate all of the suffix again.
+ */
+export const defaultFimWindows: FimWindowOptions = { maxPrefixChars: 6000, maxSuffixChars: 1000, anchorChars: 1024 };
 
 /** Windows that fit a context of `contextTokens` with room for `maxTokens`, at a conservative 3 characters a token. */
 export function windowsForContext(contextTokens: number, maxTokens: number, base: FimWindowOptions = defaultFimWindows): FimWindowOptions {
   const chars = Math.max(256, (contextTokens - maxTokens - 64) * 3);
   return {
     ...base,
-    maxPrefixChars: Math.min(base.maxPrefixChars, Math.floor(chars * 0.75)),
-    maxSuffixChars: Math.min(base.maxSuffixChars, Math.floor(chars * 0.25)),
+    maxPrefixChars: Math.min(base.maxPrefixChars, Math.floor(chars * 0.85)),
+    maxSuffixChars: Math.min(base.maxSuffixChars, Math.floor(chars * 0.15)),
   };
 }
 

@@ -6,9 +6,12 @@
  */
 import type { InfillResult } from '../protocol/engineProtocol';
 
-/** Time a user waits for a one-line suggestion, and for a block. */
-export const SINGLE_LINE_BUDGET_MS = 1000;
-export const MULTI_LINE_BUDGET_MS = 2500;
+/**
+ * Shares of the time limit (`hearth.completion.timeLimitMs`, 3 s by default) a suggestion should take: a third for
+ * one line (1 s), most of it for a block (2.4 s). The limit itself stays the safety net.
+ */
+export const SINGLE_LINE_SHARE = 1 / 3;
+export const MULTI_LINE_SHARE = 0.8;
 /** Debounce before the first measurement, and its bounds. */
 const DEFAULT_DEBOUNCE_MS = 75;
 const MIN_DEBOUNCE_MS = 25;
@@ -51,15 +54,16 @@ export class GenerationControl {
 
   /**
    * Caps for one request: at most the settings; fewer tokens when the measured decode speed would not produce
-   * them within the budget (one line: 1 s, a block: 2.5 s); a time limit of three times the budget as the safety net.
+   * them within the time a suggestion should take (a share of the time limit: a third for one line, 80% for a
+   * block), so a slow machine gets a shorter, complete line rather than one cut by the time limit.
    */
   caps(settings: Caps, multiLine: boolean): Caps & { reason?: string } {
-    const budget = multiLine ? MULTI_LINE_BUDGET_MS : SINGLE_LINE_BUDGET_MS;
-    const timeLimitMs = Math.min(settings.timeLimitMs, budget * 3);
+    const budget = settings.timeLimitMs * (multiLine ? MULTI_LINE_SHARE : SINGLE_LINE_SHARE);
+    const timeLimitMs = settings.timeLimitMs;
     if (this.decode === undefined) return { maxTokens: settings.maxTokens, timeLimitMs };
     const affordable = Math.max(MIN_TOKENS, Math.floor((this.decode * budget) / 1000));
     if (affordable >= settings.maxTokens) return { maxTokens: settings.maxTokens, timeLimitMs };
-    return { maxTokens: affordable, timeLimitMs, reason: `token cap ${affordable} (decode ${this.decode.toFixed(0)} tok/s × ${budget} ms)` };
+    return { maxTokens: affordable, timeLimitMs, reason: `token cap ${affordable} (decode ${this.decode.toFixed(0)} tok/s × ${budget.toFixed(0)} ms)` };
   }
 }
 

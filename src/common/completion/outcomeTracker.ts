@@ -18,6 +18,11 @@ export interface SettledSuggestion<T extends ShownSuggestion> {
   outcome: Extract<Outcome, 'accepted' | 'partial' | 'rejected' | 'ignored'>;
   charsAccepted: number;
   linesAccepted: number;
+  /**
+   * How the accepted part was taken: Tab (the item's command), VS Code's accept next word / line (one edit inserting
+   * several characters of the suggestion), or typed along; undefined when nothing was accepted.
+   */
+  acceptedVia?: 'tab' | 'word' | 'line' | 'typed';
 }
 
 /** One edit of a document: `rangeLength` characters at `offset` replaced by `text`. */
@@ -31,6 +36,8 @@ interface Pending<T extends ShownSuggestion> {
   suggestion: T;
   /** What the user has inserted at the suggestion's position so far, in order. */
   typed: string;
+  /** The largest step of a partial accept seen: a word or a line inserted in one edit. */
+  via?: 'word' | 'line';
 }
 
 export class OutcomeTracker<T extends ShownSuggestion> {
@@ -44,12 +51,21 @@ export class OutcomeTracker<T extends ShownSuggestion> {
     this.pending.set(suggestion.documentId, { suggestion, typed: '' });
   }
 
+  /**
+   * Whether `rest` at `offset` is what remains of the pending suggestion the user is typing through: then it is the
+   * same suggestion still on screen, not a new one to settle the old one for.
+   */
+  continues(documentId: string, offset: number, rest: string): boolean {
+    const p = this.pending.get(documentId);
+    return !!p && p.suggestion.offset + p.typed.length === offset && p.suggestion.text === p.typed + rest;
+  }
+
   /** The editor accepted the suggestion (Tab): it is accepted whole, whatever edits follow. */
   accepted(documentId: string, suggestion: T): void {
     const p = this.pending.get(documentId);
     if (p?.suggestion !== suggestion) return;
     this.pending.delete(documentId);
-    this.onSettled({ suggestion, outcome: 'accepted', charsAccepted: suggestion.text.length, linesAccepted: lineCount(suggestion.text) });
+    this.onSettled({ suggestion, outcome: 'accepted', charsAccepted: suggestion.text.length, linesAccepted: lineCount(suggestion.text), acceptedVia: 'tab' });
   }
 
   /** The document changed. Typing that follows the suggestion keeps it pending; anything else settles it. */
@@ -60,9 +76,17 @@ export class OutcomeTracker<T extends ShownSuggestion> {
     const edit = edits.length === 1 ? edits[0]! : undefined;
     if (edit && edit.rangeLength === 0 && edit.offset === at) {
       p.typed += edit.text;
+      if (edit.text.length > 1 && p.suggestion.text.startsWith(p.typed)) {
+        // Several characters of the suggestion in one edit: VS Code's partial accept (a word, or up to a line end).
+        const rest = p.suggestion.text.slice(p.typed.length);
+        const step = edit.text.includes('\n') || rest === '' || rest.startsWith('\n') ? 'line' : 'word';
+        p.via = p.via === 'line' || step === 'line' ? 'line' : 'word';
+      }
       if (p.typed.startsWith(p.suggestion.text)) {
         this.pending.delete(documentId);
-        this.onSettled({ suggestion: p.suggestion, outcome: 'accepted', charsAccepted: p.suggestion.text.length, linesAccepted: lineCount(p.suggestion.text) });
+        // The whole suggestion in one edit is Tab (the edit arrives before the item's command runs).
+        const via = edit.text === p.typed ? 'tab' : p.via ?? 'typed';
+        this.onSettled({ suggestion: p.suggestion, outcome: 'accepted', charsAccepted: p.suggestion.text.length, linesAccepted: lineCount(p.suggestion.text), acceptedVia: via });
         return;
       }
       if (p.suggestion.text.startsWith(p.typed)) return;
@@ -85,7 +109,7 @@ export class OutcomeTracker<T extends ShownSuggestion> {
     this.pending.delete(documentId);
     const common = commonPrefixLength(p.typed, p.suggestion.text);
     const outcome = common > 0 ? 'partial' : diverged || p.typed.length > 0 ? 'rejected' : 'ignored';
-    this.onSettled({ suggestion: p.suggestion, outcome, charsAccepted: common, linesAccepted: lineCount(p.suggestion.text.slice(0, common)) });
+    this.onSettled({ suggestion: p.suggestion, outcome, charsAccepted: common, linesAccepted: lineCount(p.suggestion.text.slice(0, common)), acceptedVia: common > 0 ? p.via ?? 'typed' : undefined });
   }
 }
 

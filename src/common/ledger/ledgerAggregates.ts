@@ -143,6 +143,9 @@ export interface GroupStats extends GroupKey {
   charsAccepted: number;
   acceptanceRateByChars: number | null;
   linesAccepted: number;
+  /** Share of accepted characters still in the file 30 s / 5 min later (weighted by characters accepted). */
+  survival30s: number | null;
+  survival5m: number | null;
   tokensIn: number;
   tokensOut: number;
   /** What the tasks counted in costAvoided would have cost on the frontier model. */
@@ -211,6 +214,10 @@ class Acc {
   charsSuggested = 0;
   charsAccepted = 0;
   linesAccepted = 0;
+  survived30s = 0;
+  measured30s = 0;
+  survived5m = 0;
+  measured5m = 0;
   tokensIn = 0;
   tokensOut = 0;
   frontierCost = 0;
@@ -292,6 +299,14 @@ export class LedgerAggregator {
         a.charsAccepted += r.charsAccepted ?? 0;
       }
       a.linesAccepted += r.linesAccepted ?? 0;
+      if (r.survival30s !== undefined && r.charsAccepted) {
+        a.survived30s += r.survival30s * r.charsAccepted;
+        a.measured30s += r.charsAccepted;
+      }
+      if (r.survival5m !== undefined && r.charsAccepted) {
+        a.survived5m += r.survival5m * r.charsAccepted;
+        a.measured5m += r.charsAccepted;
+      }
       a.tokensIn += r.tokensIn;
       a.tokensOut += r.tokensOut;
     }
@@ -325,6 +340,8 @@ export class LedgerAggregator {
       charsAccepted: a.charsAccepted,
       acceptanceRateByChars: ratio(a.charsAccepted, a.charsSuggested),
       linesAccepted: a.linesAccepted,
+      survival30s: ratio(a.survived30s, a.measured30s),
+      survival5m: ratio(a.survived5m, a.measured5m),
       tokensIn: a.tokensIn,
       tokensOut: a.tokensOut,
       frontierCost: a.frontierCost,

@@ -7,7 +7,7 @@ import { OUTCOMES } from './ledgerEnums';
 import { SUCCESS_RATE_DEFINITION, type BlockedByKey, type GroupStats, type LedgerAggregates } from './ledgerAggregates';
 
 export interface Figure {
-  key: 'tasks' | 'successRate' | 'costPerSuccess' | 'latency' | 'acceptance' | 'escalationRate' | 'incidentRate' | 'costAvoided';
+  key: 'tasks' | 'successRate' | 'costPerSuccess' | 'latency' | 'acceptance' | 'survival' | 'escalationRate' | 'incidentRate' | 'costAvoided';
   label: string;
   value: string;
   /** What the figure counts and assumes, in words. */
@@ -65,6 +65,8 @@ export function ledgerFigures(aggs: LedgerAggregates, g: GroupStats): Figure[] {
     },
     { key: 'latency', label: 'latency p50 / p95 (model time)', value: `${ms(g.latencyP50Ms)} / ${ms(g.latencyP95Ms)} ms`, note: 'model time: request sent → last token; time in dialogs is not latency, and blocked tasks never ran' },
     { key: 'acceptance', label: 'acceptance (count / chars)', value: `${pct(g.acceptanceRate)} / ${pct(g.acceptanceRateByChars)}`, note: `of the ${plural(g.shown, 'result')} shown to the user` },
+    // Next to acceptance: accepted text that the user then rewrote was not much of a success.
+    { key: 'survival', label: 'accepted text still there (30 s / 5 min)', value: `${pct(g.survival30s)} / ${pct(g.survival5m)}`, note: 'share of accepted completion characters still in the file 30 s and 5 min after acceptance (edit distance), weighted by characters' },
     { key: 'escalationRate', label: 'escalation rate', value: pct(g.escalationRate), note: `${plural(g.escalations, 'escalation')} among completions, chats and escalations` },
     { key: 'incidentRate', label: 'incident rate', value: `${pct(g.incidentRate)} (${g.incidents})`, note: 'incidents flagged ÷ tasks' },
     {

@@ -67,6 +67,15 @@ export const taskRecordSchema = z.strictObject({
   charsSuggested: count.optional(),
   charsAccepted: count.optional(),
   linesAccepted: count.optional(),
+  /** Completions: mean token log-probability of the suggestion (≤ 0), where the engine reported one. */
+  confidence: z.number().max(0).optional(),
+  /** Completions: where the suggestion came from (the engine, the cache, or typed through from one on screen). */
+  completionSource: z.enum(['engine', 'cache', 'typeThrough']).optional(),
+  /** Completions: how the accepted part was taken: Tab, VS Code's accept word / line, or typed along. */
+  acceptedVia: z.enum(['tab', 'word', 'line', 'typed']).optional(),
+  /** Completions: share of the accepted text still in the file 30 s and 5 min after acceptance (0–1). */
+  survival30s: z.number().min(0).max(1).optional(),
+  survival5m: z.number().min(0).max(1).optional(),
   destination: z.enum(DESTINATIONS).optional(),
   /** Cloud or team provider for escalations, e.g. `openai`, `anthropic`, `team-vllm`. */
   provider: ident.optional(),

@@ -100,6 +100,8 @@ export const ModelInfo = z.object({
    * (llama.cpp's `--spm-infill`), read from the GGUF key `hearth.fim.order`. Absent: `psm`.
    */
   fimOrder: z.enum(['psm', 'spm']).optional(),
+  /** The FIM family detected from the GGUF's tokenizer and names (common/completion/fimTemplates), when known. */
+  fimFamily: z.string().max(40).optional(),
   loadMs: z.number().nonnegative(),
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;
@@ -132,6 +134,13 @@ export const InfillParams = z.object({
    * evaluated in one llama.cpp batch, the focused window's tokens go first (evaluation priority).
    */
   focused: z.boolean().optional(),
+  /**
+   * Repository context placed before the FIM prompt, special tokens included (e.g. Qwen2.5-Coder's
+   * `<|repo_name|>…<|file_sep|>path\n…`); it comes first so it stays in the reused tokens while the user types.
+   */
+  context: z.string().max(65536).optional(),
+  /** FIM special-token texts overriding the model's own (a per-model template from settings). */
+  fim: z.object({ prefix: z.string().min(1).max(64), suffix: z.string().min(1).max(64), middle: z.string().min(1).max(64).nullable(), order: z.enum(['psm', 'spm']) }).optional(),
 });
 export type InfillParams = z.input<typeof InfillParams>;
 

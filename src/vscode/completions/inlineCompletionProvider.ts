@@ -1,8 +1,11 @@
 import { appendFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { CompletionService, type CompletionOutcome, type CompletionStats, type Verdict } from '../../common/completion/completionPipeline';
-import { windowsForContext } from '../../common/completion/fimInput';
+import { CompletionService, type CompletionOutcome, type CompletionSettings, type CompletionStats, type Verdict } from '../../common/completion/completionPipeline';
+import { windowsForContext, type FimWindowOptions } from '../../common/completion/fimInput';
+import type { FimOverride } from '../../common/completion/fimTemplates';
+import { RepoContext } from './repoContext';
 import { OutcomeTracker, type DocumentEdit, type SettledSuggestion, type ShownSuggestion } from '../../common/completion/outcomeTracker';
+import { survival, SurvivalTracker, type TrackedRange } from '../../common/completion/survivalTracker';
 import type { Outcome } from '../../common/ledger/ledgerEnums';
 import { errorMessage, type Logger } from '../../common/logger';
 import type { InfillResult, ModelInfo } from '../../common/protocol/engineProtocol';
@@ -39,6 +42,29 @@ interface Shown extends ShownSuggestion {
 }
 
 export const acceptedCommand = 'hearth.completionAccepted';
+/** When accepted text's survival is measured; the ledger record is written after the last. */
+const SURVIVAL_CHECKS_MS = [30_000, 300_000] as const;
+
+/** Fields a completion record carries beyond the engine's counts. */
+interface CompletionFields {
+  charsSuggested?: number;
+  charsAccepted?: number;
+  linesAccepted?: number;
+  confidence?: number;
+  completionSource?: 'engine' | 'cache' | 'typeThrough';
+  acceptedVia?: 'tab' | 'word' | 'line' | 'typed';
+  survival30s?: number;
+  survival5m?: number;
+}
+
+/** An accepted suggestion whose record waits for its survival checkpoints. */
+interface Surviving {
+  range: TrackedRange;
+  uri: vscode.Uri;
+  write: (fields: CompletionFields) => void;
+  fields: CompletionFields;
+  timers: NodeJS.Timeout[];
+}
 /** Hidden command: the pipeline's counters (engine requests, cache and type-through hits…), for tests and the status bar. */
 export const completionStatsCommand = 'hearth.completionStats';
 
@@ -66,6 +92,9 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   private readonly activityEmitter = new vscode.EventEmitter<CompletionActivity>();
   readonly onActivity = this.activityEmitter.event;
   private prefetchAbort: AbortController | undefined;
+  private readonly survivals = new SurvivalTracker();
+  private readonly surviving = new Set<Surviving>();
+  private readonly repo: RepoContext;
   /** HEARTH_COMPLETION_TRACE: a file that gets one JSON line per request (the UI test reads it). */
   private readonly traceFile = process.env.HEARTH_COMPLETION_TRACE;
 
@@ -76,6 +105,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     private readonly logger: Logger,
   ) {
     this.service = new CompletionService({ infill: (params, opts) => host.client.infill(params, opts) });
+    this.repo = new RepoContext(logger);
   }
 
   get stats(): CompletionStats & { pausedAll: boolean; paused: string[] } {
@@ -103,11 +133,13 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     if (e.contentChanges.length === 0) return;
     const edits: DocumentEdit[] = e.contentChanges.map((c) => ({ offset: c.rangeOffset, rangeLength: c.rangeLength, text: c.text }));
     this.tracker.edited(e.document.uri.toString(), edits);
+    this.survivals.edited(e.document.uri.toString(), edits);
   }
 
-  /** Settles what is still on screen (the window is closing). */
+  /** Settles what is still on screen and writes the records still waiting for survival checks (the window is closing). */
   settleAll(): void {
     this.tracker.settleAll();
+    for (const s of [...this.surviving]) this.finishSurvival(s);
   }
 
   get lastCompletion(): CompletionOutcome | undefined {
@@ -120,6 +152,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   }
 
   dispose(): void {
+    this.repo.dispose();
     this.prefetchAbort?.abort();
     this.activityEmitter.dispose();
   }
@@ -134,13 +167,18 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     const where = `${vscode.workspace.asRelativePath(document.uri, false)}:${position.line + 1}:${position.character + 1}`;
     const none = (reason: string, extra: Record<string, unknown> = {}): undefined => {
       this.logger.debug(`completion #${id} ${where}: no suggestion: ${reason}`);
-      this.trace({ id, where, kind: 'none', reason, ...extra });
+      this.trace({ id, where, kind: 'none', reason, engineRequests: this.service.stats.engineRequests, ...extra });
       return undefined;
     };
     if (!getSetting(Settings.completionEnabled, document)) return none('completions are off (hearth.completion.enabled)');
     if (this.isPaused(document.languageId)) return none(`paused (${this.pausedAll ? 'all languages' : document.languageId}) from the Hearth status bar menu`);
+    const chunks = getSetting(Settings.completionContextChunks);
+    this.repo.setCapacity(chunks);
+    // Repository context is gathered while the debounce runs (bounded by its own budget).
+    const gathering = chunks > 0 ? this.repo.gather(document, position).catch(() => undefined) : undefined;
     const debounceMs = this.service.control.debounceMs(getSetting(Settings.completionDebounceMs));
     if (!(await debounce(debounceMs, token))) return none(`debounced: a newer keystroke came within ${debounceMs} ms`);
+    await gathering;
     const loading = this.host.client.model === undefined;
     const model = await this.host.ensureModel();
     if (!model) return none('no model: none configured, or it failed to load (see the error above)');
@@ -155,6 +193,11 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     const text = document.getText(new vscode.Range(start, end));
     const base = document.offsetAt(start);
     const doc = { text, offset: offset - base, documentId: document.uri.toString(), base };
+    if (chunks > 0) {
+      const around = text.slice(Math.max(0, doc.offset - 2000), doc.offset + 500);
+      const rc = this.repo.forRequest(document, model, windows.maxPrefixChars + windows.maxSuffixChars, around, getSetting(Settings.completionFimTemplates) as Record<string, FimOverride>);
+      Object.assign(settings, { context: rc.context, fim: rc.fim });
+    }
     const abort = new AbortController();
     const sub = token.onCancellationRequested(() => abort.abort());
     const startedAt = new Date().toISOString();
@@ -168,8 +211,8 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       const result = verdict.result;
       if (verdict.kind === 'none') {
         // A request cancelled by a newer keystroke still cost compute, so it is a task in the ledger.
-        if (result?.stopReason === 'cancelled' && result.tokensOut > 0) this.record(document.uri, model, result, startedAt, 'cancelled', { confidence: verdict.confidence ?? undefined });
-        return none(verdict.reason, { engineRequests: this.service.stats.engineRequests, confidence: verdict.confidence });
+        if (result?.stopReason === 'cancelled' && result.tokensOut > 0) this.record(document.uri, model, result, startedAt, 'cancelled', { completionSource: 'engine' });
+        return none(verdict.reason, { engineRequests: this.service.stats.engineRequests, prefetches: this.service.stats.prefetches, confidence: verdict.confidence });
       }
       if (token.isCancellationRequested) return none('cancelled by a newer keystroke after the answer arrived');
       const ms = performance.now() - t0;
@@ -181,12 +224,13 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       const conf = verdict.confidence === null ? 'n/a' : verdict.confidence.toFixed(2);
       const cost = result ? `, ${result.tokensEvaluated} tokens evaluated, ${result.tokensOut} generated, engine ${result.totalMs.toFixed(0)} ms` : ', no engine request';
       this.logger.debug(`completion #${id} ${where}: shown from ${verdict.source} in ${ms.toFixed(0)} ms (${verdict.text.length} chars, ${verdict.alternatives.length} alternatives, confidence ${conf}${cost})${verdict.notes.length ? `; ${verdict.notes.join('; ')}` : ''}`);
-      this.trace({ id, where, kind: 'shown', source: verdict.source, text: verdict.text, engineRequests: this.service.stats.engineRequests, confidence: verdict.confidence });
+      this.trace({ id, where, kind: 'shown', source: verdict.source, text: verdict.text, engineRequests: this.service.stats.engineRequests, prefetches: this.service.stats.prefetches, confidence: verdict.confidence });
       const ledgerResult: InfillResult = result ?? { text: verdict.text, tokensEvaluated: 0, tokensOut: 0, timeToFirstTokenMs: ms, totalMs: ms, stopReason: 'eos' };
       const items: vscode.InlineCompletionItem[] = [];
       for (const [i, suggestion] of [verdict.text, ...verdict.alternatives].entries()) {
         const shown: Shown = { documentId: document.uri.toString(), offset, text: suggestion, uri: document.uri, model, result: ledgerResult, startedAt, confidence: i === 0 ? verdict.confidence : null, source: verdict.source };
-        if (i === 0) this.tracker.shown(shown);
+        // Typing through keeps the suggestion first shown pending (one outcome for it, not one per keystroke).
+        if (i === 0 && !(verdict.source === 'typeThrough' && this.tracker.continues(shown.documentId, offset, suggestion))) this.tracker.shown(shown);
         const item = new vscode.InlineCompletionItem(suggestion, new vscode.Range(position, position));
         item.command = { command: acceptedCommand, title: 'Accept Hearth suggestion', arguments: [shown] };
         items.push(item);
@@ -205,12 +249,13 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     }
   }
 
-  private settings(model: ModelInfo) {
+  private settings(model: ModelInfo): CompletionSettings & { windows: FimWindowOptions } {
     const minConfidence = getSetting(Settings.completionMinConfidence);
     const maxTokens = getSetting(Settings.completionMaxTokens);
     return {
-      // Windows that fit the loaded context: a prompt cut by the engine would lose its start on every keystroke.
-      windows: windowsForContext(model.contextSize, maxTokens),
+      // Windows that fit the loaded context (less the share repository context may take): a prompt cut by the
+      // engine would lose its start on every keystroke.
+      windows: windowsForContext(getSetting(Settings.completionContextChunks) > 0 ? Math.floor(model.contextSize * 0.7) : model.contextSize, maxTokens),
       maxTokens,
       timeLimitMs: getSetting(Settings.completionTimeLimitMs),
       beamWidth: getSetting(Settings.completionBeamWidth) || undefined,
@@ -220,7 +265,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   }
 
   /** Prepares the suggestion for the state after `accepted`; the next engine request for the document cancels it. */
-  private prefetchNext(doc: { text: string; offset: number; documentId: string; base: number }, accepted: string, settings: ReturnType<InlineCompletionProvider['settings']>, where: string): void {
+  private prefetchNext(doc: { text: string; offset: number; documentId: string; base: number }, accepted: string, settings: CompletionSettings, where: string): void {
     const abort = new AbortController();
     this.prefetchAbort = abort;
     void this.service.prefetch(doc, accepted, settings, abort.signal).then(
@@ -245,13 +290,52 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
 
   private recordSettled(settled: SettledSuggestion<Shown>): void {
     const s = settled.suggestion;
-    this.record(s.uri, s.model, s.result, s.startedAt, settled.outcome, { charsSuggested: s.text.length, charsAccepted: settled.charsAccepted, linesAccepted: settled.linesAccepted, confidence: s.confidence ?? undefined });
+    const fields: CompletionFields = {
+      charsSuggested: s.text.length,
+      charsAccepted: settled.charsAccepted,
+      linesAccepted: settled.linesAccepted,
+      confidence: s.confidence ?? undefined,
+      completionSource: s.source,
+      acceptedVia: settled.acceptedVia,
+    };
+    const write = (f: CompletionFields) => this.record(s.uri, s.model, s.result, s.startedAt, settled.outcome, f);
+    if (settled.charsAccepted === 0) {
+      write(fields);
+      return;
+    }
+    // Accepted text: the record waits for its survival at 30 s and 5 min (or the window closing).
+    const surviving: Surviving = { range: this.survivals.track(s.documentId, s.offset, s.text.slice(0, settled.charsAccepted)), uri: s.uri, write, fields, timers: [] };
+    this.surviving.add(surviving);
+    surviving.timers = SURVIVAL_CHECKS_MS.map((ms, i) =>
+      setTimeout(() => {
+        const share = this.measureSurvival(surviving);
+        if (share !== undefined) surviving.fields[i === 0 ? 'survival30s' : 'survival5m'] = share;
+        if (i === SURVIVAL_CHECKS_MS.length - 1 || share === undefined) this.finishSurvival(surviving);
+      }, ms),
+    );
   }
 
-  private record(uri: vscode.Uri, model: ModelInfo, result: InfillResult, time: string, outcome: Outcome, chars: { charsSuggested?: number; charsAccepted?: number; linesAccepted?: number; confidence?: number } = {}): void {
+  /** The share of the accepted text still at its range, or undefined when the document is gone. */
+  private measureSurvival(s: Surviving): number | undefined {
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === s.range.documentId);
+    if (!doc || doc.isClosed) return undefined;
+    const now = doc.getText(new vscode.Range(doc.positionAt(s.range.start), doc.positionAt(s.range.end)));
+    const share = Math.round(survival(s.range.text, now) * 1000) / 1000;
+    this.logger.debug(`completion survival ${vscode.workspace.asRelativePath(s.uri, false)}: ${(share * 100).toFixed(0)}% of ${s.range.text.length} accepted characters still there`);
+    return share;
+  }
+
+  private finishSurvival(s: Surviving): void {
+    if (!this.surviving.delete(s)) return;
+    for (const t of s.timers) clearTimeout(t);
+    this.survivals.untrack(s.range);
+    s.write(s.fields);
+  }
+
+  private record(uri: vscode.Uri, model: ModelInfo, result: InfillResult, time: string, outcome: Outcome, fields: CompletionFields = {}): void {
     const { sink, workspace } = this.ledger.sinkFor(uri);
     if (workspace === 'none') return;
-    const { confidence: _confidence, ...counts } = chars;
+    const counts = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as CompletionFields;
     try {
       const id = sink.append({
         kind: 'task',

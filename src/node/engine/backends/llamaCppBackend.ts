@@ -14,6 +14,7 @@ import { chooseThreads } from '../threads';
 import { evaluationPriorityOf } from '../scheduler';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
 import { beamSearch, topLogProbs, type BeamModel } from './beamSearch';
+import { detectFimFamily, fimTemplate } from '../../../common/completion/fimTemplates';
 import { generateChat } from './llamaCppChat';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
@@ -206,6 +207,12 @@ export class LlamaCppBackend {
     const meta = model.fileInfo.metadata as unknown as Record<string, Record<string, unknown> | undefined>;
     const archMeta = meta[model.fileInfo.metadata.general.architecture] ?? {};
     const num = (v: unknown) => (typeof v === 'number' ? v : null);
+    // The FIM family from the tokenizer's special tokens (a token text that tokenizes to itself, as one token).
+    const hasToken = (text: string) => {
+      const t = model.tokenize(text, true);
+      return t.length === 1 && model.detokenize(t, true) === text;
+    };
+    const fimFamily = detectFimFamily({ architecture: String(model.fileInfo.metadata.general.architecture), name: String(model.fileInfo.metadata.general.name ?? ''), hasToken });
     const infill = model.tokens.infill;
     const hearthMeta = meta['hearth'] as { fim?: { order?: unknown } } | undefined;
     this.info = {
@@ -220,8 +227,10 @@ export class LlamaCppBackend {
       expertCount: num(archMeta['expert_count']),
       expertUsedCount: num(archMeta['expert_used_count']),
       fim: { prefix: infill.prefixString, suffix: infill.suffixString, middle: infill.middleString },
-      infillSupported: infill.prefix != null && infill.suffix != null,
-      fimOrder: params.fimOrder ?? (hearthMeta?.fim?.order === 'spm' ? 'spm' : 'psm'),
+      infillSupported: (infill.prefix != null && infill.suffix != null) || (fimFamily !== 'generic' && hasToken(fimTemplate(fimFamily).prefix) && hasToken(fimTemplate(fimFamily).suffix)),
+      // Codestral's family is suffix-first; a setting or the GGUF's hearth.fim.order decides otherwise.
+      fimOrder: params.fimOrder ?? (hearthMeta?.fim?.order === 'spm' || fimTemplate(fimFamily).order === 'spm' ? 'spm' : 'psm'),
+      fimFamily,
       loadMs: performance.now() - started,
     };
     this.loadedKey = key;
@@ -240,8 +249,9 @@ export class LlamaCppBackend {
    */
   private fimPrompt(params: InfillParams): { tokens: Token[]; heal: string } {
     const model = this.model!;
-    const { prefix: pre, suffix: suf, middle: mid } = model.tokens.infill;
-    const room = Math.max(8, this.info!.contextSize - (params.maxTokens ?? 128) - 4);
+    const { pre, suf, mid, order } = this.fimTokens(params);
+    const context = params.context ? model.tokenize(params.context, true) : [];
+    let room = Math.max(8, this.info!.contextSize - (params.maxTokens ?? 128) - 4);
     let prefix = model.tokenize(params.prefix, false, 'trimLeadingSpace');
     let suffix = model.tokenize(params.suffix, false, 'trimLeadingSpace');
     // Dynamic healing (as llama.cpp's): take back tokens while what was taken back still begins some token, so
@@ -256,12 +266,38 @@ export class LlamaCppBackend {
       keep--;
     }
     prefix = prefix.slice(0, keep);
+    // Repository context gives way first: the cursor's own windows matter more.
+    const ctx = context.slice(Math.max(0, context.length - Math.max(0, room - prefix.length - suffix.length)));
+    room -= ctx.length;
     if (prefix.length > room) prefix = prefix.slice(prefix.length - room);
     suffix = suffix.slice(0, Math.max(0, room - prefix.length));
-    const tokens = this.info!.fimOrder === 'spm' || mid == null
-      ? [suf!, ...suffix, pre!, ...prefix, ...(mid != null ? [mid] : [])]
-      : [pre!, ...prefix, suf!, ...suffix, mid];
+    const tokens = order === 'spm' || mid == null
+      ? [...ctx, suf!, ...suffix, pre!, ...prefix, ...(mid != null ? [mid] : [])]
+      : [...ctx, pre!, ...prefix, suf!, ...suffix, mid];
     return { tokens, heal };
+  }
+
+  /**
+   * The FIM special tokens: a per-model override from the request, else node-llama-cpp's (from the GGUF), else the
+   * detected family's template (a family node-llama-cpp does not know, e.g. Codestral's `[SUFFIX]`/`[PREFIX]`).
+   */
+  private fimTokens(params: InfillParams): { pre: Token | null; suf: Token | null; mid: Token | null; order: 'psm' | 'spm' } {
+    const model = this.model!;
+    const one = (text: string | null | undefined): Token | null => {
+      if (!text) return null;
+      const t = model.tokenize(text, true);
+      return t.length === 1 ? t[0]! : null;
+    };
+    if (params.fim) {
+      const o = { pre: one(params.fim.prefix), suf: one(params.fim.suffix), mid: one(params.fim.middle), order: params.fim.order };
+      if (o.pre != null && o.suf != null) return o;
+      this.logger.warn(`the FIM template from settings names tokens this model does not have (${params.fim.prefix}, ${params.fim.suffix}); using the model's own`);
+    }
+    const { prefix, suffix, middle } = model.tokens.infill;
+    const order = this.info!.fimOrder ?? 'psm';
+    if (prefix != null && suffix != null) return { pre: prefix, suf: suffix, mid: middle ?? null, order };
+    const t = fimTemplate((this.info!.fimFamily ?? 'generic') as Parameters<typeof fimTemplate>[0]);
+    return { pre: one(t.prefix), suf: one(t.suffix), mid: one(t.middle), order };
   }
 
   /** Every token's text, sorted, and the index of the first one not below `text` (built on first use per model). */
