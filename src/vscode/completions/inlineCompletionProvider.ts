@@ -104,7 +104,8 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     private readonly machineProfileId: () => string | undefined,
     private readonly logger: Logger,
   ) {
-    this.service = new CompletionService({ infill: (params, opts) => host.client.infill(params, opts) });
+    // The focused window's requests go first in the shared engine's batches (a window in the background waits).
+    this.service = new CompletionService({ infill: (params, opts) => host.client.infill({ ...params, focused: vscode.window.state.focused }, opts) });
     this.repo = new RepoContext(logger);
   }
 
