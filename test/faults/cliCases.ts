@@ -4,7 +4,7 @@
  * must pass (no stack trace, inputs unchanged, no partial output, nothing sent off the machine).
  */
 import { createHash } from 'node:crypto';
-import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { sampleEntries } from '../../src/common/ledger/sampleEntries';
@@ -19,6 +19,8 @@ export interface Fixture {
   http: string;
   https: string | undefined;
   repo: string;
+  /** The shared engine's runtime folder of this suite (its engine.json names the engine's pid). */
+  runtimeDir: string;
 }
 
 export interface CliCase {
@@ -38,6 +40,8 @@ export interface CliCase {
   ulimitBlocks?: number;
   env?: Record<string, string>;
   sigintOnStdoutBytes?: number;
+  /** Called as the child's stdout grows. */
+  onStdout?: (f: Fixture, total: number) => void;
   timeoutMs?: number;
   /** Extra checks; return a failure message, or undefined. */
   check?: (f: Fixture, out: { code: number; stdout: string; stderr: string; sigintToExitMs?: number }) => string | undefined | Promise<string | undefined>;
@@ -430,8 +434,45 @@ function engineCases(): CliCase[] {
   ];
 }
 
+function engineKillCase(): CliCase {
+  let killed = false;
+  return {
+    name: 'engine: the engine is killed mid-stream → exit 1, one message saying so, the next command starts a new one',
+    engine: true,
+    setup: (f) => writeFileSync(join(f.dir, 'p.txt'), 'def fibonacci(n):\n    '),
+    args: (f) => ['complete', '--model', join(f.repo, 'models', 'hearth-code-tiny.gguf'), '--max-tokens', '4000', 'p.txt'],
+    onStdout: (f) => {
+      if (killed) return;
+      killed = true;
+      const { pid } = JSON.parse(readFileSync(join(f.runtimeDir, 'engine.json'), 'utf8')) as { pid: number };
+      process.kill(pid, 'SIGKILL'); // the engine this suite started (its own runtime folder)
+    },
+    code: 1,
+    msg: /engine.*(killed|exited|closed)/i,
+    timeoutMs: 90_000,
+    check: (_f, o) => {
+      const n = (o.stdout + o.stderr).split('The Hearth engine (pid').length - 1;
+      return n > 1 ? `the engine's exit was reported ${n} times` : undefined;
+    },
+  };
+}
+
+function unreadableCase(): CliCase[] {
+  // As root every file is readable: the case cannot be set up there.
+  if (typeof process.getuid === 'function' && process.getuid() === 0) return [];
+  return [{
+    name: 'redact: an unreadable file is named and skipped, the rest is written, exit 1',
+    setup: (f) => { redactTree(f); writeFileSync(join(f.dir, 'in', 'locked.txt'), 'x'); chmodSync(join(f.dir, 'in', 'locked.txt'), 0); },
+    args: ['redact', '--in', 'in', '--out', 'out'],
+    code: 1,
+    msg: /skipped .*locked\.txt: not readable/,
+    outputs: ['out'],
+    outputOnFailure: true,
+  }];
+}
+
 /** Every CLI case of the suite. */
 export function cliCases(): CliCase[] {
-  return [...usageCases(), ...ledgerCases(), ...redactCases(), ...modelCases(), ...engineCases()];
+  return [...usageCases(), ...ledgerCases(), ...redactCases(), ...unreadableCase(), ...modelCases(), ...engineCases(), engineKillCase()];
 }
 

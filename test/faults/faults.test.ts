@@ -80,8 +80,10 @@ describe('fault suite (issue #20)', function () {
   const root = mkdtempSync(join(tmpdir(), 'hearth-faults-'));
   const runtimeDir = join(root, 'run');
   const netGuard = writeNetGuard(root);
-  const cases = cliCases();
-  const inProc = inProcessCases();
+  // HEARTH_FAULTS_GREP=text runs only the cases whose name contains it (while working on one area).
+  const only = process.env.HEARTH_FAULTS_GREP;
+  const cases = cliCases().filter((c) => !only || c.name.includes(only));
+  const inProc = inProcessCases().filter((c) => !only || c.name.includes(only));
   const results = new Map<string, string[]>();
   const timings = new Map<string, number>();
   let httpServer: http.Server;
@@ -114,7 +116,7 @@ describe('fault suite (issue #20)', function () {
       const stateDir = join(root, `c${i}`, 'state');
       mkdirSync(dir, { recursive: true });
       mkdirSync(stateDir);
-      const f: Fixture = { dir, stateDir, http: httpBase, https: httpsBase, repo: REPO };
+      const f: Fixture = { dir, stateDir, http: httpBase, https: httpsBase, repo: REPO, runtimeDir };
       await c.setup?.(f);
       const outputs = c.outputs ?? [];
       const before = treeHash(dir, outputs);
@@ -127,7 +129,7 @@ describe('fault suite (issue #20)', function () {
         ...c.env,
       };
       const args = typeof c.args === 'function' ? c.args(f) : c.args;
-      const o: Outcome = await runCli(args, { cwd: dir, env, netGuard, ulimitBlocks: c.ulimitBlocks, sigintOnStdoutBytes: c.sigintOnStdoutBytes, timeoutMs: c.timeoutMs ?? 60_000 });
+      const o: Outcome = await runCli(args, { cwd: dir, env, netGuard, ulimitBlocks: c.ulimitBlocks, sigintOnStdoutBytes: c.sigintOnStdoutBytes, onStdout: c.onStdout && ((n) => c.onStdout!(f, n)), timeoutMs: c.timeoutMs ?? 60_000 });
       timings.set(c.name, o.ms);
       const text = o.stdout + o.stderr;
       const show = () => `\n--- exit ${o.code}, output:\n${text.slice(0, 1500)}`;

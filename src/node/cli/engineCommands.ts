@@ -9,9 +9,10 @@ import { promptCacheSummary } from '../../common/engineStatusText';
 const CLI_ENGINE_IDLE_EXIT_MS = 60_000;
 
 function engineClient(): EngineClient {
-  // The CLI bundle sits beside the engine bundle in dist/. Only errors are logged: the command prints its own
-  // failure once, so warnings of the same failure would repeat it.
-  return new EngineClient({ enginePath: join(__dirname, 'engine.js'), logger: stderrLogger('cli', 'error'), idleExitMs: CLI_ENGINE_IDLE_EXIT_MS, clientName: 'hearth-cli' });
+  // The CLI bundle sits beside the engine bundle in dist/. The client's errors are also thrown to the command,
+  // which prints each once; logging them here too would print every failure twice.
+  const log = stderrLogger('cli', 'warn');
+  return new EngineClient({ enginePath: join(__dirname, 'engine.js'), logger: { ...log, error: () => undefined }, idleExitMs: CLI_ENGINE_IDLE_EXIT_MS, clientName: 'hearth-cli' });
 }
 
 /**
