@@ -214,7 +214,7 @@ describe('policy: combining user and repo (the strictest wins)', () => {
     const eff = combinePolicies(user, repo(sample.replace('"customPatterns"', '"disabledCategories": ["secrets", "email"], "customPatterns"')));
     assert.match(eff.refused.join('\n'), /cannot weaken redaction/);
     assert.equal(eff.redactor.disabledCategories, undefined);
-    const r = createRedactor(eff.redactor).redact('see TKT-123456, mail jane.doe@acme-corp.com, key ghp_' + 'a'.repeat(36));
+    const r = createRedactor(eff.redactor).redact('see TKT-123456, mail jane.doe@acme-corp.com, key ghp_' + 'k7Qm2XvR9pLs4TnW8yZc3BdF6hJq1MgN5eVa');
     assert.deepEqual(Object.keys(r.countsByCategory).sort(), ['email', 'github-pat', 'ticket-id']);
   });
 
