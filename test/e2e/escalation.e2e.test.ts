@@ -302,7 +302,8 @@ describe('Escalate to Frontier in a real VS Code (code-server + chromium)', func
       assert.ok(stats.includes(t.note), `stats lacks the note of ${t.key}`);
     }
     await shot(page, 'e2e-escalation-dashboard.png');
-    await dash.locator('#outcomes').scrollIntoViewIfNeeded();
-    await shot(page, 'e2e-escalation-dashboard-outcomes.png');
+    // The charts (cost per successful task on a linear scale) below the figures and outcomes.
+    await dash.locator('#chart-cost').scrollIntoViewIfNeeded();
+    await shot(page, 'e2e-escalation-dashboard-charts.png');
   });
 });
