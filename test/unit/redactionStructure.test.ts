@@ -49,6 +49,9 @@ describe('redaction: structure-aware values (#15)', () => {
     ['expect(parse("DB_PASSWORD=Saff&Harb57~\\nX=1"))\n', 'a.test.ts', ['password:Saff&Harb57~']],
     ["define( 'DB_PASSWORD', 'NH8BmFt2uY&2' );\n", 'wp-config.php', ['password:NH8BmFt2uY&2']],
     ["define( 'DB_NAME', 'wordpress' );\n", 'wp-config.php', []],
+    ["reasons.MissingToken('token', 'first specifier');\n", 'rule.js', []],
+    ['payload = {"token": token_value, "password": pw}\n', 'a.py', []],
+    ['/*\n * Pass config object without `basePath`, because `relativePath` is used.\n */\nfoo(node, token);\n', 'index.js', []],
     ['proxy_set_header X-Api-Key hltOklKYHD081b3bCKX5j8LPTBy9bu7;\n', 'nginx.conf', ['generic-secret:hltOklKYHD081b3bCKX5j8LPTBy9bu7']],
     ['aws configure set aws_secret_access_key VSZ0uap1WlEOLCwdQhITjVm8pwe61aO8zAu8SYU4\n', 'bootstrap.sh', ['aws-secret-access-key:VSZ0uap1WlEOLCwdQhITjVm8pwe61aO8zAu8SYU4']],
   ]));

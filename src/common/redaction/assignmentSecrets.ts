@@ -315,11 +315,12 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inCon
   }
   // `define( 'DB_PASSWORD', '…' )`, `setenv("API_TOKEN", "…")`, `config.set('db.password', '…')`: a name as a
   // call's first argument and the value as its second.
-  if ((before === '"' || before === '\'') && text[keyEnd] === before && isFirstCallArgument(text, keyStart - 1)) {
+  // The name is a constant's or a setting's (`DB_PASSWORD`, `db.password`), not a word (`MissingToken('token', …)`).
+  if ((before === '"' || before === '\'') && text[keyEnd] === before && /[_.A-Z-]/.test(text.slice(keyStart, keyEnd)) && isFirstCallArgument(text, keyStart - 1)) {
     const j = skipSpaces(text, i);
     if (text[j] !== ',') return undefined;
     const v = readValue(text, skipSpaces(text, j + 1), false);
-    if (!v || !v.quoted) return undefined;
+    if (!v || !v.quoted || /\s/.test(text.slice(v.start, v.end))) return undefined;
     const after = skipSpaces(text, v.end + 1);
     return text[after] === ')' || text[after] === ',' ? v : undefined;
   }
@@ -437,13 +438,16 @@ export const assignmentSecrets: Detector = {
       // one may be a name itself (`ParameterKey: AdminPassword`), and rescanning it costs little.
       if (v && v.end - v.start > 64 && v.end > re.lastIndex) re.lastIndex = lastKeyEnd = v.end;
       // A literal in a comment or a string is a literal whatever the file's language.
-      let literal = line.inComment || line.inString !== '' || mode === 'line';
+      // A quoted key (`"token": …`) closes its own string: what follows is code again.
+      const quotedKey = (prev === '"' || prev === '\'') && text[ks + key.length] === prev;
+      let literal = line.inComment || (line.inString !== '' && !quotedKey) || mode === 'line';
       let fromStructure = false;
       if (!v || (!v.quoted && text[v.start] === '{')) {
         // The value lives elsewhere in the structure: a sibling `value:`, a child `default =`, or prose after a label.
         v = valueBesideName(text, ks, ks + key.length) ?? valueInChildBlock(text, ks, ks + key.length);
         fromStructure = v !== undefined;
-        if (!v && (prose || line.inComment) && strength !== 'weak-key') {
+        // Prose files only: a code comment's label is followed by code, and code is full of quoted names.
+        if (!v && prose && strength !== 'weak-key') {
           // Labels on one line share the text after them: search it once (linear on `password password …`).
           if (ks + key.length >= proseSearchedTo) {
             proseFound = proseValueAfter(text, ks + key.length, prose);
@@ -455,7 +459,8 @@ export const assignmentSecrets: Detector = {
           if (v) {
             const pv = text.slice(v.start, v.end);
             // A label in prose names many things: ask a token, not a word or a command.
-            if (pv.length < 6 || charClasses(pv) < 2 || /^[-/.~]|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(pv) || looksLikeCode(pv)) v = undefined;
+            // A token carries a digit or a symbol; names (`basePath`), package names and statements do not.
+            if (pv.length < 6 || charClasses(pv) < 2 || !/[\d!#$%^&*+=~?|<>[\]()]/.test(pv) || /^[-/.~@]|[;,{(]$|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(pv) || looksLikeCode(pv)) v = undefined;
           }
           fromStructure = v !== undefined;
         }
