@@ -460,7 +460,7 @@ export const assignmentSecrets: Detector = {
             const pv = text.slice(v.start, v.end);
             // A label in prose names many things: ask a token, not a word or a command.
             // A token carries a digit or a symbol; names (`basePath`), package names and statements do not.
-            if (pv.length < 6 || charClasses(pv) < 2 || !/[\d!#$%^&*+=~?|<>[\]()]/.test(pv) || /^[-/.~@]|[;,{(]$|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(pv) || looksLikeCode(pv)) v = undefined;
+            if (pv.length < 6 || charClasses(pv) < 2 || !/[\d!#$%^&*+=~?|<>[\]()]/.test(pv) || /^[-/.~@]|[;{(]$|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(pv) || looksLikeCode(pv)) v = undefined;
           }
           fromStructure = v !== undefined;
         }
