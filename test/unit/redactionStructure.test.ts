@@ -120,6 +120,32 @@ describe('redaction: structure-aware values (#15)', () => {
   });
 });
 
+describe('redaction: the structure scanner stays linear (#15)', () => {
+  // CPU time, not wall time: the shared test machine is often loaded. The bound is loose; a quadratic scan of these
+  // blobs takes minutes.
+  const blobs: Array<[string, string]> = [
+    ['- name: DB_PASSWORD\n'.repeat(20_000), 'deploy.yaml'],
+    ['variable "db_password" {\n'.repeat(20_000), 'main.tf'],
+    ['password password '.repeat(20_000), 'README.md'],
+    ['The password is\n\n'.repeat(20_000), 'README.md'],
+    ['a@b.io '.repeat(40_000) + 'x://', 'a.txt'],
+    [' / jane@corp.io'.repeat(20_000), 'ticket.md'],
+    ['echo x | '.repeat(20_000) + 'docker login', 'ci.sh'],
+    ['login '.repeat(40_000), 'a.js'],
+    ['"API_SECRET='.repeat(20_000), 'a.py'],
+    ['postgres://a:'.repeat(20_000), '.env'],
+    ['// token: '.repeat(20_000), 'a.ts'],
+  ];
+  for (const [blob, fileName] of blobs) {
+    it(`${JSON.stringify(blob.slice(0, 24))}… in ${fileName}`, () => {
+      const c0 = process.cpuUsage();
+      redactor.scan(blob, { fileName });
+      const c = process.cpuUsage(c0);
+      assert.ok((c.user + c.system) / 1000 < 1500, `took ${((c.user + c.system) / 1000).toFixed(0)} ms of CPU`);
+    }).timeout(20_000);
+  }
+});
+
 describe('redaction: the harmless-value model', () => {
   const examples: Record<string, [string[], string[]]> = {
     empty: [['', '***', '---'], ['a1']],

@@ -425,6 +425,10 @@ export const assignmentSecrets: Detector = {
           continue;
         }
       }
+      // `getToken(`, `token.length`, `password;`: a name used in code, with no value after it (asked before anything
+      // dearer; prose files keep every label).
+      const next = text.charCodeAt(ks + key.length);
+      if (!prose && (next === 40 || next === 46 || next === 41 || next === 59 || next === 44 || next === 91 || next === 93 || next === 125 || next === 63 || next === 33 || next === 38 || next === 124 || next === 43 || next === 42 || next === 47)) continue;
       const keyWords = splitKeyWords(key);
       const line = lines.at(ks);
       // Whether the key sits in a connection string or a query, asked once per key.
@@ -510,8 +514,13 @@ export const credentialPairs: Detector = {
   detect(ctx, emit) {
     const { text } = ctx;
     for (let p = text.indexOf(' / '); p >= 0; p = text.indexOf(' / ', p + 3)) {
-      let a = p;
-      while (a > 0 && a > p - 120 && !/[\s(<"'`]/.test(text[a - 1]!)) a--;
+      let a = p, at = -1;
+      for (; a > 0 && a > p - 120; a--) {
+        const c = text.charCodeAt(a - 1);
+        if (c <= 32 || c === 40 || c === 60 || c === 34 || c === 39 || c === 96) break; // whitespace ( < " ' `
+        if (c === 64) at = a - 1;
+      }
+      if (at < 0) continue; // no '@': no address before the slash (the common case: a division or a path)
       const user = text.slice(a, p);
       if (!/^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$/.test(user)) continue;
       const s = p + 3;
