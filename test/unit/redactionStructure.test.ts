@@ -49,6 +49,9 @@ describe('redaction: structure-aware values (#15)', () => {
     ['expect(parse("DB_PASSWORD=Saff&Harb57~\\nX=1"))\n', 'a.test.ts', ['password:Saff&Harb57~']],
     ["define( 'DB_PASSWORD', 'NH8BmFt2uY&2' );\n", 'wp-config.php', ['password:NH8BmFt2uY&2']],
     ["define( 'DB_NAME', 'wordpress' );\n", 'wp-config.php', []],
+    ["reasons.MissingToken('token', 'first specifier');\n", 'rule.js', []],
+    ['payload = {"token": token_value, "password": pw}\n', 'a.py', []],
+    ['/*\n * Pass config object without `basePath`, because `relativePath` is used.\n */\nfoo(node, token);\n', 'index.js', []],
     ['proxy_set_header X-Api-Key hltOklKYHD081b3bCKX5j8LPTBy9bu7;\n', 'nginx.conf', ['generic-secret:hltOklKYHD081b3bCKX5j8LPTBy9bu7']],
     ['aws configure set aws_secret_access_key VSZ0uap1WlEOLCwdQhITjVm8pwe61aO8zAu8SYU4\n', 'bootstrap.sh', ['aws-secret-access-key:VSZ0uap1WlEOLCwdQhITjVm8pwe61aO8zAu8SYU4']],
   ]));
@@ -115,6 +118,32 @@ describe('redaction: structure-aware values (#15)', () => {
     assert.equal(r.findings[0]!.placeholder, r.findings[1]!.placeholder);
     assert.equal(restore(r.text, r.session), text);
   });
+});
+
+describe('redaction: the structure scanner stays linear (#15)', () => {
+  // CPU time, not wall time: the shared test machine is often loaded. The bound is loose; a quadratic scan of these
+  // blobs takes minutes.
+  const blobs: Array<[string, string]> = [
+    ['- name: DB_PASSWORD\n'.repeat(20_000), 'deploy.yaml'],
+    ['variable "db_password" {\n'.repeat(20_000), 'main.tf'],
+    ['password password '.repeat(20_000), 'README.md'],
+    ['The password is\n\n'.repeat(20_000), 'README.md'],
+    ['a@b.io '.repeat(40_000) + 'x://', 'a.txt'],
+    [' / jane@corp.io'.repeat(20_000), 'ticket.md'],
+    ['echo x | '.repeat(20_000) + 'docker login', 'ci.sh'],
+    ['login '.repeat(40_000), 'a.js'],
+    ['"API_SECRET='.repeat(20_000), 'a.py'],
+    ['postgres://a:'.repeat(20_000), '.env'],
+    ['// token: '.repeat(20_000), 'a.ts'],
+  ];
+  for (const [blob, fileName] of blobs) {
+    it(`${JSON.stringify(blob.slice(0, 24))}… in ${fileName}`, () => {
+      const c0 = process.cpuUsage();
+      redactor.scan(blob, { fileName });
+      const c = process.cpuUsage(c0);
+      assert.ok((c.user + c.system) / 1000 < 1500, `took ${((c.user + c.system) / 1000).toFixed(0)} ms of CPU`);
+    }).timeout(20_000);
+  }
 });
 
 describe('redaction: the harmless-value model', () => {

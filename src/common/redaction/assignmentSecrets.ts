@@ -315,11 +315,12 @@ function valueAfterKey(ctx: ScanContext, keyStart: number, keyEnd: number, inCon
   }
   // `define( 'DB_PASSWORD', '…' )`, `setenv("API_TOKEN", "…")`, `config.set('db.password', '…')`: a name as a
   // call's first argument and the value as its second.
-  if ((before === '"' || before === '\'') && text[keyEnd] === before && isFirstCallArgument(text, keyStart - 1)) {
+  // The name is a constant's or a setting's (`DB_PASSWORD`, `db.password`), not a word (`MissingToken('token', …)`).
+  if ((before === '"' || before === '\'') && text[keyEnd] === before && /[_.A-Z-]/.test(text.slice(keyStart, keyEnd)) && isFirstCallArgument(text, keyStart - 1)) {
     const j = skipSpaces(text, i);
     if (text[j] !== ',') return undefined;
     const v = readValue(text, skipSpaces(text, j + 1), false);
-    if (!v || !v.quoted) return undefined;
+    if (!v || !v.quoted || /\s/.test(text.slice(v.start, v.end))) return undefined;
     const after = skipSpaces(text, v.end + 1);
     return text[after] === ')' || text[after] === ',' ? v : undefined;
   }
@@ -424,6 +425,10 @@ export const assignmentSecrets: Detector = {
           continue;
         }
       }
+      // `getToken(`, `token.length`, `password;`: a name used in code, with no value after it (asked before anything
+      // dearer; prose files keep every label).
+      const next = text.charCodeAt(ks + key.length);
+      if (!prose && (next === 40 || next === 46 || next === 41 || next === 59 || next === 44 || next === 91 || next === 93 || next === 125 || next === 63 || next === 33 || next === 38 || next === 124 || next === 43 || next === 42 || next === 47)) continue;
       const keyWords = splitKeyWords(key);
       const line = lines.at(ks);
       // Whether the key sits in a connection string or a query, asked once per key.
@@ -437,13 +442,16 @@ export const assignmentSecrets: Detector = {
       // one may be a name itself (`ParameterKey: AdminPassword`), and rescanning it costs little.
       if (v && v.end - v.start > 64 && v.end > re.lastIndex) re.lastIndex = lastKeyEnd = v.end;
       // A literal in a comment or a string is a literal whatever the file's language.
-      let literal = line.inComment || line.inString !== '' || mode === 'line';
+      // A quoted key (`"token": …`) closes its own string: what follows is code again.
+      const quotedKey = (prev === '"' || prev === '\'') && text[ks + key.length] === prev;
+      let literal = line.inComment || (line.inString !== '' && !quotedKey) || mode === 'line';
       let fromStructure = false;
       if (!v || (!v.quoted && text[v.start] === '{')) {
         // The value lives elsewhere in the structure: a sibling `value:`, a child `default =`, or prose after a label.
         v = valueBesideName(text, ks, ks + key.length) ?? valueInChildBlock(text, ks, ks + key.length);
         fromStructure = v !== undefined;
-        if (!v && (prose || line.inComment) && strength !== 'weak-key') {
+        // Prose files only: a code comment's label is followed by code, and code is full of quoted names.
+        if (!v && prose && strength !== 'weak-key') {
           // Labels on one line share the text after them: search it once (linear on `password password …`).
           if (ks + key.length >= proseSearchedTo) {
             proseFound = proseValueAfter(text, ks + key.length, prose);
@@ -455,7 +463,8 @@ export const assignmentSecrets: Detector = {
           if (v) {
             const pv = text.slice(v.start, v.end);
             // A label in prose names many things: ask a token, not a word or a command.
-            if (pv.length < 6 || charClasses(pv) < 2 || /^[-/.~]|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(pv) || looksLikeCode(pv)) v = undefined;
+            // A token carries a digit or a symbol; names (`basePath`), package names and statements do not.
+            if (pv.length < 6 || charClasses(pv) < 2 || !/[\d!#$%^&*+=~?|<>[\]()]/.test(pv) || /^[-/.~@]|[;{(]$|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(pv) || looksLikeCode(pv)) v = undefined;
           }
           fromStructure = v !== undefined;
         }
@@ -505,8 +514,13 @@ export const credentialPairs: Detector = {
   detect(ctx, emit) {
     const { text } = ctx;
     for (let p = text.indexOf(' / '); p >= 0; p = text.indexOf(' / ', p + 3)) {
-      let a = p;
-      while (a > 0 && a > p - 120 && !/[\s(<"'`]/.test(text[a - 1]!)) a--;
+      let a = p, at = -1;
+      for (; a > 0 && a > p - 120; a--) {
+        const c = text.charCodeAt(a - 1);
+        if (c <= 32 || c === 40 || c === 60 || c === 34 || c === 39 || c === 96) break; // whitespace ( < " ' `
+        if (c === 64) at = a - 1;
+      }
+      if (at < 0) continue; // no '@': no address before the slash (the common case: a division or a path)
       const user = text.slice(a, p);
       if (!/^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$/.test(user)) continue;
       const s = p + 3;

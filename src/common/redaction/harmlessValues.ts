@@ -65,9 +65,16 @@ function isSequentialRun(v: string): boolean {
 /** Few distinct characters for its length: `aaaabbbb`, `0000111122223333`, `abababab-cdcdcdcd`. */
 function isLowVariety(v: string): boolean {
   if (v.length < 12) return false;
-  const seen = new Set<string>();
-  for (let i = 0; i < v.length && seen.size <= 4; i++) seen.add(v[i]!);
-  return seen.size <= (v.length >= 24 ? 4 : 3);
+  const limit = v.length >= 24 ? 4 : 3;
+  // Up to `limit` distinct codes held in locals: no allocation per value.
+  let a = -1, b = -1, c = -1, d = -1, n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = v.charCodeAt(i);
+    if (x === a || x === b || x === c || x === d) continue;
+    if (++n > limit) return false;
+    if (a < 0) a = x; else if (b < 0) b = x; else if (c < 0) c = x; else d = x;
+  }
+  return true;
 }
 
 /** The body of a prefixed token (`ghp_…`, `sk_live_…`), or the value itself. */

@@ -22,8 +22,11 @@ const FILE_TLD = /^(?:png|jpe?g|gif|svg|webp|ico|bmp|avif|js|mjs|cjs|ts|tsx|jsx|
 
 /** Whether the '@' at `at` ends the userinfo of a URL: `://` before it on the same token, no path in between. */
 function inUrlAuthority(text: string, at: number): boolean {
-  const p = text.lastIndexOf('://', at);
-  if (p < 0 || at - p > 300) return false;
+  // Within 300 characters only (a search of the whole prefix per '@' would not stay linear).
+  const from = Math.max(0, at - 300);
+  const w = text.slice(from, at).lastIndexOf('://');
+  if (w < 0) return false;
+  const p = from + w;
   let colon = false;
   for (let i = p + 3; i < at; i++) {
     const c = text[i];
