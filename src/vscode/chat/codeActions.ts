@@ -26,7 +26,10 @@ export async function insertCode(editor: vscode.TextEditor | undefined, code: st
 export function hunkEdit(doc: vscode.TextDocument, code: string, range: vscode.Range | undefined): { edit: vscode.WorkspaceEdit; hunks: LineHunk[] } {
   const eol = doc.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n';
   const oldText = doc.getText().replace(/\r\n/g, '\n');
-  const whole = range ? doc.getText().slice(0, doc.offsetAt(range.start)).replace(/\r\n/g, '\n') + code.replace(/\r\n/g, '\n') + doc.getText().slice(doc.offsetAt(range.end)).replace(/\r\n/g, '\n') : code.replace(/\r\n/g, '\n');
+  let block = code.replace(/\r\n/g, '\n');
+  // A Markdown code block never ends with a line break; a whole file replaced by one keeps its final line break.
+  if (!range && oldText.endsWith('\n') && !block.endsWith('\n')) block += '\n';
+  const whole = range ? doc.getText().slice(0, doc.offsetAt(range.start)).replace(/\r\n/g, '\n') + block + doc.getText().slice(doc.offsetAt(range.end)).replace(/\r\n/g, '\n') : block;
   const hunks = lineHunks(oldText, whole);
   const edit = new vscode.WorkspaceEdit();
   const last = doc.lineCount - 1;
