@@ -166,7 +166,11 @@ describe('Chat in a real VS Code (code-server + chromium)', function () {
     note(`local answer (${status}, ${deltas} streamed pieces): ${JSON.stringify(text.slice(0, 200))}`);
     assert.equal(status, 'done', `the answer failed: ${await answer.locator('.meta.error').textContent().catch(() => '')}`);
     assert.ok(text.length > 0, 'the answer is empty');
-    assert.ok(deltas > 1, `the answer was not streamed (${deltas} pieces)`);
+    // Streamed: more than one piece arrived (a sampled answer of one token cannot show it, and says so).
+    const tokens = Number(/(\d+) tokens/.exec((await answer.locator('.stats').textContent()) ?? '')?.[1] ?? '0');
+    assert.ok(tokens > 0, 'no tokens reported for the answer');
+    if (tokens > 1) assert.ok(deltas > 1, `the answer of ${tokens} tokens was not streamed (${deltas} pieces)`);
+    else note('the model answered with one token: streaming not observable in this run');
     assert.match((await answer.locator('.badge').textContent()) ?? '', /^local · /);
     // The question went to the local model only: nothing reached the provider.
     assert.equal(fake.requests.length, 0);

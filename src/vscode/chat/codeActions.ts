@@ -26,26 +26,37 @@ export async function insertCode(editor: vscode.TextEditor | undefined, code: st
 export function hunkEdit(doc: vscode.TextDocument, code: string, range: vscode.Range | undefined): { edit: vscode.WorkspaceEdit; hunks: LineHunk[] } {
   const eol = doc.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n';
   const oldText = doc.getText().replace(/\r\n/g, '\n');
-  const whole = range ? doc.getText().slice(0, doc.offsetAt(range.start)).replace(/\r\n/g, '\n') + code.replace(/\r\n/g, '\n') + doc.getText().slice(doc.offsetAt(range.end)).replace(/\r\n/g, '\n') : code.replace(/\r\n/g, '\n');
+  let block = code.replace(/\r\n/g, '\n');
+  // A Markdown code block never ends with a line break; a whole file replaced by one keeps its final line break.
+  if (!range && oldText.endsWith('\n') && !block.endsWith('\n')) block += '\n';
+  const whole = range ? doc.getText().slice(0, doc.offsetAt(range.start)).replace(/\r\n/g, '\n') + block + doc.getText().slice(doc.offsetAt(range.end)).replace(/\r\n/g, '\n') : block;
   const hunks = lineHunks(oldText, whole);
   const edit = new vscode.WorkspaceEdit();
   const last = doc.lineCount - 1;
+  const lineEnd = (line: number) => doc.lineAt(line).range.end;
   hunks.forEach((h, i) => {
-    let start = new vscode.Position(h.oldStart, 0);
-    let end: vscode.Position;
+    // A replaced run of lines ends at its last line's end (not the next line's start): the refactor preview
+    // then shows and applies exactly these lines, and the file keeps its final line break.
+    let range: vscode.Range;
     let text: string;
-    if (h.oldStart + h.oldLines <= last) {
-      end = new vscode.Position(h.oldStart + h.oldLines, 0);
-      text = h.newLines.map((l) => l + eol).join('');
+    if (h.oldLines === 0) {
+      if (h.oldStart <= last) {
+        range = new vscode.Range(h.oldStart, 0, h.oldStart, 0);
+        text = h.newLines.join(eol) + eol;
+      } else {
+        range = new vscode.Range(lineEnd(last), lineEnd(last));
+        text = eol + h.newLines.join(eol);
+      }
+    } else if (h.newLines.length === 0) {
+      const endLine = h.oldStart + h.oldLines;
+      range = endLine <= last ? new vscode.Range(h.oldStart, 0, endLine, 0) : new vscode.Range(h.oldStart > 0 ? lineEnd(h.oldStart - 1) : new vscode.Position(0, 0), lineEnd(last));
+      text = '';
     } else {
-      // The hunk reaches the end of the file, which has no line break after its last line.
-      end = doc.lineAt(last).range.end;
-      if (h.oldStart > last) start = end;
-      text = (h.oldStart > last ? eol : '') + h.newLines.join(eol);
-      if (h.newLines.length === 0 && h.oldStart > 0 && h.oldStart <= last) start = doc.lineAt(h.oldStart - 1).range.end;
+      range = new vscode.Range(new vscode.Position(h.oldStart, 0), lineEnd(Math.min(last, h.oldStart + h.oldLines - 1)));
+      text = h.newLines.join(eol);
     }
     const lines = h.oldLines === 0 ? `after line ${h.oldStart}` : h.oldLines === 1 ? `line ${h.oldStart + 1}` : `lines ${h.oldStart + 1}–${h.oldStart + h.oldLines}`;
-    edit.replace(doc.uri, new vscode.Range(start, end), text, {
+    edit.replace(doc.uri, range, text, {
       needsConfirmation: true,
       label: `Hunk ${i + 1} of ${hunks.length}: ${lines}`,
       description: `−${h.oldLines} +${h.newLines.length} lines`,
