@@ -276,11 +276,14 @@ function ledgerAppendCases(): InProcessCase[] {
   ];
 }
 
+/** A GitHub token body that looks random (a run of one letter is a fixture the redactor rightly leaves alone). */
+const GH_BODY = 'k7Qm2XvR9pLs4TnW8yZc3BdF6hJq1MgN5eVa';
+
 function propertyCases(): InProcessCase[] {
   const redactor = createRedactor();
   const secretish = fc.oneof(
     fc.string(),
-    fc.constantFrom('password = "hunter2hunter2"', 'AKIAQ3EGT7DLPXRWJ5VN', 'ghp_' + 'a'.repeat(36), 'jane.doe@acme-corp.io', '10.1.2.3', 'API_SECRET="s3cr3tV4lu3xyz"', '[REDACTED:password#1]'),
+    fc.constantFrom('password = "hunter2hunter2"', 'AKIAQ3EGT7DLPXRWJ5VN', 'ghp_' + GH_BODY, 'jane.doe@acme-corp.io', '10.1.2.3', 'API_SECRET="s3cr3tV4lu3xyz"', '[REDACTED:password#1]'),
   );
   const text = fc.array(secretish, { maxLength: 8 }).map((parts) => parts.join('\n'));
   return [
@@ -327,7 +330,7 @@ function propertyCases(): InProcessCase[] {
       async run() {
         fc.assert(fc.property(text, (t) => {
           const out = redactor.redact(t).text;
-          for (const s of ['hunter2hunter2', 'AKIAQ3EGT7DLPXRWJ5VN', 'a'.repeat(36), 'jane.doe@acme-corp.io']) if (t.includes(s)) assert.ok(!out.includes(s), `${s} survived`);
+          for (const s of ['hunter2hunter2', 'AKIAQ3EGT7DLPXRWJ5VN', GH_BODY, 'jane.doe@acme-corp.io']) if (t.includes(s)) assert.ok(!out.includes(s), `${s} survived`);
         }), { numRuns: 200 });
       },
     },
