@@ -71,7 +71,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     context.subscriptions.push(policy, registerShowEffectivePolicy(policy));
     const escalation = registerEscalation(context, ledger, policy, logger);
     const battery = registerBattery(context, { ledger, policy, logger });
-    const provider = new InlineCompletionProvider(host, ledger, () => profileId, logger);
+    const provider = new InlineCompletionProvider(host, ledger, () => profileId, logger, (uri) => policy.effectiveFor(uri));
     completions = provider;
     const chat = registerChat(context, { host, ledger, policy, escalation, logger, machineProfileId: () => profileId });
     const version = String((context.extension.packageJSON as { version?: string }).version ?? '0.0.0');

@@ -6,7 +6,10 @@ import type { FimOverride } from '../../common/completion/fimTemplates';
 import { RepoContext } from './repoContext';
 import { OutcomeTracker, type DocumentEdit, type SettledSuggestion, type ShownSuggestion } from '../../common/completion/outcomeTracker';
 import { survival, SurvivalTracker, type TrackedRange } from '../../common/completion/survivalTracker';
-import type { Outcome } from '../../common/ledger/ledgerEnums';
+import type { Outcome, RoutingReason } from '../../common/ledger/ledgerEnums';
+import type { EffectivePolicy } from '../../common/policy/combinePolicies';
+import { classify } from '../../common/policy/decide';
+import { routeByConfidence } from '../../common/policy/routing';
 import { errorMessage, type Logger } from '../../common/logger';
 import type { InfillResult, ModelInfo } from '../../common/protocol/engineProtocol';
 import type { LedgerService } from '../ledger/ledgerService';
@@ -39,6 +42,8 @@ interface Shown extends ShownSuggestion {
   startedAt: string;
   confidence: number | null;
   source: Extract<Verdict, { kind: 'shown' }>['source'];
+  /** Set when the answer fell under the lane's routing threshold (the record says why). */
+  routedBy?: RoutingReason;
 }
 
 export const acceptedCommand = 'hearth.completionAccepted';
@@ -55,6 +60,7 @@ interface CompletionFields {
   acceptedVia?: 'tab' | 'word' | 'line' | 'typed';
   survival30s?: number;
   survival5m?: number;
+  routedBy?: RoutingReason;
 }
 
 /** An accepted suggestion whose record waits for its survival checkpoints. */
@@ -103,6 +109,8 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     private readonly ledger: LedgerService,
     private readonly machineProfileId: () => string | undefined,
     private readonly logger: Logger,
+    /** The effective policy of a document's folder (routing thresholds, lanes, data classes); undefined: none. */
+    private readonly policyFor: (uri: vscode.Uri) => EffectivePolicy | undefined = () => undefined,
   ) {
     // The focused window's requests go first in the shared engine's batches (a window in the background waits).
     this.service = new CompletionService({ infill: (params, opts) => host.client.infill({ ...params, focused: vscode.window.state.focused }, opts) });
@@ -222,6 +230,16 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       if (verdict.source === 'engine' && result) {
         this.last = { suggestion: verdict.text, prefix: verdict.input.prefix, suffix: verdict.input.suffix, result, alternatives: verdict.alternatives, notes: verdict.notes };
       }
+      const routed = verdict.source === 'engine' ? this.route(document, verdict.confidence) : undefined;
+      if (routed?.route && !routed.offer) {
+        // The policy allows no other tier for this file: the unsure answer is held back, and the ledger says why.
+        if (result) this.record(document.uri, model, result, startedAt, 'ignored', { confidence: verdict.confidence ?? undefined, completionSource: 'engine', routedBy: routed.reason });
+        return none(`held back by routing: ${routed.message}`, { engineRequests: this.service.stats.engineRequests, prefetches: this.service.stats.prefetches, confidence: verdict.confidence });
+      }
+      if (routed?.route) {
+        this.logger.info(`completion #${id} ${where}: ${routed.message}`);
+        vscode.window.setStatusBarMessage(`Hearth: unsure suggestion (${routed.message.split(':')[0]}) — Hearth: Escalate to Frontier can ask the ${routed.offer} tier`, 8000);
+      }
       const conf = verdict.confidence === null ? 'n/a' : verdict.confidence.toFixed(2);
       const cost = result ? `, ${result.tokensEvaluated} tokens evaluated, ${result.tokensOut} generated, engine ${result.totalMs.toFixed(0)} ms` : ', no engine request';
       this.logger.debug(`completion #${id} ${where}: shown from ${verdict.source} in ${ms.toFixed(0)} ms (${verdict.text.length} chars, ${verdict.alternatives.length} alternatives, confidence ${conf}${cost})${verdict.notes.length ? `; ${verdict.notes.join('; ')}` : ''}`);
@@ -229,7 +247,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       const ledgerResult: InfillResult = result ?? { text: verdict.text, tokensEvaluated: 0, tokensOut: 0, timeToFirstTokenMs: ms, totalMs: ms, stopReason: 'eos' };
       const items: vscode.InlineCompletionItem[] = [];
       for (const [i, suggestion] of [verdict.text, ...verdict.alternatives].entries()) {
-        const shown: Shown = { documentId: document.uri.toString(), offset, text: suggestion, uri: document.uri, model, result: ledgerResult, startedAt, confidence: i === 0 ? verdict.confidence : null, source: verdict.source };
+        const shown: Shown = { documentId: document.uri.toString(), offset, text: suggestion, uri: document.uri, model, result: ledgerResult, startedAt, confidence: i === 0 ? verdict.confidence : null, source: verdict.source, routedBy: routed?.route ? routed.reason : undefined };
         // Typing through keeps the suggestion first shown pending (one outcome for it, not one per keystroke).
         if (i === 0 && !(verdict.source === 'typeThrough' && this.tracker.continues(shown.documentId, offset, suggestion))) this.tracker.shown(shown);
         const item = new vscode.InlineCompletionItem(suggestion, new vscode.Range(position, position));
@@ -248,6 +266,15 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       this.setGenerating(false);
       sub.dispose();
     }
+  }
+
+  /** Routing by confidence for the completion lane (hearth.routing.confidenceThresholds, the repo policy). */
+  private route(document: vscode.TextDocument, confidence: number | null): ReturnType<typeof routeByConfidence> | undefined {
+    const folder = vscode.workspace.getWorkspaceFolder(document.uri);
+    const policy = folder ? this.policyFor(folder.uri) : undefined;
+    if (!policy || confidence === null) return undefined;
+    const dataClass = document.uri.scheme === 'file' ? classify(policy, vscode.workspace.asRelativePath(document.uri, false)).dataClass : policy.dataClasses.default;
+    return routeByConfidence(policy, 'completion', dataClass, confidence);
   }
 
   private settings(model: ModelInfo): CompletionSettings & { windows: FimWindowOptions } {
@@ -298,6 +325,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       confidence: s.confidence ?? undefined,
       completionSource: s.source,
       acceptedVia: settled.acceptedVia,
+      routedBy: s.routedBy,
     };
     const write = (f: CompletionFields) => this.record(s.uri, s.model, s.result, s.startedAt, settled.outcome, f);
     if (settled.charsAccepted === 0) {
