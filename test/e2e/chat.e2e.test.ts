@@ -33,20 +33,21 @@ const QUESTION = `Write a JavaScript function that doubles a number. My GitHub t
 const KEY = 'sk-e2e-chat-key-0004';
 
 async function runCommand(page: Page, title: string): Promise<void> {
-  // On a loaded machine the first F1 after a reload can go nowhere: press again until the palette opens.
+  // On a loaded machine, or just after a reload, the palette can open late or list commands late: try again.
   for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('F1');
     try {
+      await page.keyboard.press('F1');
       await page.locator('.quick-input-widget input').waitFor({ timeout: 20_000 });
-      break;
+      await page.keyboard.type(title);
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 20_000 });
+      await page.keyboard.press('Enter');
+      return;
     } catch (err) {
       if (attempt >= 3) throw err;
-      note(`the command palette did not open (attempt ${attempt}); trying again`);
+      note(`"${title}" could not be run from the command palette (attempt ${attempt}); trying again`);
+      await page.keyboard.press('Escape');
     }
   }
-  await page.keyboard.type(title);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 20_000 });
-  await page.keyboard.press('Enter');
 }
 
 /** The chat view's page: the webview's outer frame, then VS Code's inner "active-frame". */
@@ -292,7 +293,10 @@ describe('Chat in a real VS Code (code-server + chromium)', function () {
   });
 
   it('finds the conversation again after a window reload', async () => {
+    const reloaded = page.waitForEvent('load', { timeout: 90_000 });
     await runCommand(page, 'Developer: Reload Window');
+    await reloaded;
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
     await page.locator('.statusbar-item', { hasText: 'Hearth:' }).first().waitFor({ timeout: 90_000 });
     await runCommand(page, 'Hearth: Open Chat');
     const chat = chatFrame(page);

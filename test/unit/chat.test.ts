@@ -6,6 +6,10 @@
 import * as assert from 'node:assert/strict';
 import { buildChatPrompt, conversationTranscript, fenceFor, userMessage } from '../../src/common/chat/chatPrompt';
 import { cutMarker, estimateTokens, planBudget } from '../../src/common/chat/contextBudget';
+import { contextRefusal } from '../../src/common/chat/contextRefusal';
+import { combinePolicies } from '../../src/common/policy/combinePolicies';
+import { parsePolicyText } from '../../src/common/policy/parsePolicy';
+import { DEFAULT_USER_POLICY } from '../../src/common/policy/userPolicy';
 import { applyHunks, lineHunks } from '../../src/common/chat/lineDiff';
 import { isSafeHref, renderMarkdown, SANITIZE_CONFIG } from '../../src/common/chat/markdown';
 import { aggregate, DEFAULT_COST_MODEL } from '../../src/common/ledger/ledgerAggregates';
@@ -170,6 +174,17 @@ describe('chat context budget', () => {
     assert.equal(fenceFor('a ```` b'), '`````');
     assert.equal(userMessage('q', []), 'q');
     assert.equal(conversationTranscript([{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b ' }]), 'User:\na\n\nAssistant:\nb');
+  });
+});
+
+describe('chat context and the policy', () => {
+  it('refuses a neverSend file as context, naming the rule and where it comes from', () => {
+    const parsed = parsePolicyText('{ "version": 1, "neverSend": ["**/secrets/**"] }');
+    assert.ok(parsed.ok);
+    const policy = combinePolicies({ ...DEFAULT_USER_POLICY, neverSend: ['**/.env*'] }, parsed.policy);
+    assert.match(contextRefusal(policy, 'config/secrets/keys.ts') ?? '', /config\/secrets\/keys\.ts matches neverSend pattern "\*\*\/secrets\/\*\*" in \.hearth\/policy\.jsonc/);
+    assert.match(contextRefusal(policy, '.env.local') ?? '', /neverSend pattern "\*\*\/\.env\*" in your settings \(hearth\.escalation\.neverSend\)/);
+    assert.equal(contextRefusal(policy, 'src/main.ts'), undefined);
   });
 });
 

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { estimateTokens } from '../../common/chat/contextBudget';
-import { neverSendMatch, sourceName } from '../../common/policy/decide';
+import { contextRefusal } from '../../common/chat/contextRefusal';
 import type { Chip } from '../../common/protocol/chatProtocol';
 import type { PolicyService } from '../policy/policyService';
 
@@ -51,12 +51,7 @@ export class ChatContext {
     if (!folder) return undefined;
     const effective = this.policy.effectiveFor(folder.uri);
     if (!effective) return undefined;
-    const rel = vscode.workspace.asRelativePath(uri, false);
-    const match = neverSendMatch(effective, rel);
-    if (!match) return undefined;
-    return match.invalid
-      ? `${rel}: the neverSend pattern "${match.glob}" ${sourceName(match.source, 'hearth.escalation.neverSend')} is invalid, so every file is refused until it is fixed`
-      : `${rel} matches neverSend pattern "${match.glob}" ${sourceName(match.source, 'hearth.escalation.neverSend')}`;
+    return contextRefusal(effective, vscode.workspace.asRelativePath(uri, false));
   }
 
   private add(kind: Chip['kind'], label: string, doc: { uri: vscode.Uri; languageId: string }, text: string | undefined): ContextEntry {
