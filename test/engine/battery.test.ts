@@ -18,6 +18,11 @@ const enginePath = join(root, 'dist/engine.js');
 const cli = join(root, 'dist/cli.js');
 const shipped = join(root, 'models/hearth-code-tiny.gguf');
 const SOURCES = ['src/common/battery/textScores.ts', 'src/common/random.ts', 'src/common/policy/glob.ts', 'src/node/processAlive.ts'];
+/**
+ * Frozen copies of those files (test/fixtures/batteryRepo, `/` as `_`, `.txt` added): the sampled tasks, and so
+ * whether 24 of them tell the two models apart, must not change whenever the project's own files do.
+ */
+const fixture = (f: string) => join(root, 'test', 'fixtures', 'batteryRepo', `${f.replaceAll('/', '_')}.txt`);
 
 describe('task battery through the engine (shipped and random-weight models)', function () {
   this.timeout(300_000);
@@ -34,12 +39,12 @@ describe('task battery through the engine (shipped and random-weight models)', f
     git('init', '-q');
     for (const f of SOURCES.slice(0, 3)) {
       mkdirSync(dirname(join(repo, f)), { recursive: true });
-      copyFileSync(join(root, f), join(repo, f));
+      copyFileSync(fixture(f), join(repo, f));
     }
     git('add', '-A');
     git('commit', '-qm', 'one');
     mkdirSync(dirname(join(repo, SOURCES[3]!)), { recursive: true });
-    copyFileSync(join(root, SOURCES[3]!), join(repo, SOURCES[3]!));
+    copyFileSync(fixture(SOURCES[3]!), join(repo, SOURCES[3]!));
     git('add', '-A');
     git('commit', '-qm', 'two');
     randomModel = join(dir, 'random.gguf');
