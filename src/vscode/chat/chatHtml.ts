@@ -4,6 +4,7 @@
  * images from anywhere but the extension (model output never loads a remote image).
  */
 import { escapeHtml } from '../../common/chat/markdown';
+import { webviewHead } from '../webviewHead';
 
 export interface ChatHtmlInput {
   cspSource: string;
@@ -18,15 +19,7 @@ export function chatCsp(cspSource: string, nonce: string): string {
 }
 
 export function chatHtml(i: ChatHtmlInput): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(chatCsp(i.cspSource, i.nonce))}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${escapeHtml(i.css)}">
-<title>Hearth Chat</title>
-</head>
+  return `${webviewHead({ csp: chatCsp(i.cspSource, i.nonce), css: i.css, title: 'Hearth Chat' })}
 <body>
 <header class="bar" role="toolbar" aria-label="Conversations">
 <label for="conversations" class="visually-hidden">Conversation</label>

@@ -6,6 +6,7 @@
  * sends. Style rule 8: CSP `default-src 'none'`, the one script carries this load's nonce.
  */
 import { escapeHtml } from '../../common/ledger/ledgerReportHtml';
+import { webviewHead } from '../webviewHead';
 import { PLACEHOLDER_PATTERN } from '../../common/redaction';
 import type { EscalationWarning } from '../../node/cloud/escalationFlow';
 
@@ -58,15 +59,7 @@ export function reviewHtml(i: ReviewHtmlInput): string {
         .map((p) => `<tr><td><mark class="ph">${escapeHtml(p.placeholder)}</mark></td><td>${escapeHtml(p.category)} value (kept on this machine)</td></tr>`)
         .join('')}</tbody></table>`
     : '<p class="meta">No placeholders: nothing was found to redact, so the code goes as it is.</p>';
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${escapeHtml(i.css)}">
-<title>Review escalation</title>
-</head>
+  return `${webviewHead({ csp, css: i.css, title: 'Review escalation' })}
 <body id="hearth-review" data-sha256="${escapeHtml(w.bodySha256)}" data-bytes="${w.bodyBytes}">
 <div class="bar" role="region" aria-label="Decision">
 <h1 id="title">${escapeHtml(w.message)}</h1>

@@ -3,6 +3,7 @@
  * `default-src 'none'`, scripts only with this load's nonce, styles only from the extension's own files.
  */
 import { escapeHtml } from '../../common/ledger/ledgerReportHtml';
+import { webviewHead } from '../webviewHead';
 
 export interface DashboardHtmlInput {
   /** `webview.cspSource`: the origin the webview serves local resources from. */
@@ -23,15 +24,7 @@ export function makeNonce(random: (bytes: number) => Uint8Array): string {
 export function dashboardHtml(i: DashboardHtmlInput): string {
   const csp = `default-src 'none'; style-src ${i.cspSource}; img-src ${i.cspSource} data:; font-src ${i.cspSource}; script-src 'nonce-${i.nonce}';`;
   const chart = (id: string, title: string) => `<div class="chart"><h3>${escapeHtml(title)}</h3><div class="canvas"><canvas id="${id}" role="img" aria-label="${escapeHtml(title)}"></canvas></div></div>`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${escapeHtml(i.css)}">
-<title>${escapeHtml(i.title)}</title>
-</head>
+  return `${webviewHead({ csp, css: i.css, title: i.title })}
 <body data-charts="pending">
 <header>
 <h1 id="title">${escapeHtml(i.title)}</h1>

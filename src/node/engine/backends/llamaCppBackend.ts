@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import { chooseThreads } from '../threads';
 import { evaluationPriorityOf } from '../scheduler';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
+import { GenerationLimit } from './generationLimit';
 import { beamSearch, topLogProbs, type BeamModel } from './beamSearch';
 import { detectFimFamily, fimTemplate } from '../../../common/completion/fimTemplates';
 import { generateChat } from './llamaCppChat';
@@ -365,26 +366,16 @@ export class LlamaCppBackend {
     let firstTokenAt: number | null = null;
     let tokensOut = 0;
     let stopReason: StopReason = 'eos';
-    let timedOut = false;
     const stops = params.stop ?? [];
-    const local = new AbortController();
-    const onAbort = () => local.abort(signal.reason);
-    if (signal.aborted) local.abort(signal.reason);
-    else signal.addEventListener('abort', onAbort, { once: true });
-    const timer = params.timeLimitMs
-      ? setTimeout(() => {
-          timedOut = true;
-          local.abort(new Error('time limit'));
-        }, params.timeLimitMs)
-      : undefined;
+    const limit = new GenerationLimit(signal, params.timeLimitMs);
     const tokensBefore = sequence.tokenMeter.usedInputTokens;
     const result = (text: string) => ({ ...this.infillResult(text, sequence, tokensBefore, tokensOut, firstTokenAt, started, stopReason), promptSource: plan.source, tokensReused: plan.reused });
     let text: string;
     try {
       // The prompt's head in steps that a cancel can stop; its last step (at most PREFILL_CHUNK tokens) is evaluated
       // with the first generated token, in one decode (a keystroke's few new tokens cost one decode, not two).
-      if (!(await this.prefill(sequence, tokens, evalPriority, local.signal))) {
-        stopReason = timedOut ? 'timeLimit' : 'cancelled';
+      if (!(await this.prefill(sequence, tokens, evalPriority, limit.signal))) {
+        stopReason = limit.timedOut ? 'timeLimit' : 'cancelled';
         this.logger.debug(`infill ${params.documentId ?? ''}: ${stopReason} during prefill after ${sequence.tokenMeter.usedInputTokens - tokensBefore} of ${tokens.length - plan.reused} tokens`);
         return result('');
       }
@@ -392,7 +383,7 @@ export class LlamaCppBackend {
         maxTokens: params.maxTokens,
         temperature: params.temperature ?? 0,
         seed: params.seed,
-        signal: local.signal,
+        signal: limit.signal,
         stopOnAbortSignal: true,
         evaluationPriority: evalPriority,
         customStopTriggers: stops.length ? stops : undefined,
@@ -412,11 +403,11 @@ export class LlamaCppBackend {
           stops,
           heal,
           firstAllowed: heal ? new Set(this.tokensStartingWith(heal)) : undefined,
-          signal: local.signal,
+          signal: limit.signal,
         });
         tokensOut = r.tokens.length;
         if (r.text) options.onTextChunk(r.text);
-        stopReason = timedOut ? 'timeLimit' : r.stopReason;
+        stopReason = limit.timedOut ? 'timeLimit' : r.stopReason;
         // Mean log-probability per token: comparable across lengths, what the editor's confidence gate reads.
         const mean = (lp: number, n: number) => lp / Math.max(1, n);
         return {
@@ -453,19 +444,18 @@ export class LlamaCppBackend {
           if (lead) options.onTextChunk(lead);
         }
       }
-      const rest = leadStopped || (params.maxTokens !== undefined && params.maxTokens <= 1) || local.signal.aborted
+      const rest = leadStopped || (params.maxTokens !== undefined && params.maxTokens <= 1) || limit.signal.aborted
         ? undefined
         : await slot.completion.generateCompletionWithMeta(prompt, { ...options, maxTokens: params.maxTokens === undefined ? undefined : params.maxTokens - (heal ? 1 : 0) });
-      const res = rest ?? { response: '', metadata: { stopReason: leadStopped ? 'customStopTrigger' : local.signal.aborted ? 'abort' : 'maxTokens' } };
-      if (timedOut) stopReason = 'timeLimit';
-      else if (local.signal.aborted) stopReason = 'cancelled';
+      const res = rest ?? { response: '', metadata: { stopReason: leadStopped ? 'customStopTrigger' : limit.signal.aborted ? 'abort' : 'maxTokens' } };
+      if (limit.timedOut) stopReason = 'timeLimit';
+      else if (limit.signal.aborted) stopReason = 'cancelled';
       else if (res.metadata.stopReason === 'maxTokens') stopReason = 'maxTokens';
       else if (res.metadata.stopReason === 'customStopTrigger') stopReason = 'stop';
       else stopReason = 'eos';
       text = lead + res.response;
     } finally {
-      if (timer) clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      limit.dispose();
       slot.busy = false;
     }
     return result(text);

@@ -8,6 +8,7 @@ import type { ChatHistoryItem, LlamaContextSequence, LlamaModel } from 'node-lla
 import type { z } from 'zod';
 import type { ChatParams, ChatResult, StopReason } from '../../../common/protocol/engineProtocol';
 import { evaluationPriority } from '../scheduler';
+import { GenerationLimit } from './generationLimit';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 
@@ -35,17 +36,7 @@ export async function generateChat(target: ChatTarget, params: z.output<typeof C
   const started = performance.now();
   const chatWrapper = mod.resolveChatWrapper(model);
   const chat = new mod.LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
-  const local = new AbortController();
-  let timedOut = false;
-  const onAbort = () => local.abort(signal.reason);
-  if (signal.aborted) local.abort(signal.reason);
-  else signal.addEventListener('abort', onAbort, { once: true });
-  const timer = params.timeLimitMs
-    ? setTimeout(() => {
-        timedOut = true;
-        local.abort(new Error('time limit'));
-      }, params.timeLimitMs)
-    : undefined;
+  const limit = new GenerationLimit(signal, params.timeLimitMs);
   let firstTokenAt: number | null = null;
   let tokensOut = 0;
   const inputBefore = sequence.tokenMeter.usedInputTokens;
@@ -55,7 +46,7 @@ export async function generateChat(target: ChatTarget, params: z.output<typeof C
       maxTokens: params.maxTokens,
       temperature: params.temperature,
       seed: params.seed,
-      signal: local.signal,
+      signal: limit.signal,
       stopOnAbortSignal: true,
       evaluationPriority: evaluationPriority.chat,
       onTextChunk: (text) => {
@@ -67,7 +58,7 @@ export async function generateChat(target: ChatTarget, params: z.output<typeof C
       },
     });
     const reason = res.metadata.stopReason;
-    const stopReason: StopReason = timedOut ? 'timeLimit' : local.signal.aborted || reason === 'abort' ? 'cancelled' : reason === 'maxTokens' ? 'maxTokens' : reason === 'customStopTrigger' ? 'stop' : 'eos';
+    const stopReason: StopReason = limit.timedOut ? 'timeLimit' : limit.signal.aborted || reason === 'abort' ? 'cancelled' : reason === 'maxTokens' ? 'maxTokens' : reason === 'customStopTrigger' ? 'stop' : 'eos';
     // The prompt as the template renders it, counted: what the answer was conditioned on (the meter counts only
     // the tokens evaluated now, which is fewer when the sequence still held the conversation's beginning).
     const tokensIn = Math.max(
@@ -84,8 +75,7 @@ export async function generateChat(target: ChatTarget, params: z.output<typeof C
       chatTemplate: chatWrapper.wrapperName,
     };
   } finally {
-    if (timer) clearTimeout(timer);
-    signal.removeEventListener('abort', onAbort);
+    limit.dispose();
     chat.dispose({ disposeSequence: false });
   }
 }
