@@ -87,12 +87,18 @@ async function main(): Promise<number> {
         ...(process.env.HEARTH_TEST_GREP ? { HEARTH_TEST_GREP: process.env.HEARTH_TEST_GREP } : {}),
         HEARTH_TEST_OPENAI_PORT: String(openAiPort),
         HEARTH_TEST_ANTHROPIC_PORT: String(anthropicPort),
+        // The ledger tests wait for an accepted completion's record, written after its survival checks.
+        HEARTH_SURVIVAL_CHECKS_MS: '300,600',
       },
       settings: {
         'hearth.model.path': model,
         // Fixed threads and a generous time cap: the suite compares against a second engine run.
         'hearth.engine.threads': 1,
         'hearth.completion.timeLimitMs': 60_000,
+        // The suite's random-weight model is never confident, and its prompt must be the one a direct engine run
+        // builds: no confidence gate, no repository context.
+        'hearth.completion.minConfidence': -100,
+        'hearth.completion.contextChunks': 0,
       },
     });
     say(`code-server ${server.url} (run folder ${runDir})`);

@@ -48,7 +48,13 @@ interface Shown extends ShownSuggestion {
 
 export const acceptedCommand = 'hearth.completionAccepted';
 /** When accepted text's survival is measured; the ledger record is written after the last. */
-const SURVIVAL_CHECKS_MS = [30_000, 300_000] as const;
+const SURVIVAL_CHECKS_MS = survivalChecks(process.env.HEARTH_SURVIVAL_CHECKS_MS);
+
+/** 30 s and 5 min; `HEARTH_SURVIVAL_CHECKS_MS=a,b` shortens both for tests that wait for the accepted record. */
+function survivalChecks(env: string | undefined): readonly [number, number] {
+  const [a, b] = (env ?? '').split(',').map(Number);
+  return a !== undefined && b !== undefined && a > 0 && b >= a ? [a, b] : [30_000, 300_000];
+}
 
 /** Fields a completion record carries beyond the engine's counts. */
 interface CompletionFields {
