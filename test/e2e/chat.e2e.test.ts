@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import type { BrowserContext, FrameLocator, Page } from 'playwright-core';
 import { diagnostics, e2eModel, installVsix, launchBrowser, repoRoot, startCodeServer, writeUserSettings, type CodeServer } from '../../scripts/codeServer';
 import { echoPlaceholders, startFakeProvider, type FakeProvider } from '../fixtures/cloud/fakeProviders';
-import { note, openFile, skipUnlessUiAvailable, vsixPath } from './workbench';
+import { note, openFile, reviewFrame, skipUnlessUiAvailable, vsixPath } from './workbench';
 
 const root = repoRoot();
 const resultsDir = path.join(root, 'test-results');
@@ -201,17 +201,18 @@ describe('Chat in a real VS Code (code-server + chromium)', function () {
   it('escalates the conversation through the warning and consent, shows the badge, and sends no planted secret', async () => {
     const chat = chatFrame(page);
     await chat.locator('#escalate').click();
-    const box = page.locator('.monaco-dialog-box');
-    await box.waitFor({ timeout: 30_000 });
-    const message = (await box.locator('.dialog-message-text').textContent()) ?? '';
-    const detail = (await box.locator('.dialog-message-detail').textContent().catch(() => '')) ?? '';
-    note(`warning: ${message} | ${detail.replace(/\n/g, ' | ')}`);
-    assert.match(message, /frontier cloud model/);
-    assert.match(detail, /Destination: frontier — openai model "e2e-gpt"/);
-    assert.match(detail, /github-pat ×1/);
-    assert.match(detail, /Estimated cost/);
+    // The same review as the command's: the whole request readable, Cancel the default, only Send sends.
+    const review = await reviewFrame(page);
+    const title = (await review.locator('#title').textContent()) ?? '';
+    const reviewText = (await review.locator('body').textContent()) ?? '';
+    note(`review: ${title}`);
+    assert.match(title, /e2e-openai/);
+    assert.match(title, /frontier/);
+    assert.match(reviewText, /github-pat ×1/);
+    assert.match(reviewText, /Estimated cost/);
+    assert.ok(!reviewText.includes(TOKEN), 'the review shows the token');
     assert.equal(fake.requests.length, 0, 'something was sent before consent');
-    await page.locator('.monaco-dialog-box .dialog-buttons .monaco-button', { hasText: 'Send' }).first().click();
+    await review.locator('#send').click();
 
     const escalated = chat.locator('article.message.assistant', { has: chat.locator('.badge.frontier') }).first();
     await escalated.waitFor({ timeout: 30_000 });

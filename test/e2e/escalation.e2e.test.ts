@@ -27,7 +27,7 @@ import {
   type CodeServer,
 } from '../../scripts/codeServer';
 import { startFakeProvider, type FakeProvider } from '../fixtures/cloud/fakeProviders';
-import { note, openFile, skipUnlessUiAvailable, vsixPath } from './workbench';
+import { note, openFile, reviewFrame, skipUnlessUiAvailable, vsixPath } from './workbench';
 
 const root = repoRoot();
 const resultsDir = path.join(root, 'test-results');
@@ -54,18 +54,6 @@ async function answerInput(page: Page, title: RegExp, text: string): Promise<voi
   await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ timeout: 20_000 });
   await page.keyboard.type(text);
   await page.keyboard.press('Enter');
-}
-
-/** The review webview's page (a frame nested in the workbench's webview iframe), once it has rendered. */
-async function reviewFrame(page: Page, timeoutMs = 30_000): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const f of page.frames()) {
-      if (await f.locator('body#hearth-review[data-ready="true"]').count().catch(() => 0)) return f;
-    }
-    if (Date.now() > deadline) throw new Error('the escalation review did not open');
-    await page.waitForTimeout(200);
-  }
 }
 
 async function reviewOpen(page: Page): Promise<boolean> {

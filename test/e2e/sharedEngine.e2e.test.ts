@@ -19,6 +19,9 @@ import { readEngineInfo, runtimePaths } from '../../src/node/engine/runtimeDir';
 import { diagnostics, e2eModel, installVsix, launchBrowser, repoRoot, startCodeServer, type CodeServer } from '../../scripts/codeServer';
 import { EDITOR_SETTINGS, GHOST, ghostText, note, skipUnlessUiAvailable, openFile, typeAtEnd, vsixPath, waitForStatus } from './workbench';
 
+/** This test is about one engine serving two windows: every suggestion shows (no confidence gate, no repository context). */
+const NO_GATE = { 'hearth.completion.minConfidence': -100, 'hearth.completion.contextChunks': 0 };
+
 const root = repoRoot();
 /**
  * A plain-text copy of sample-workspace's main.ts: no TypeScript server starts in either window, which on a
@@ -96,7 +99,7 @@ describe('two VS Code windows, one Hearth engine (code-server + chromium)', func
     const model = await e2eModel(root);
     const vsix = vsixPath();
     if (vsix) await installVsix(vsix, path.join(runDir, 'extensions'), path.join(runDir, 'user-data'), root);
-    server = await startCodeServer({ runDir, settings: { 'hearth.model.path': model, ...EDITOR_SETTINGS }, isolateHome: true, smokeTestDriver: !vsix });
+    server = await startCodeServer({ runDir, settings: { 'hearth.model.path': model, ...EDITOR_SETTINGS, ...NO_GATE }, isolateHome: true, smokeTestDriver: !vsix });
     const runtimeDir = path.join(runDir, 'engine');
     note(`code-server up after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     context = await launchBrowser(runDir);

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Frame, Page } from 'playwright-core';
 import { e2eRequired, repoRoot, unavailableReason } from '../../scripts/codeServer';
 
 const root = repoRoot();
@@ -130,3 +130,15 @@ export async function stableGhostText(page: Page, timeoutMs = 5_000): Promise<st
 }
 
 export const GHOST = '.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text-decoration-preview, .monaco-editor .ghost-text';
+
+/** The review webview's page (a frame nested in the workbench's webview iframe), once it has rendered. */
+export async function reviewFrame(page: Page, timeoutMs = 30_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const f of page.frames()) {
+      if (await f.locator('body#hearth-review[data-ready="true"]').count().catch(() => 0)) return f;
+    }
+    if (Date.now() > deadline) throw new Error('the escalation review did not open');
+    await page.waitForTimeout(200);
+  }
+}
