@@ -286,6 +286,33 @@ describe('Hearth in a real VS Code (code-server + chromium)', function () {
         assert.ok(l.reason && l.reason.length > 5, `request #${l.id} has no reason`);
       }
     });
+
+    it('alternates between two files and shows ghost text in both, each time', async function () {
+      // Issue #21: a second file used to cost a full prompt re-read on every switch; with a sequence per document
+      // (and the prompt cache behind them) each file keeps its evaluated prompt.
+      const { page } = session!;
+      await page.keyboard.press('Escape');
+      const steps: [string, string][] = [['inventory.ts', `\n${TYPED}`], [FILE, `\n${TYPED2}`], ['inventory.ts', `\n${TYPED2}`], [FILE, `\n${TYPED}`]];
+      for (const [i, [file, text]] of steps.entries()) {
+        // A file already open is brought back by its tab, as a user switches; the first time through Quick Open.
+        const tab = page.locator('.tabs-container .tab', { hasText: file }).first();
+        if (await tab.count()) {
+          await tab.click();
+          await page.locator('.tab.active', { hasText: file }).waitFor({ timeout: 10_000 });
+        } else {
+          await openFile(page, file);
+        }
+        const t0 = Date.now();
+        await typeAtEnd(page, text);
+        await page.locator(GHOST).first().waitFor({ timeout: ENGINE.timeLimitMs + 20_000 });
+        const ghost = await stableGhostText(page);
+        note(`switch ${i + 1} (${file}): ghost text ${JSON.stringify(ghost)} after ${Date.now() - t0} ms`);
+        assert.ok(ghost.trim().length > 0, `${file} shows empty ghost text`);
+        await page.keyboard.press('Escape');
+      }
+      await page.screenshot({ path: path.join(resultsDir, 'e2e-two-files.png') });
+      note('screenshot: test-results/e2e-two-files.png');
+    });
   });
 
   describe('without a usable model', function () {
