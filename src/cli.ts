@@ -12,8 +12,9 @@ import { modelsCommand } from './node/cli/modelsCommand';
 import { cliErrorMessage } from './node/cli/cliErrors';
 import { OutputRefusedError } from './node/safeOutput';
 import { benchCommand } from './node/cli/benchRepoCommand';
+import { engineCommand } from './node/cli/engineBuildCommand';
 
-const commands: CliCommand[] = [completeCommand, statusCommand, ledgerCommand, modelsCommand, redactCommand, benchCommand];
+const commands: CliCommand[] = [completeCommand, statusCommand, ledgerCommand, modelsCommand, redactCommand, benchCommand, engineCommand];
 
 function help(): string {
   return ['usage: hearth <command> [options]', '', ...commands.map((c) => `  ${c.usage.replace(/\n/g, '\n  ')}\n      ${c.summary}`), '', 'hearth <command> --help shows one command.'].join('\n') + '\n';

@@ -72,6 +72,23 @@ export const LoadModelParams = z.object({
   promptCacheBytes: z.number().int().min(0).optional(),
   /** Overrides the model's fill-in-the-middle order (`hearth.fim.order` in the GGUF; see `ModelInfo.fimOrder`). */
   fimOrder: z.enum(['psm', 'spm']).optional(),
+  /**
+   * Which llama.cpp build runs the model: `auto` (the native build for this machine when there is one and the tuner
+   * did not measure the prebuilt faster), `native`, `prebuilt`. See "Hearth: Build Engine for This Machine".
+   */
+  engineBackend: z.enum(['auto', 'native', 'prebuilt']).optional(),
+  /**
+   * Prompt-lookup speculation for greedy generation (completions and chat edits): draft tokens copied from the
+   * prompt, verified in one batch. Same output as without; faster where the output repeats the input. Unset: off.
+   */
+  lookup: z.boolean().optional(),
+  /** KV-cache element type (the recommender's choice); unset: f16. */
+  kvCacheType: z.enum(['f16', 'q8_0', 'q4_0']).optional(),
+  /**
+   * Mixture-of-experts models on a GPU too small for them: this many layers' experts stay in RAM (llama.cpp's
+   * `--n-cpu-moe`, the recommender's `moeExpertLayersOnCpu`); 'all': every layer's.
+   */
+  moeExpertLayersOnCpu: z.union([z.number().int().min(0), z.literal('all')]).optional(),
 });
 export type LoadModelParams = z.infer<typeof LoadModelParams>;
 
@@ -147,6 +164,15 @@ export type InfillParams = z.input<typeof InfillParams>;
 export const StopReason = z.enum(['eos', 'maxTokens', 'stop', 'cancelled', 'timeLimit']);
 export type StopReason = z.infer<typeof StopReason>;
 
+/** How a request ran: the threads chosen for it against the load, and the lookup speculation's figures. */
+export const SpeedFields = {
+  /** llama.cpp threads this request's evaluations used (chosen against other processes' load). */
+  threads: z.number().int().positive().optional(),
+  /** Lookup speculation: draft tokens verified and accepted / rejected (absent when speculation was off). */
+  lookupAccepted: z.number().int().nonnegative().optional(),
+  lookupRejected: z.number().int().nonnegative().optional(),
+};
+
 export const InfillResult = z.object({
   text: z.string(),
   /** Prompt tokens actually evaluated: with cache reuse, only those after the common prefix. */
@@ -169,6 +195,7 @@ export const InfillResult = z.object({
   confidence: z.number().nullable().optional(),
   /** Other finished candidates of the beam search, likeliest first, each differing from `text` (optional). */
   alternatives: z.array(z.object({ text: z.string(), confidence: z.number() })).max(8).optional(),
+  ...SpeedFields,
 });
 export type InfillResult = z.infer<typeof InfillResult>;
 
@@ -209,6 +236,12 @@ export const StatusResult = z.object({
   /** The names connected clients gave in `hello` (e.g. "VS Code window (extension host pid 123)"). */
   clientNames: z.array(z.string()).optional(),
   promptCache: PromptCacheStatus.optional(),
+  /** The llama.cpp build loaded: the native build for this machine or node-llama-cpp's prebuilt, with its flags. */
+  engineBackend: z.object({ kind: z.enum(['native', 'prebuilt']), flags: z.string(), note: z.string().optional() }).optional(),
+  /** Load-aware threads: the count the last request used, the ceiling, and other processes' load (cores). */
+  threads: z.object({ last: z.number().int().nonnegative(), ceiling: z.number().int().nonnegative(), othersBusy: z.number().nonnegative() }).optional(),
+  /** Lookup speculation on the loaded model, and its acceptance since load (null before any draft). */
+  lookup: z.object({ enabled: z.boolean(), acceptance: z.number().min(0).max(1).nullable() }).optional(),
   protocolVersion: z.number().int(),
 });
 export type StatusResult = z.infer<typeof StatusResult>;
@@ -287,6 +320,7 @@ export const ChatResult = z.object({
   stopReason: StopReason,
   /** The chat wrapper node-llama-cpp resolved from the model (e.g. `ChatML`). */
   chatTemplate: z.string(),
+  ...SpeedFields,
 });
 export type ChatResult = z.infer<typeof ChatResult>;
 

@@ -101,6 +101,7 @@ export class EngineCore {
       clients: this.sessions,
       clientNames: [...this.clientNames.values()],
       ...(this.backend.modelInfo && this.backend.promptCacheStatus ? { promptCache: this.backend.promptCacheStatus() } : {}),
+      ...(this.backend.speedStatus ? this.backend.speedStatus() : {}),
       protocolVersion: PROTOCOL_VERSION,
     };
   }

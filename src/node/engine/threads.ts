@@ -1,11 +1,144 @@
-import { availableParallelism, loadavg } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, getPriority, loadavg } from 'node:os';
 
 /**
- * Threads for llama.cpp, chosen against the machine's current load: with threads = cores, decode falls to
- * ~0.3× when another process holds a core, while one thread fewer keeps ~0.6×. So leave a core to whatever
- * is already running (the 1-minute load average), never going below one thread.
+ * Threads for llama.cpp, chosen against the load from OTHER processes: with threads = cores, decode falls to ~0.3×
+ * of its quiet speed when another process holds a core (llama.cpp's threads wait for each other at every layer,
+ * so one descheduled thread stalls them all), while one thread fewer keeps ~0.6×. So leave a core to each core's
+ * worth of competing work, never going below one thread.
+ *
+ * `othersBusy` is in cores (1.0 = one core fully used by other processes). Half a core of other work already
+ * costs a thread: the stall of a shared core is paid at every synchronisation, not in proportion to its use.
  */
-export function chooseThreads(cores = availableParallelism(), load1 = loadavg()[0] ?? 0): number {
-  const busy = Math.round(Math.max(0, load1));
+export function chooseThreads(cores = availableParallelism(), othersBusy = loadavg()[0] ?? 0): number {
+  const busy = Math.round(Math.max(0, othersBusy));
   return Math.max(1, Math.min(cores, cores - busy));
+}
+
+/** CPU time counters, in clock ticks, from /proc. */
+export interface CpuCounters {
+  /** Ticks every CPU spent running anything that competes at normal priority (user, system, irq, steal). */
+  busy: number;
+  /** Ticks of this process (user + system). */
+  own: number;
+  /** Ticks of processes that yield to us: SCHED_IDLE (the scheduler runs them only on otherwise idle CPUs). */
+  yielding: number;
+  /** Wall time of the sample, ms. */
+  at: number;
+}
+
+/** Parses the `cpu` line of /proc/stat: user nice system idle iowait irq softirq steal … */
+export function parseProcStat(text: string, ownNiced: boolean): number {
+  const f = (/^cpu\s+(.*)$/m.exec(text)?.[1] ?? '').trim().split(/\s+/).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  // Niced processes (nice > 0) get a small share against ours and do not hold a core from us; unless the engine
+  // is itself niced, then they are its peers.
+  return user + system + irq + softirq + steal + (ownNiced ? nice : 0);
+}
+
+/** utime + stime (ticks) and the scheduling policy of one /proc/<pid>/stat line. */
+export function parsePidStat(text: string): { ticks: number; policy: number } | undefined {
+  // The command name (field 2) may hold spaces and parentheses: fields are counted after its last ')'.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state); utime is field 14, stime 15, policy 41.
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  const policy = Number(rest[38]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+  return { ticks: utime + stime, policy: Number.isFinite(policy) ? policy : 0 };
+}
+
+const SCHED_IDLE = 5;
+
+/** Reads the counters (Linux); undefined where /proc is absent. */
+export function readCpuCounters(): CpuCounters | undefined {
+  try {
+    let ownNiced = false;
+    try {
+      ownNiced = getPriority() > 0;
+    } catch {
+      // unknown: assume not niced
+    }
+    const busy = parseProcStat(readFileSync('/proc/stat', 'utf8'), ownNiced);
+    const own = parsePidStat(readFileSync('/proc/self/stat', 'utf8'))?.ticks ?? 0;
+    let yielding = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+      try {
+        const s = parsePidStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+        // A SCHED_IDLE process's own ticks; its threads share the policy in practice (chrt applies to all).
+        if (s && s.policy === SCHED_IDLE) yielding += s.ticks;
+      } catch {
+        // the process ended between the listing and the read
+      }
+    }
+    return { busy, own, yielding, at: Date.now() };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Clock ticks per second of /proc's counters (USER_HZ: 100 on every Linux build that matters). */
+const TICKS_PER_SECOND = 100;
+
+/** Cores' worth of competing work by other processes between two samples. */
+export function othersBusyBetween(a: CpuCounters, b: CpuCounters): number {
+  const seconds = (b.at - a.at) / 1000;
+  if (seconds <= 0) return 0;
+  const ticks = b.busy - a.busy - (b.own - a.own) - Math.max(0, b.yielding - a.yielding);
+  return Math.max(0, ticks / TICKS_PER_SECOND / seconds);
+}
+
+/**
+ * Watches the machine's load from other processes, sampling every `intervalMs` on a timer that never keeps the
+ * process alive. A request reads the latest figure (no waiting, no measuring on its path) and picks its threads
+ * from it. Where /proc is absent (macOS, Windows), the 1-minute load average less this process's own recent CPU
+ * use stands in.
+ */
+export class LoadMonitor {
+  private last: CpuCounters | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private smoothed = 0;
+  private fallbackOwn = { cpu: process.cpuUsage(), at: Date.now(), share: 0 };
+
+  constructor(private readonly intervalMs = 1000, private readonly read: () => CpuCounters | undefined = readCpuCounters) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.last = this.read();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Takes a sample now (the timer does this every interval). */
+  sample(): void {
+    const now = this.read();
+    if (now && this.last) {
+      const busy = othersBusyBetween(this.last, now);
+      // Mostly the latest interval: a browser tab that starts spinning should cost a thread within a second or two.
+      this.smoothed = 0.3 * this.smoothed + 0.7 * busy;
+    } else if (!now) {
+      const cpu = process.cpuUsage();
+      const at = Date.now();
+      const used = (cpu.user + cpu.system - this.fallbackOwn.cpu.user - this.fallbackOwn.cpu.system) / 1000;
+      this.fallbackOwn = { cpu, at, share: at > this.fallbackOwn.at ? used / (at - this.fallbackOwn.at) : 0 };
+      this.smoothed = Math.max(0, (loadavg()[0] ?? 0) - this.fallbackOwn.share);
+    }
+    this.last = now;
+  }
+
+  /** Cores' worth of competing work by other processes, recently. */
+  get othersBusy(): number {
+    return this.smoothed;
+  }
+
+  /** Threads for the next request, at most `ceiling` (the configured or tuned count, else the cores). */
+  threadsFor(ceiling: number, cores = availableParallelism()): number {
+    return Math.max(1, Math.min(ceiling, chooseThreads(cores, this.smoothed)));
+  }
 }

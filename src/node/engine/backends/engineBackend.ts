@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ChatParams, ChatResult, InfillParams, InfillResult, LoadModelParams, ModelInfo, PromptCacheStatus, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
+import type { ChatParams, ChatResult, InfillParams, InfillResult, LoadModelParams, ModelInfo, PromptCacheStatus, StatusResult, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
 
 /** What the engine needs of an inference backend (llama.cpp, OpenVINO). */
 export interface EngineBackend {
@@ -18,6 +18,8 @@ export interface EngineBackend {
   readonly completionSequences?: number;
   /** Live sequences and the host-memory prompt cache; absent where the backend has none (OpenVINO). */
   promptCacheStatus?(): PromptCacheStatus;
+  /** Which llama.cpp build, the load-aware threads and lookup speculation (llama.cpp only). */
+  speedStatus?(): Pick<StatusResult, 'engineBackend' | 'threads' | 'lookup'>;
   unload(): Promise<void>;
   dispose(): Promise<void>;
 }

@@ -3,14 +3,16 @@
  * imported on first use, never at module load (style rule 2).
  */
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
-import { freemem } from 'node:os';
+import { availableParallelism, freemem } from 'node:os';
 import type { Llama, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel, Token, TokenBias } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import type { ChatParams, ChatResult, InfillParams, InfillResult, LoadModelParams, ModelInfo, Priority, PromptCacheStatus, StopReason, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
+import type { ChatParams, ChatResult, InfillParams, InfillResult, LoadModelParams, ModelInfo, Priority, PromptCacheStatus, StatusResult, StopReason, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
 import { detectHardwareProfile } from '../../hardware/hardwareProfile';
 import { measureLlamaSetting, runSweep, sampleTokens, tuneCandidates } from '../tuner';
 import type { Logger } from '../../../common/logger';
 import type { z } from 'zod';
-import { chooseThreads } from '../threads';
+import { LoadMonitor } from '../threads';
+import { loadLlama, type BackendInfo } from '../nativeBuild';
+import { placementFor } from '../../../common/hardware/placement';
 import { evaluationPriorityOf } from '../scheduler';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
 import { GenerationLimit } from './generationLimit';
@@ -78,7 +80,7 @@ export function checkGgufFile(path: string): void {
 }
 
 function loadKey(params: LoadModelParams): string {
-  return JSON.stringify([params.path, params.contextSize, params.threads, params.sequences, params.batchSize, params.fimOrder]);
+  return JSON.stringify([params.path, params.contextSize, params.threads, params.sequences, params.batchSize, params.fimOrder, params.engineBackend ?? 'auto', params.lookup ?? false, params.kvCacheType, params.gpuLayers, params.moeExpertLayersOnCpu]);
 }
 
 /** One context sequence and what it holds: the document whose tokens are in its KV cache. */
@@ -119,8 +121,60 @@ export class LlamaCppBackend {
   /** Documents seen, with the model key they were last evaluated under (for the full-prefill reason). */
   private readonly seenDocuments = new Map<string, string>();
   private readonly counts = { live: 0, restored: 0, full: 0 };
+  /** Which llama.cpp build `llama` is, and the preference it was loaded for. */
+  private backendInfo: BackendInfo | undefined;
+  private backendPreference: 'auto' | 'native' | 'prebuilt' | undefined;
+  /** Other processes' CPU load, sampled in the background; each request picks its threads from it. */
+  private readonly load = new LoadMonitor();
+  /** The most threads a request may use (the configured or tuned count, else the cores), and the last choice. */
+  private threadCeiling = 0;
+  private lastThreads = 0;
+  private lookupEnabled = false;
+  private readonly lookupTotals = { accepted: 0, rejected: 0 };
 
   constructor(private readonly logger: Logger) {}
+
+  /** The build loaded, the load-aware threads and lookup speculation, for `status`. */
+  speedStatus(): Pick<StatusResult, 'engineBackend' | 'threads' | 'lookup'> {
+    const drafts = this.lookupTotals.accepted + this.lookupTotals.rejected;
+    return {
+      ...(this.backendInfo ? { engineBackend: this.backendInfo } : {}),
+      ...(this.threadCeiling ? { threads: { last: this.lastThreads || this.threadCeiling, ceiling: this.threadCeiling, othersBusy: Math.round(this.load.othersBusy * 100) / 100 } } : {}),
+      ...(this.info ? { lookup: { enabled: this.lookupEnabled, acceptance: drafts ? this.lookupTotals.accepted / drafts : null } } : {}),
+    };
+  }
+
+  /**
+   * Threads for the request about to run, from other processes' current load. node-llama-cpp gives each decode
+   * batch min(context's ideal, llama.maxThreads) threads and sets them on the llama.cpp context before the batch
+   * (`llama_set_n_threads`: no reload, no wait), so the count changes between two batches, never during one.
+   */
+  private chooseRequestThreads(): number {
+    const threads = this.load.threadsFor(this.threadCeiling);
+    if (this.llama && this.llama.maxThreads !== threads) {
+      this.llama.maxThreads = threads;
+      this.logger.debug(`threads: ${threads} of ${this.threadCeiling} (other processes busy ${this.load.othersBusy.toFixed(2)} cores)`);
+    }
+    this.lastThreads = threads;
+    return threads;
+  }
+
+  /** Lookup speculation counters of a sequence, to diff around a request. */
+  private static predictions(sequence: LlamaContextSequence): { accepted: number; rejected: number } {
+    const p = sequence.tokenPredictions;
+    return { accepted: p.validated, rejected: p.refuted };
+  }
+
+  private speedFields(sequence: LlamaContextSequence, before: { accepted: number; rejected: number }, threads: number): { threads: number; lookupAccepted?: number; lookupRejected?: number } {
+    if (!this.lookupEnabled) return { threads };
+    const after = LlamaCppBackend.predictions(sequence);
+    const accepted = Math.max(0, after.accepted - before.accepted);
+    const rejected = Math.max(0, after.rejected - before.rejected);
+    this.lookupTotals.accepted += accepted;
+    this.lookupTotals.rejected += rejected;
+    if (accepted + rejected) this.logger.debug(`lookup speculation: ${accepted} of ${accepted + rejected} drafted tokens accepted (${((100 * accepted) / (accepted + rejected)).toFixed(0)}%), ${threads} threads`);
+    return { threads, lookupAccepted: accepted, lookupRejected: rejected };
+  }
 
   /** Completion sequences (the last sequence is shared by chat and background work). */
   get completionSequences(): number {
@@ -168,18 +222,33 @@ export class LlamaCppBackend {
     const started = performance.now();
     const mod = await loadModule();
     this.mod = mod;
-    this.llama ??= await mod.getLlama({
-      gpu: false,
-      build: 'never',
-      logLevel: mod.LlamaLogLevel.warn,
-      logger: (level, message) => {
-        const text = message.trim();
-        if (text) this.logger.debug(`llama.cpp [${level}] ${text}`);
-      },
-    });
     await this.unload();
-    // node-llama-cpp's default thread count can exceed the cores and spin-wait; always pass it explicitly.
-    const threads = params.threads && params.threads > 0 ? params.threads : chooseThreads();
+    const preference = params.engineBackend ?? 'auto';
+    if (this.llama && this.backendPreference !== preference) {
+      await this.llama.dispose();
+      this.llama = undefined;
+    }
+    if (!this.llama) {
+      const loaded = await loadLlama(mod, {
+        prefer: preference,
+        logger: this.logger,
+        logLevel: mod.LlamaLogLevel.warn,
+        llamaLogger: (level, message) => {
+          const text = message.trim();
+          if (text) this.logger.debug(`llama.cpp [${level}] ${text}`);
+        },
+      });
+      this.llama = loaded.llama;
+      this.backendInfo = loaded.backend;
+      this.backendPreference = preference;
+    }
+    // The ceiling: the configured (or tuned) count, else the cores; each request then takes what other processes
+    // leave (see chooseRequestThreads). node-llama-cpp's default could exceed the cores and spin-wait.
+    const threads = params.threads && params.threads > 0 ? params.threads : availableParallelism();
+    this.threadCeiling = threads;
+    this.llama.maxThreads = threads;
+    this.load.start();
+    this.load.sample();
     let model: LlamaModel;
     try {
       model = await this.llama.loadModel({ modelPath: params.path, gpuLayers: 0 });
@@ -192,11 +261,25 @@ export class LlamaCppBackend {
     const perSequence = contextSize * kvBytesPerToken(metaAll[model.fileInfo.metadata.general.architecture] ?? {});
     // Live sequences sized from free memory: their KV caches may take at most a quarter of it.
     const sequences = params.sequences ?? 1 + Math.max(1, Math.min(DEFAULT_COMPLETION_SEQUENCES, Math.floor(freemem() / 4 / perSequence)));
-    const context = await model.createContext({ contextSize, sequences, threads, ...(params.batchSize ? { batchSize: params.batchSize } : {}) });
+    const archInfo = metaAll[model.fileInfo.metadata.general.architecture] ?? {};
+    const placement = placementFor({
+      gpu: false,
+      gpuLayers: params.gpuLayers,
+      kvCacheType: params.kvCacheType,
+      moeExpertLayersOnCpu: params.moeExpertLayersOnCpu,
+      expertCount: typeof archInfo['expert_count'] === 'number' ? archInfo['expert_count'] : null,
+      layers: typeof archInfo['block_count'] === 'number' ? archInfo['block_count'] : null,
+      tensorOverridesSupported: false,
+    });
+    const kv = placement.kvCacheType === 'f16' ? {} : { experimentalKvCacheKeyType: placement.kvCacheType === 'q8_0' ? ('Q8_0' as const) : ('Q4_0' as const), experimentalKvCacheValueType: placement.kvCacheType === 'q8_0' ? ('Q8_0' as const) : ('Q4_0' as const), flashAttention: true };
+    const context = await model.createContext({ contextSize, sequences, threads: { ideal: threads, min: 1 }, ...kv, ...(params.batchSize ? { batchSize: params.batchSize } : {}) });
     this.model = model;
     this.context = context;
+    this.lookupEnabled = params.lookup === true;
+    this.lookupTotals.accepted = this.lookupTotals.rejected = 0;
     this.slots = Array.from({ length: sequences }, () => {
-      const sequence = context.getSequence();
+      // Lookup speculation: drafts copied from the sequence's own prompt, verified with the next token in one batch.
+      const sequence = context.getSequence(this.lookupEnabled ? { tokenPredictor: new mod.InputLookupTokenPredictor() } : undefined);
       return { sequence, completion: new mod.LlamaCompletion({ contextSequence: sequence }), documentId: undefined, lastUsed: 0, busy: false };
     });
     this.modelKey = `${modelFingerprint(params.path)}:${context.contextSize}`;
@@ -235,7 +318,7 @@ export class LlamaCppBackend {
       loadMs: performance.now() - started,
     };
     this.loadedKey = key;
-    this.logger.info(`loaded ${this.info.name} (${this.info.architecture}, ${(this.info.sizeBytes / 1e6).toFixed(1)} MB) with ${threads} threads, batch ${context.batchSize}, context ${context.contextSize} × ${sequences} sequences (${sequences - 1} for completions), prompt cache ${((this.cache?.budgetBytes ?? 0) / 1e6).toFixed(0)} MB, in ${this.info.loadMs.toFixed(0)} ms`);
+    this.logger.info(`loaded ${this.info.name} (${this.info.architecture}, ${(this.info.sizeBytes / 1e6).toFixed(1)} MB) on the ${this.backendInfo?.kind === 'native' ? 'native build' : 'prebuilt backend'} with up to ${threads} threads (chosen per request against the load), ${placement.note}, lookup speculation ${this.lookupEnabled ? 'on' : 'off'}, batch ${context.batchSize}, context ${context.contextSize} × ${sequences} sequences (${sequences - 1} for completions), prompt cache ${((this.cache?.budgetBytes ?? 0) / 1e6).toFixed(0)} MB, in ${this.info.loadMs.toFixed(0)} ms`);
     return this.info;
   }
 
@@ -369,7 +452,14 @@ export class LlamaCppBackend {
     const stops = params.stop ?? [];
     const limit = new GenerationLimit(signal, params.timeLimitMs);
     const tokensBefore = sequence.tokenMeter.usedInputTokens;
-    const result = (text: string) => ({ ...this.infillResult(text, sequence, tokensBefore, tokensOut, firstTokenAt, started, stopReason), promptSource: plan.source, tokensReused: plan.reused });
+    const threads = this.chooseRequestThreads();
+    const predictionsBefore = LlamaCppBackend.predictions(sequence);
+    const result = (text: string) => ({
+      ...this.infillResult(text, sequence, tokensBefore, tokensOut, firstTokenAt, started, stopReason),
+      promptSource: plan.source,
+      tokensReused: plan.reused,
+      ...this.speedFields(sequence, predictionsBefore, threads),
+    });
     let text: string;
     try {
       // The prompt's head in steps that a cancel can stop; its last step (at most PREFILL_CHUNK tokens) is evaluated
@@ -617,7 +707,13 @@ export class LlamaCppBackend {
   /** A chat answer (see `llamaCppChat.ts`) on the chat slot's sequence, at chat priority. */
   async chat(params: z.output<typeof ChatParams>, signal: AbortSignal, onText: (text: string) => void): Promise<ChatResult> {
     if (!this.model || !this.info || !this.mod) throw new Error('no model loaded');
-    return generateChat({ mod: this.mod, model: this.model, sequence: this.slotFor('chat', undefined).sequence }, params, signal, onText);
+    const sequence = this.slotFor('chat', undefined).sequence;
+    const threads = this.chooseRequestThreads();
+    const before = LlamaCppBackend.predictions(sequence);
+    const r = await generateChat({ mod: this.mod, model: this.model, sequence }, params, signal, onText);
+    const speed = this.speedFields(sequence, before, threads);
+    if (speed.lookupAccepted !== undefined) this.logger.debug(`chat: ${threads} threads, lookup ${speed.lookupAccepted} accepted / ${speed.lookupRejected} rejected`);
+    return { ...r, ...speed };
   }
 
   /**
@@ -658,6 +754,7 @@ export class LlamaCppBackend {
   }
 
   async dispose(): Promise<void> {
+    this.load.stop();
     await this.unload();
     this.cache?.dispose();
     this.cache = undefined;
