@@ -22,6 +22,7 @@ import { ModelLibrary } from './vscode/models/modelLibrary';
 import { PolicyService } from './vscode/policy/policyService';
 import { registerShowEffectivePolicy } from './vscode/policy/showEffectivePolicy';
 import { selectModel } from './vscode/models/selectModel';
+import { buildEngineForThisMachine } from './vscode/models/buildEngineCommand';
 import { tuneForThisMachine } from './vscode/models/tuneCommand';
 import { TunedSettings } from './vscode/models/tunedSettings';
 import { showStatusMenu, StatusBar } from './vscode/statusBar';
@@ -106,6 +107,7 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
       vscode.commands.registerCommand('hearth.deleteModel', () => runCommand(() => deleteModel(library))),
       vscode.commands.registerCommand('hearth.tune', () => runCommand(() => tuneForThisMachine({ host, library, tuned, ledger, logger }))),
       vscode.commands.registerCommand('hearth.restartEngine', () => runCommand(() => host.restartForAllWindows())),
+      vscode.commands.registerCommand('hearth.buildEngine', () => runCommand(() => buildEngineForThisMachine(host, logger))),
       vscode.workspace.onDidChangeConfiguration(async (e) => {
         if (!engineRestartKeys.some((k) => e.affectsConfiguration(k))) return;
         await host.restart();

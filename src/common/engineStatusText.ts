@@ -26,10 +26,26 @@ export function statusTooltipMarkdown({ model, pid, status, tuned, threadsSettin
     `Model: ${model.name} · ${model.architecture} · ${(model.sizeBytes / 1e6).toFixed(0)} MB`,
     '',
     `Threads: ${model.threads} · batch ${model.batchSize ?? 'default'} · context ${model.contextSize} ${how}`,
+    ...(status ? speedLines(status).flatMap((l) => ['', l]) : []),
     '',
     `Engine: pid ${pid ?? status?.pid ?? '?'} · ${sharing}${status ? ` · ${(status.rssBytes / 1e6).toFixed(0)} MB resident` : ''}`,
     ...(status?.promptCache ? ['', promptCacheSummary(status.promptCache)] : []),
   ].join('\n');
+}
+
+/**
+ * The engine's speed state (status bar tooltip, `hearth status`): which llama.cpp build is loaded, the threads the
+ * last request used against other programs' load, and lookup speculation.
+ */
+export function speedLines(status: Pick<StatusResult, 'engineBackend' | 'threads' | 'lookup'>): string[] {
+  const lines: string[] = [];
+  const b = status.engineBackend;
+  if (b) lines.push(`Backend: ${b.kind === 'native' ? 'native build for this machine' : 'prebuilt'} (${b.flags})${b.note ? ` · ${b.note}` : ''}`);
+  const t = status.threads;
+  if (t) lines.push(`Threads now: ${t.last} of ${t.ceiling} · other programs busy ${t.othersBusy.toFixed(1)} core${t.othersBusy === 1 ? '' : 's'}`);
+  const l = status.lookup;
+  if (l) lines.push(`Lookup speculation: ${l.enabled ? `on${l.acceptance === null ? '' : ` · ${(l.acceptance * 100).toFixed(0)}% of drafts accepted`}` : 'off'}`);
+  return lines;
 }
 
 /** One line on the live sequences and the prompt cache (status bar tooltip, `hearth status`). */

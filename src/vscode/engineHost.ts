@@ -12,7 +12,7 @@ export interface EngineHostOptions {
   logger: Logger;
   statusBar: StatusBar;
   /** Tuned threads and batch size for a model on this machine ("Tune for This Machine"), if any. */
-  tunedFor?: (modelPath: string) => TuneSetting | undefined;
+  tunedFor?: (modelPath: string) => (TuneSetting & { lookup?: boolean }) | undefined;
 }
 
 /**
@@ -59,6 +59,9 @@ export class EngineHost implements vscode.Disposable {
       contextSize: getSetting(Settings.engineContextSize),
       ...(getSetting(Settings.enginePromptCacheMB) > 0 ? { promptCacheBytes: getSetting(Settings.enginePromptCacheMB) * 1024 * 1024 } : {}),
       ...(['psm', 'spm'].includes(getSetting(Settings.engineFimOrder)) ? { fimOrder: getSetting(Settings.engineFimOrder) as 'psm' | 'spm' } : {}),
+      engineBackend: (['native', 'prebuilt'].includes(getSetting(Settings.engineBackend)) ? getSetting(Settings.engineBackend) : 'auto') as 'auto' | 'native' | 'prebuilt',
+      // auto: on where the tuner measured it faster for this model on this machine; off until then.
+      lookup: getSetting(Settings.engineLookupSpeculation) === 'on' || (getSetting(Settings.engineLookupSpeculation) === 'auto' && tuned?.lookup === true),
       tuned: tuned !== undefined,
     };
   }

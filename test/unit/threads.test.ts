@@ -1,8 +1,60 @@
 import * as assert from 'node:assert/strict';
-import { chooseThreads } from '../../src/node/engine/threads';
+import { chooseThreads, LoadMonitor, othersBusyBetween, parsePidStat, parseProcStat, type CpuCounters } from '../../src/node/engine/threads';
 
 describe('chooseThreads', () => {
   it('uses every core on an idle machine', () => assert.equal(chooseThreads(4, 0.1), 4));
   it('leaves busy cores to what holds them', () => assert.equal(chooseThreads(2, 1.2), 1));
   it('never goes below one thread', () => assert.equal(chooseThreads(2, 7), 1));
+  it('gives up a thread for half a core of other work (a shared core stalls every layer), not for a little', () => {
+    assert.equal(chooseThreads(4, 0.4), 4);
+    assert.equal(chooseThreads(4, 0.6), 3);
+    assert.equal(chooseThreads(8, 2.4), 6);
+  });
+});
+
+describe('load from other processes (/proc)', () => {
+  it('counts user, system, irq, softirq and steal; niced work only when the engine is niced itself', () => {
+    const stat = 'cpu  100 50 30 1000 7 2 3 4 0 0\ncpu0 1 2 3 4\n';
+    assert.equal(parseProcStat(stat, false), 100 + 30 + 2 + 3 + 4);
+    assert.equal(parseProcStat(stat, true), 100 + 50 + 30 + 2 + 3 + 4);
+  });
+
+  it('reads utime, stime and the policy after a command name holding spaces and parentheses', () => {
+    const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
+    fields[11] = '120'; // utime (field 14)
+    fields[12] = '30'; // stime (field 15)
+    fields[38] = '5'; // policy (field 41): SCHED_IDLE
+    const line = `4242 (my (odd) prog) ${fields.join(' ')}`;
+    assert.deepEqual(parsePidStat(line), { ticks: 150, policy: 5 });
+  });
+
+  it("subtracts the engine's own time and SCHED_IDLE processes' time", () => {
+    const a: CpuCounters = { busy: 1000, own: 100, yielding: 50, at: 0 };
+    // In 1 s: 180 busy ticks, of which 60 the engine's own and 30 a SCHED_IDLE training run: 0.9 cores of others.
+    const b: CpuCounters = { busy: 1180, own: 160, yielding: 80, at: 1000 };
+    assert.ok(Math.abs(othersBusyBetween(a, b) - 0.9) < 1e-9);
+    assert.equal(othersBusyBetween(b, b), 0);
+  });
+
+  it('picks threads from the latest samples without waiting, within the ceiling', () => {
+    let t = 0;
+    let busy = 0;
+    const monitor = new LoadMonitor(1000, () => ({ busy, own: 0, yielding: 0, at: t }));
+    monitor.start();
+    monitor.stop();
+    assert.equal(monitor.threadsFor(4, 4), 4);
+    t += 1000;
+    busy += 100; // one core of other work
+    monitor.sample();
+    t += 1000;
+    busy += 100;
+    monitor.sample();
+    assert.equal(monitor.threadsFor(4, 4), 3);
+    assert.equal(monitor.threadsFor(2, 4), 2, 'the ceiling (configured or tuned threads) still bounds it');
+    t += 1000; // quiet again
+    monitor.sample();
+    t += 1000;
+    monitor.sample();
+    assert.equal(monitor.threadsFor(4, 4), 4);
+  });
 });

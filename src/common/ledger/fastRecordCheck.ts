@@ -45,6 +45,8 @@ const OPTIONAL: Record<string, (v: unknown) => boolean> = {
   blockedBy: (v) => blockedBy.has(v),
   rule: isIdent,
   routedBy: (v) => routingReasons.has(v),
+  threads: (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= 1024,
+  lookupAcceptance: (v) => typeof v === 'number' && v >= 0 && v <= 1,
 };
 
 const REQUIRED = new Set(['schemaVersion', 'id', 'seq', 'time', 'workspace', 'lane', 'model', 'prevHash', 'kind', 'tokensIn', 'tokensOut', 'totalMs', 'outcome']);

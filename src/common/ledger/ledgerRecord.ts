@@ -90,6 +90,10 @@ export const taskRecordSchema = z.strictObject({
   incident: z.enum(INCIDENT_CATEGORIES).optional(),
   /** Set when the request was routed away from the local answer, and why (confidence, cost cap, policy). */
   routedBy: z.enum(ROUTING_REASONS).optional(),
+  /** Local model tasks: llama.cpp threads the engine chose for the request against other processes' load. */
+  threads: z.number().int().min(1).max(1024).optional(),
+  /** Local model tasks with lookup speculation: share of the drafted tokens that were accepted (0–1). */
+  lookupAcceptance: z.number().min(0).max(1).optional(),
 });
 
 /**
@@ -107,6 +111,19 @@ export const incidentRecordSchema = z.strictObject({
 export const ledgerRecordSchema = z.discriminatedUnion('kind', [taskRecordSchema, incidentRecordSchema]);
 
 export type TaskRecord = z.infer<typeof taskRecordSchema>;
+
+/**
+ * The engine's speed figures of one request as ledger fields: the threads it chose, and the lookup speculation's
+ * acceptance (absent when speculation was off or drafted nothing).
+ */
+export function speedRecordFields(r: { threads?: number; lookupAccepted?: number; lookupRejected?: number } | undefined): Pick<TaskRecord, 'threads' | 'lookupAcceptance'> {
+  if (!r) return {};
+  const drafted = (r.lookupAccepted ?? 0) + (r.lookupRejected ?? 0);
+  return {
+    ...(r.threads !== undefined && r.threads >= 1 ? { threads: r.threads } : {}),
+    ...(drafted > 0 ? { lookupAcceptance: (r.lookupAccepted ?? 0) / drafted } : {}),
+  };
+}
 export type IncidentRecord = z.infer<typeof incidentRecordSchema>;
 export type LedgerRecord = z.infer<typeof ledgerRecordSchema>;
 export type LedgerText = z.infer<typeof ledgerTextSchema>;

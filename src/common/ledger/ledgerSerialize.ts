@@ -11,6 +11,8 @@ export const CSV_COLUMNS = [
   'destination', 'provider', 'redactions', 'estimatedCost', 'incident', 'refersTo', 'prevHash',
   // Schema 2, appended so the older columns keep their places in existing spreadsheets.
   'modelMs', 'waitMs', 'blockedBy', 'rule',
+  // Engine speed (issue #17), appended likewise.
+  'threads', 'lookupAcceptance',
 ] as const;
 
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
@@ -49,6 +51,7 @@ export function recordToCsvLine(r: LedgerRecord): string {
     t?.tokensIn, t?.tokensOut, t?.timeToFirstTokenMs, t?.totalMs, t?.outcome, t?.charsSuggested, t?.charsAccepted, t?.linesAccepted,
     t?.destination, t?.provider, redactionCell(t?.redactions), t?.estimatedCost, r.incident, r.kind === 'incident' ? r.refersTo : undefined, r.prevHash,
     t?.modelMs, t?.waitMs, t?.blockedBy, t?.rule,
+    t?.threads, t?.lookupAcceptance,
   ];
   let line = '';
   for (let i = 0; i < cells.length; i++) line += (i ? ',' : '') + csvCell(cells[i]);

@@ -141,6 +141,8 @@ export function otlpLogRecord(r: LedgerRecord, observed: string, cost: CostModel
   if (r.backend) attrs.push(str('hearth.backend', r.backend));
   if (r.quantization) attrs.push(str('hearth.quantization', r.quantization));
   if (r.machineProfileId) attrs.push(str('hearth.machine_profile', r.machineProfileId));
+  if (r.threads !== undefined) attrs.push(int('hearth.threads', r.threads));
+  if (r.lookupAcceptance !== undefined) attrs.push(dbl('hearth.lookup_acceptance', r.lookupAcceptance));
   if (r.charsSuggested !== undefined) attrs.push(int('hearth.chars_suggested', r.charsSuggested));
   if (r.charsAccepted !== undefined) attrs.push(int('hearth.chars_accepted', r.charsAccepted));
   if (r.linesAccepted !== undefined) attrs.push(int('hearth.lines_accepted', r.linesAccepted));

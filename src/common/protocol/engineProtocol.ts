@@ -284,6 +284,10 @@ export const TuneResult = z.object({
   promptTokens: z.number().int(),
   decodeTokens: z.number().int(),
   totalMs: z.number().nonnegative(),
+  /** Lookup speculation measured on a prompt that repeats itself: generation time with ÷ without, and the verdict. */
+  lookup: z.object({ ratio: z.number().nonnegative(), on: z.boolean() }).optional(),
+  /** Where a native build exists: decode tok/s of both builds at the best setting, and the one kept. */
+  backends: z.object({ native: z.number().nonnegative(), prebuilt: z.number().nonnegative(), keep: z.enum(['native', 'prebuilt']) }).optional(),
 });
 export type TuneResult = z.infer<typeof TuneResult>;
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { EngineClient } from '../engine/engineClient';
 import { stderrLogger } from '../stderrLogger';
 import { intFlag, parseCommandArgs, pathFlag, UsageError, type CliCommand } from './args';
-import { promptCacheSummary } from '../../common/engineStatusText';
+import { promptCacheSummary, speedLines } from '../../common/engineStatusText';
 
 /** An engine the CLI starts lingers this long without clients (a VS Code window connected keeps it up). */
 const CLI_ENGINE_IDLE_EXIT_MS = 60_000;
@@ -92,6 +92,7 @@ export const statusCommand: CliCommand = {
       const status = await client.status();
       process.stdout.write(JSON.stringify(status, null, 2) + '\n');
       if (status.promptCache) process.stderr.write(`${promptCacheSummary(status.promptCache)}\n`);
+      for (const line of speedLines(status)) process.stderr.write(`${line}\n`);
       return 0;
     } finally {
       await client.dispose();

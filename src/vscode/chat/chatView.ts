@@ -9,6 +9,7 @@ import { buildChatPrompt, conversationTranscript } from '../../common/chat/chatP
 import type { BudgetTurn } from '../../common/chat/contextBudget';
 import { errorMessage, type Logger } from '../../common/logger';
 import type { Outcome } from '../../common/ledger/ledgerEnums';
+import { speedRecordFields } from '../../common/ledger/ledgerRecord';
 import {
   chatToHostSchema,
   type ChatMessage,
@@ -366,6 +367,7 @@ export class ChatView implements vscode.WebviewViewProvider, RecordedTaskSource,
         outcome,
         destination: 'local',
         charsSuggested: answer.text.length,
+        ...speedRecordFields(result),
       });
       answer.taskId = id;
       answer.ledgerUri = uri.toString();

@@ -7,6 +7,7 @@ import { RepoContext } from './repoContext';
 import { OutcomeTracker, type DocumentEdit, type SettledSuggestion, type ShownSuggestion } from '../../common/completion/outcomeTracker';
 import { survival, SurvivalTracker, type TrackedRange } from '../../common/completion/survivalTracker';
 import type { Outcome, RoutingReason } from '../../common/ledger/ledgerEnums';
+import { speedRecordFields } from '../../common/ledger/ledgerRecord';
 import type { EffectivePolicy } from '../../common/policy/combinePolicies';
 import { classify } from '../../common/policy/decide';
 import { routeByConfidence } from '../../common/policy/routing';
@@ -386,6 +387,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
         totalMs: result.totalMs,
         outcome,
         destination: 'local',
+        ...speedRecordFields(result),
         ...counts,
       });
       this.lastRecorded = { id, uri, lane: 'completion', model: model.name, time, outcome };

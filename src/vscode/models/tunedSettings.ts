@@ -8,6 +8,8 @@ export interface TunedEntry extends TuneSetting {
   tunedAt: string;
   prefillTokensPerSecond: number;
   decodeTokensPerSecond: number;
+  /** Lookup speculation measured faster for this model here (`hearth.engine.lookupSpeculation: auto`). */
+  lookup?: boolean;
 }
 
 const KEY = 'hearth.tuned';
@@ -33,6 +35,7 @@ export class TunedSettings {
       tunedAt: new Date().toISOString(),
       prefillTokensPerSecond: row?.prefillTokensPerSecond ?? 0,
       decodeTokensPerSecond: row?.decodeTokensPerSecond ?? 0,
+      ...(result.lookup ? { lookup: result.lookup.on } : {}),
     };
     await this.state.update(KEY, { ...this.all(), [keyOf(profileId, result.modelPath)]: entry });
     return entry;

@@ -7,11 +7,11 @@ import { availableParallelism, freemem } from 'node:os';
 import type { Llama, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel, Token, TokenBias } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import type { ChatParams, ChatResult, InfillParams, InfillResult, LoadModelParams, ModelInfo, Priority, PromptCacheStatus, StatusResult, StopReason, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
 import { detectHardwareProfile } from '../../hardware/hardwareProfile';
-import { measureLlamaSetting, runSweep, sampleTokens, tuneCandidates } from '../tuner';
+import { measureLlamaSetting, measureLookup, runSweep, sampleTokens, tuneCandidates } from '../tuner';
 import type { Logger } from '../../../common/logger';
 import type { z } from 'zod';
 import { LoadMonitor } from '../threads';
-import { loadLlama, type BackendInfo } from '../nativeBuild';
+import { createNativeLlama, findNativeBuild, loadLlama, writeBackendChoice, type BackendInfo } from '../nativeBuild';
 import { placementFor } from '../../../common/hardware/placement';
 import { evaluationPriorityOf } from '../scheduler';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
@@ -697,11 +697,49 @@ export class LlamaCppBackend {
     const promptTokens = Math.min(params.promptTokens, Math.max(16, (this.model.trainContextSize || 2048) - params.decodeTokens - 32));
     const tokens = sampleTokens(this.model, promptTokens);
     const model = this.model;
+    // The sweep's contexts ask for their own thread counts: lift the per-request cap for them (requests set it again).
+    if (this.llama) this.llama.maxThreads = Math.max(...settings.map((s) => s.threads));
     // Warm-up: page the weights in, so the first row does not pay for it.
     await measureLlamaSetting(model, { threads: settings[0]!.threads, batchSize: 64 }, tokens.slice(0, 16), 4, signal);
     const { rows, best } = await runSweep(settings, (s, sig) => measureLlamaSetting(model, s, tokens, params.decodeTokens, sig), { signal, onProgress });
     this.logger.info(`tuned ${this.info.name}: ${rows.map((r) => `${r.threads}t/b${r.batchSize}: prefill ${r.prefillTokensPerSecond.toFixed(0)}, decode ${r.decodeTokensPerSecond.toFixed(1)} tok/s`).join('; ')}; best ${best.threads} threads, batch ${best.batchSize}`);
-    return { modelPath: this.info.path, rows, best, promptTokens, decodeTokens: params.decodeTokens, totalMs: performance.now() - started };
+    // Lookup speculation: on by default only where it measured faster here (by at least 5%).
+    const lk = await measureLookup(this.mod!, model, best.threads, tokens.slice(0, Math.min(tokens.length, 384)), Math.max(32, params.decodeTokens), signal);
+    const lookup = { ratio: lk.ratio, on: lk.ratio < 0.95 };
+    this.logger.info(`tuned ${this.info.name}: lookup speculation ${lk.lookupMs.toFixed(0)} ms vs ${lk.plainMs.toFixed(0)} ms without (×${lk.ratio.toFixed(2)}): ${lookup.on ? 'on' : 'off'}`);
+    const backends = await this.compareBackends(best, tokens, params.decodeTokens, rows.find((r) => r.threads === best.threads && r.batchSize === best.batchSize)?.decodeTokensPerSecond ?? 0, signal);
+    return { modelPath: this.info.path, rows, best, promptTokens, decodeTokens: params.decodeTokens, totalMs: performance.now() - started, lookup, ...(backends ? { backends } : {}) };
+  }
+
+  /**
+   * Where a native build exists: the other build (native if the prebuilt is loaded, or the reverse) loads the same
+   * weights beside the loaded ones, decode is measured at the best setting, and the faster is kept (`choice.json`,
+   * read by `auto` at the next load). The native addon links llama.cpp statically, so both builds live in one process.
+   */
+  private async compareBackends(best: { threads: number; batchSize: number }, tokens: Token[], decodeTokens: number, loadedDecode: number, signal: AbortSignal): Promise<TuneResult['backends']> {
+    const found = findNativeBuild();
+    if (!('dir' in found) || !this.mod || !this.info || !this.backendInfo) return undefined;
+    const mod = this.mod;
+    const quiet = { logLevel: mod.LlamaLogLevel.error, llamaLogger: () => undefined, logger: this.logger };
+    let other: Llama | undefined;
+    try {
+      other = this.backendInfo.kind === 'native' ? await mod.getLlama({ gpu: false, build: 'never', logLevel: mod.LlamaLogLevel.error }) : await createNativeLlama(mod, found.dir, found.ready, quiet);
+      const otherModel = await other.loadModel({ modelPath: this.info.path, gpuLayers: 0 });
+      const loaded = await measureLlamaSetting(this.model!, best, tokens.slice(0, 32), decodeTokens, signal);
+      const m = await measureLlamaSetting(otherModel, best, tokens.slice(0, 32), decodeTokens, signal);
+      const loadedNow = Math.max(loaded.decodeTokensPerSecond, loadedDecode);
+      const native = this.backendInfo.kind === 'native' ? loadedNow : m.decodeTokensPerSecond;
+      const prebuilt = this.backendInfo.kind === 'native' ? m.decodeTokensPerSecond : loadedNow;
+      const keep = native >= prebuilt ? 'native' : 'prebuilt';
+      writeBackendChoice(found.dir, { keep, nativeTokensPerSecond: native, prebuiltTokensPerSecond: prebuilt, model: this.info.path, threads: best.threads, measuredAt: new Date().toISOString() });
+      this.logger.info(`tuned ${this.info.name}: decode ${native.toFixed(1)} tok/s native build, ${prebuilt.toFixed(1)} prebuilt at ${best.threads} threads: keeping the ${keep === 'native' ? 'native build' : 'prebuilt'}`);
+      return { native, prebuilt, keep };
+    } catch (err) {
+      this.logger.warn(`tuning: could not compare the native build with the prebuilt (${err instanceof Error ? err.message : String(err)})`);
+      return undefined;
+    } finally {
+      await other?.dispose();
+    }
   }
 
   /** A chat answer (see `llamaCppChat.ts`) on the chat slot's sequence, at chat priority. */
