@@ -1,0 +1,245 @@
+/**
+ * `npm run bench:engine-speed` (issue #17), run alone; prints the load before every step:
+ *  - native_decode_over_llamabench: Hearth's engine decode tok/s on the native build ÷ `llama-bench` tg, both built
+ *    from node-llama-cpp's llama.cpp source with native flags and OpenMP, same GGUF, same threads (the count the
+ *    engine chose for the request, passed to llama-bench), same depth (the engine's prompt length); the generated
+ *    q4_0 models benchDense (Qwen2.5-Coder-1.5B shape) and benchMoe (DeepSeek-Coder-V2-Lite shape). Goal ≥ 1.0.
+ *    The prebuilt's ratio is printed beside it.
+ *  - busy_decode_over_quiet: engine decode with one core held by a bounded background process (a child that spins
+ *    for the measurement and exits) ÷ quiet decode, with the engine's automatic thread choice. Goal ≥ 0.6.
+ *  - lookup_speedup: wall time of a completion replay on this repository's code with lookup speculation ÷ without,
+ *    on the shipped model (models/hearth-code-tiny.gguf); the two must give the same text. Goal ≤ 0.7.
+ * `HEARTH_BENCH_QUICK=1`: benchDense only, fewer repetitions and replay positions.
+ * Builds (or reuses): `.bench-cache/` (llama-bench, see llamaCppTools.ts) and `.hearth-build/` (the native backend).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EngineClient } from '../src/node/engine/engineClient';
+import { buildNativeEngine } from '../src/node/engine/nativeBuild';
+import { benchModel, median, printMachine, printResult, repoRoot, round } from './benchUtil';
+import { buildLlamaCppTools } from './llamaCppTools';
+
+const enginePath = resolve(repoRoot, 'dist/engine.js');
+const quick = process.env.HEARTH_BENCH_QUICK === '1';
+const reps = Number(process.env.HEARTH_BENCH_REPS ?? (quick ? 2 : 3));
+const DECODE_TOKENS = quick ? 24 : 48;
+const PROMPT_TOKENS = 256;
+const buildRoot = resolve(repoRoot, '.hearth-build');
+const shippedModel = resolve(repoRoot, 'models/hearth-code-tiny.gguf');
+
+function load(step: string): void {
+  const [l1, l5] = loadavg();
+  console.log(`# load ${l1!.toFixed(2)} (1 min) ${l5!.toFixed(2)} (5 min) before: ${step}`);
+}
+
+/** A bounded busy process: spins one core for `ms` at normal priority, then exits on its own. */
+function busyChild(ms: number): ChildProcess {
+  return spawn(process.execPath, ['-e', `const end = Date.now() + ${ms}; while (Date.now() < end) {}`], { stdio: 'ignore' });
+}
+
+function client(backend: 'native' | 'prebuilt'): EngineClient {
+  return new EngineClient({ enginePath, runtimeDir: mkdtempSync(join(tmpdir(), 'hearth-speed-')), idleExitMs: 5000, env: { HEARTH_ENGINE_BUILD_DIR: backend === 'native' ? buildRoot : mkdtempSync(join(tmpdir(), 'hearth-nobuild-')) } });
+}
+
+/** This repository's engine code as a prompt of about `chars` characters. */
+function codeText(chars: number): string {
+  const dir = resolve(repoRoot, 'src/node/engine');
+  let text = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+  while (text.length < chars) text += text;
+  return text.slice(0, chars);
+}
+
+/** Engine decode tok/s (tokens after the first ÷ their time) for a prompt of ~PROMPT_TOKENS, and the threads used. */
+async function engineDecode(c: EngineClient, prefix: string): Promise<{ tps: number; threads: number; tokensIn: number }> {
+  const res = await c.infill({ prefix, suffix: '', maxTokens: DECODE_TOKENS, beamWidth: 1, temperature: 0, cacheReuse: false, documentId: 'decode' });
+  const decodeMs = res.totalMs - (res.timeToFirstTokenMs ?? 0);
+  return { tps: (res.tokensOut - 1) / (decodeMs / 1000), threads: res.threads ?? 0, tokensIn: res.tokensEvaluated };
+}
+
+/** llama-bench's tg tok/s at `threads` and `depth`, median of its own repetitions. */
+function llamaBenchTg(bin: string, model: string, threads: number, depth: number): number | undefined {
+  const r = spawnSync(bin, ['-m', model, '-t', String(threads), '-p', '0', '-n', String(DECODE_TOKENS), '-d', String(depth), '-r', String(reps), '-o', 'json'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    console.log(`# llama-bench failed: ${(r.stderr || '').trim().split('\n').slice(-3).join(' ')}`);
+    return undefined;
+  }
+  const rows = JSON.parse(r.stdout) as Array<{ n_gen: number; avg_ts: number }>;
+  return rows.find((x) => x.n_gen > 0)?.avg_ts;
+}
+
+async function nativeVsLlamaBench(preset: string, llamaBench: string | undefined, nativeReady: boolean): Promise<{ native?: number; prebuilt?: number; busy?: number }> {
+  load(`${preset}: model`);
+  const path = benchModel(preset);
+  const prefix = codeText(PROMPT_TOKENS * 3);
+  const out: { native?: number; prebuilt?: number; busy?: number } = {};
+  const sides: Array<'native' | 'prebuilt'> = nativeReady ? ['native', 'prebuilt'] : ['prebuilt'];
+  const clients = new Map(sides.map((s) => [s, client(s)] as const));
+  try {
+    for (const [side, c] of clients) {
+      load(`${preset}: loading on the ${side} backend`);
+      await c.loadModel({ path, contextSize: 2048, engineBackend: side });
+      await engineDecode(c, prefix.slice(0, 200)); // warm: page the weights in
+    }
+    const tps: Record<string, number[]> = { native: [], prebuilt: [], bench: [] };
+    const threadsSeen: number[] = [];
+    let depth = PROMPT_TOKENS;
+    for (let r = 0; r < reps; r++) {
+      for (const [side, c] of clients) {
+        load(`${preset}: engine decode (${side}), rep ${r + 1}`);
+        const d = await engineDecode(c, prefix);
+        tps[side]!.push(d.tps);
+        threadsSeen.push(d.threads);
+        depth = d.tokensIn;
+        console.log(`  ${preset} engine ${side}: ${d.tps.toFixed(2)} tok/s decode at ${d.threads} threads, depth ${d.tokensIn}`);
+      }
+      if (llamaBench) {
+        // Same threads as the engine's last request chose, same depth as its prompt.
+        const threads = threadsSeen[threadsSeen.length - 1]!;
+        load(`${preset}: llama-bench tg${DECODE_TOKENS} at ${threads} threads, depth ${depth}`);
+        const tg = llamaBenchTg(llamaBench, path, threads, depth);
+        if (tg !== undefined) {
+          tps.bench!.push(tg);
+          console.log(`  ${preset} llama-bench: ${tg.toFixed(2)} tok/s tg at ${threads} threads, depth ${depth}`);
+        }
+      }
+    }
+    const bench = tps.bench!.length ? median(tps.bench!) : undefined;
+    if (bench) {
+      if (tps.native!.length) out.native = median(tps.native!) / bench;
+      if (tps.prebuilt!.length) out.prebuilt = median(tps.prebuilt!) / bench;
+    }
+    console.log(`${preset}: engine native ${tps.native!.length ? median(tps.native!).toFixed(2) : '-'}, prebuilt ${median(tps.prebuilt!).toFixed(2)}, llama-bench ${bench?.toFixed(2) ?? '-'} tok/s → native/llama-bench ${out.native?.toFixed(3) ?? '-'}, prebuilt/llama-bench ${out.prebuilt?.toFixed(3) ?? '-'}`);
+
+    // Busy ÷ quiet, automatic threads, on the backend the engine would use (native when built).
+    const c = clients.get(nativeReady ? 'native' : 'prebuilt')!;
+    const quiet: number[] = [];
+    const busy: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      load(`${preset}: quiet decode (automatic threads), rep ${r + 1}`);
+      const q = await engineDecode(c, prefix);
+      quiet.push(q.tps);
+      load(`${preset}: decode with one core held busy, rep ${r + 1}`);
+      const child = busyChild(120_000);
+      try {
+        // Let the engine's load monitor see the busy core (it samples every second).
+        await new Promise((res) => setTimeout(res, 2500));
+        const b = await engineDecode(c, prefix);
+        busy.push(b.tps);
+        console.log(`  ${preset}: quiet ${q.tps.toFixed(2)} tok/s at ${q.threads} threads; one core busy ${b.tps.toFixed(2)} tok/s at ${b.threads} threads`);
+      } finally {
+        child.kill();
+      }
+    }
+    out.busy = median(busy) / median(quiet);
+    console.log(`${preset}: busy ÷ quiet decode ${out.busy.toFixed(3)}`);
+  } finally {
+    for (const c of clients.values()) {
+      await c.restart().catch(() => undefined);
+      await c.dispose();
+    }
+  }
+  return out;
+}
+
+/** Completion replay on this repo's code: the same requests with and without lookup speculation. */
+async function lookupReplay(): Promise<number | undefined> {
+  if (!existsSync(shippedModel)) {
+    console.log('# the shipped model is missing: no lookup figure');
+    return undefined;
+  }
+  const files = ['src/node/engine/scheduler.ts', 'src/node/engine/promptCache.ts', 'src/common/ledger/ledgerSerialize.ts', 'src/node/engine/engineServer.ts'];
+  const positions = quick ? 3 : 6;
+  const requests = files.flatMap((f) => {
+    const text = readFileSync(resolve(repoRoot, f), 'utf8');
+    return Array.from({ length: positions }, (_, i) => {
+      // Line starts spread over the file: completions of code that repeats what came before it.
+      let cut = Math.floor((text.length * (i + 1)) / (positions + 1));
+      cut = text.indexOf('\n', cut) + 1 || cut;
+      return { prefix: text.slice(Math.max(0, cut - 3000), cut), suffix: text.slice(cut, cut + 400), documentId: `${f}#${i}` };
+    });
+  });
+  const plain = client('prebuilt');
+  const spec = client('prebuilt');
+  try {
+    load('lookup replay: loading the shipped model twice (lookup off / on)');
+    // Fixed threads on both: the figure is about speculation, not about the load at that moment.
+    await plain.loadModel({ path: shippedModel, contextSize: 2048, threads: 1, lookup: false, engineBackend: 'auto' });
+    await spec.loadModel({ path: shippedModel, contextSize: 2048, threads: 1, lookup: true, engineBackend: 'auto' });
+    const wall = { plain: [] as number[], spec: [] as number[] };
+    let mismatches = 0;
+    let accepted = 0;
+    let drafted = 0;
+    for (let r = 0; r < reps; r++) {
+      load(`lookup replay, rep ${r + 1} (${requests.length} completions each way)`);
+      let tPlain = 0;
+      let tSpec = 0;
+      for (const [i, q] of requests.entries()) {
+        const req = { ...q, maxTokens: 64, beamWidth: 1, temperature: 0, cacheReuse: false };
+        // Alternate which goes first, so load drift falls on both.
+        const order = i % 2 ? [spec, plain] : [plain, spec];
+        const res = new Map<EngineClient, Awaited<ReturnType<EngineClient['infill']>>>();
+        for (const c of order) {
+          const t0 = performance.now();
+          res.set(c, await c.infill(req));
+          if (c === plain) tPlain += performance.now() - t0;
+          else tSpec += performance.now() - t0;
+        }
+        if (res.get(plain)!.text !== res.get(spec)!.text) mismatches++;
+        accepted += res.get(spec)!.lookupAccepted ?? 0;
+        drafted += (res.get(spec)!.lookupAccepted ?? 0) + (res.get(spec)!.lookupRejected ?? 0);
+      }
+      wall.plain.push(tPlain);
+      wall.spec.push(tSpec);
+      console.log(`  replay ${r + 1}: without ${tPlain.toFixed(0)} ms, with lookup ${tSpec.toFixed(0)} ms`);
+    }
+    const ratio = median(wall.spec) / median(wall.plain);
+    console.log(`lookup: ${ratio.toFixed(3)} of the time without; ${drafted ? ((100 * accepted) / drafted).toFixed(0) : '-'}% of ${drafted} drafts accepted; ${mismatches} of ${requests.length * reps} outputs differ (must be 0)`);
+    return ratio;
+  } finally {
+    for (const c of [plain, spec]) {
+      await c.restart().catch(() => undefined);
+      await c.dispose();
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  printMachine('bench:engine-speed');
+  console.log(`# ${availableParallelism()} cores; decode ${DECODE_TOKENS} tokens after ~${PROMPT_TOKENS} prompt tokens; ${reps} repetitions${quick ? ' (quick)' : ''}`);
+  load('building (or reusing) llama-bench');
+  const tools = await buildLlamaCppTools({ log: (s) => console.log(`# ${s}`), targets: ['llama-bench'] });
+  if (!tools.ok) console.log(`# no llama-bench: ${tools.reason}`);
+  load('building (or reusing) the native backend');
+  const native = await buildNativeEngine({ root: buildRoot, log: (s) => console.log(`# ${s}`), jobs: availableParallelism() });
+  if (!native.ok) console.log(`# no native backend: ${native.reason}`);
+
+  const result: Record<string, number | string | boolean> = {};
+  const perModel: Record<string, { native?: number; prebuilt?: number; busy?: number }> = {};
+  for (const preset of quick ? ['benchDense'] : ['benchDense', 'benchMoe']) {
+    perModel[preset] = await nativeVsLlamaBench(preset, tools.ok ? tools.llamaBench : undefined, native.ok);
+  }
+  const lookup = await lookupReplay();
+  const nativeRatios = Object.values(perModel).map((m) => m.native).filter((x): x is number => x !== undefined);
+  const busyRatios = Object.values(perModel).map((m) => m.busy).filter((x): x is number => x !== undefined);
+  if (nativeRatios.length) result.native_decode_over_llamabench = round(Math.min(...nativeRatios));
+  if (busyRatios.length) result.busy_decode_over_quiet = round(Math.min(...busyRatios));
+  if (lookup !== undefined) result.lookup_speedup = round(lookup);
+  for (const [preset, m] of Object.entries(perModel)) {
+    if (m.native !== undefined) result[`native_decode_over_llamabench_${preset}`] = round(m.native);
+    if (m.prebuilt !== undefined) result[`prebuilt_decode_over_llamabench_${preset}`] = round(m.prebuilt);
+    if (m.busy !== undefined) result[`busy_decode_over_quiet_${preset}`] = round(m.busy);
+  }
+  result.load1 = round(loadavg()[0]!, 2);
+  result.quick = quick;
+  printResult(result);
+}
+
+void main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
