@@ -23,6 +23,7 @@ import { PolicyService } from './vscode/policy/policyService';
 import { registerShowEffectivePolicy } from './vscode/policy/showEffectivePolicy';
 import { selectModel } from './vscode/models/selectModel';
 import { buildEngineForThisMachine } from './vscode/models/buildEngineCommand';
+import { recommendedLoad } from './common/hardware/placement';
 import { tuneForThisMachine } from './vscode/models/tuneCommand';
 import { TunedSettings } from './vscode/models/tunedSettings';
 import { showStatusMenu, StatusBar } from './vscode/statusBar';
@@ -56,11 +57,17 @@ export function activate(context: vscode.ExtensionContext): HearthApi | undefine
     // The machine's profile id goes into every ledger record and keys the tuned settings; probing takes a
     // moment, so it runs in the background (until it is known, the engine runs untuned).
     let profileId: string | undefined;
+    let recommendedFor: (path: string) => ReturnType<typeof recommendedLoad> = () => undefined;
+    void Promise.all([library.profile(), library.manifest()]).then(
+      ([p, m]) => (recommendedFor = (path) => recommendedLoad(p, m, path)),
+      () => undefined,
+    );
     const host = new EngineHost({
       enginePath: context.asAbsolutePath('dist/engine.js'),
       logger,
       statusBar,
       tunedFor: (path) => tuned.get(profileId, path),
+      recommendedFor: (path) => recommendedFor(path),
     });
     const policy = new PolicyService(logger);
     const ledger = new LedgerService(logger, policy);

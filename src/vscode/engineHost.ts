@@ -13,6 +13,8 @@ export interface EngineHostOptions {
   statusBar: StatusBar;
   /** Tuned threads and batch size for a model on this machine ("Tune for This Machine"), if any. */
   tunedFor?: (modelPath: string) => (TuneSetting & { lookup?: boolean }) | undefined;
+  /** The recommender's placement for a model of the manifest (KV-cache type, GPU layers, MoE experts in RAM). */
+  recommendedFor?: (modelPath: string) => Pick<LoadModelParams, 'kvCacheType' | 'gpuLayers' | 'moeExpertLayersOnCpu'> | undefined;
 }
 
 /**
@@ -62,6 +64,8 @@ export class EngineHost implements vscode.Disposable {
       engineBackend: (['native', 'prebuilt'].includes(getSetting(Settings.engineBackend)) ? getSetting(Settings.engineBackend) : 'auto') as 'auto' | 'native' | 'prebuilt',
       // auto: on where the tuner measured it faster for this model on this machine; off until then.
       lookup: getSetting(Settings.engineLookupSpeculation) === 'on' || (getSetting(Settings.engineLookupSpeculation) === 'auto' && tuned?.lookup === true),
+      // Applied at load, not only computed: the recommender's KV-cache type (and GPU placement where a GPU is used).
+      ...(this.options.recommendedFor?.(path) ?? {}),
       tuned: tuned !== undefined,
     };
   }

@@ -7,6 +7,9 @@
  * falls back to whole layers: as many layers on the GPU as leave the same share of the model in RAM (slower than
  * experts-only, but it fits, which offloading everything would not).
  */
+import { planModel, type HardwareProfile } from './recommend';
+import type { ModelManifest } from '../models/modelManifest';
+
 export type KvCacheType = 'f16' | 'q8_0' | 'q4_0';
 
 export interface PlacementInput {
@@ -69,5 +72,25 @@ export function placementFor(input: PlacementInput): Placement {
     flashAttention,
     tensorOverrides: [],
     note: `MoE: experts in RAM need llama.cpp tensor overrides, which this node-llama-cpp does not pass; ${fallbackLayers} whole layers on the GPU instead; ${kvNote}`,
+  };
+}
+
+/**
+ * The recommender's load settings for a model of the manifest (matched by its file name, `<id>.gguf`), for the
+ * engine to apply at load: KV-cache type, GPU layers (a count; 'max' is left to the engine), MoE experts in RAM.
+ */
+export function recommendedLoad(
+  profile: HardwareProfile,
+  manifest: Pick<ModelManifest, 'models'>,
+  modelPath: string,
+): { kvCacheType?: KvCacheType; gpuLayers?: number; moeExpertLayersOnCpu?: number | 'all' } | undefined {
+  const file = modelPath.split(/[\\/]/).pop() ?? '';
+  const entry = manifest.models.find((e) => `${e.id}.gguf` === file || e.id === file.replace(/\.gguf$/i, ''));
+  if (!entry) return undefined;
+  const s = planModel(profile, entry).settings;
+  return {
+    kvCacheType: s.kvCacheType,
+    ...(typeof s.gpuLayers === 'number' ? { gpuLayers: s.gpuLayers } : {}),
+    ...(s.moeExpertLayersOnCpu !== null ? { moeExpertLayersOnCpu: s.moeExpertLayersOnCpu } : {}),
   };
 }

@@ -122,17 +122,18 @@ export async function measureLlamaSetting(
  * lookup can draft): `speedup` is with ÷ without (below 1: faster). Two fresh one-sequence contexts.
  */
 export async function measureLookup(
-  mod: { InputLookupTokenPredictor: new () => import('node-llama-cpp', { with: { 'resolution-mode': 'import' } }).TokenPredictor },
+  mod: { InputLookupTokenPredictor: new (options?: { patternLength?: { min?: number } }) => import('node-llama-cpp', { with: { 'resolution-mode': 'import' } }).TokenPredictor },
   model: LlamaModel,
   threads: number,
   tokens: Token[],
   decodeTokens: number,
   signal: AbortSignal,
+  lookupOptions: { patternLength?: { min?: number } } = {},
 ): Promise<{ plainMs: number; lookupMs: number; ratio: number }> {
   const time = async (lookup: boolean): Promise<number> => {
     const context = await model.createContext({ contextSize: tokens.length + decodeTokens + 16, sequences: 1, threads });
     try {
-      const sequence = context.getSequence(lookup ? { tokenPredictor: new mod.InputLookupTokenPredictor() } : undefined);
+      const sequence = context.getSequence(lookup ? { tokenPredictor: new mod.InputLookupTokenPredictor(lookupOptions) } : undefined);
       await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(0, -1));
       signal.throwIfAborted();
       const t0 = performance.now();

@@ -36,6 +36,13 @@ const SEARCHED_MAX_TOKENS = 64;
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 
+/**
+ * Lookup speculation's options: node-llama-cpp's defaults (drafts from a one-token match, up to 3 tokens). A
+ * two-token minimum drafted less on the shipped model (10 accepted of 66 vs 11 of 153) but no measurably faster,
+ * and the tuner decides whether speculation is on at all, so the library's tested defaults stay.
+ */
+export const LOOKUP_OPTIONS = {};
+
 /** Live completion sequences by default (llama-server keeps 4 slots), fewer where free memory is short. */
 const DEFAULT_COMPLETION_SEQUENCES = 4;
 /**
@@ -279,7 +286,7 @@ export class LlamaCppBackend {
     this.lookupTotals.accepted = this.lookupTotals.rejected = 0;
     this.slots = Array.from({ length: sequences }, () => {
       // Lookup speculation: drafts copied from the sequence's own prompt, verified with the next token in one batch.
-      const sequence = context.getSequence(this.lookupEnabled ? { tokenPredictor: new mod.InputLookupTokenPredictor() } : undefined);
+      const sequence = context.getSequence(this.lookupEnabled ? { tokenPredictor: new mod.InputLookupTokenPredictor(LOOKUP_OPTIONS) } : undefined);
       return { sequence, completion: new mod.LlamaCompletion({ contextSequence: sequence }), documentId: undefined, lastUsed: 0, busy: false };
     });
     this.modelKey = `${modelFingerprint(params.path)}:${context.contextSize}`;
@@ -704,7 +711,7 @@ export class LlamaCppBackend {
     const { rows, best } = await runSweep(settings, (s, sig) => measureLlamaSetting(model, s, tokens, params.decodeTokens, sig), { signal, onProgress });
     this.logger.info(`tuned ${this.info.name}: ${rows.map((r) => `${r.threads}t/b${r.batchSize}: prefill ${r.prefillTokensPerSecond.toFixed(0)}, decode ${r.decodeTokensPerSecond.toFixed(1)} tok/s`).join('; ')}; best ${best.threads} threads, batch ${best.batchSize}`);
     // Lookup speculation: on by default only where it measured faster here (by at least 5%).
-    const lk = await measureLookup(this.mod!, model, best.threads, tokens.slice(0, Math.min(tokens.length, 384)), Math.max(32, params.decodeTokens), signal);
+    const lk = await measureLookup(this.mod!, model, best.threads, tokens.slice(0, Math.min(tokens.length, 384)), Math.max(32, params.decodeTokens), signal, LOOKUP_OPTIONS);
     const lookup = { ratio: lk.ratio, on: lk.ratio < 0.95 };
     this.logger.info(`tuned ${this.info.name}: lookup speculation ${lk.lookupMs.toFixed(0)} ms vs ${lk.plainMs.toFixed(0)} ms without (×${lk.ratio.toFixed(2)}): ${lookup.on ? 'on' : 'off'}`);
     const backends = await this.compareBackends(best, tokens, params.decodeTokens, rows.find((r) => r.threads === best.threads && r.batchSize === best.batchSize)?.decodeTokensPerSecond ?? 0, signal);
