@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { chooseThreads, LoadMonitor, othersBusyBetween, parsePidStat, parseProcStat, type CpuCounters } from '../../src/node/engine/threads';
+import { chooseThreads, LoadMonitor, othersBusyBetween, parsePidStat, parseProcStat, parseRunnable, type CpuCounters } from '../../src/node/engine/threads';
 
 describe('chooseThreads', () => {
   it('uses every core on an idle machine', () => assert.equal(chooseThreads(4, 0.1), 4));
@@ -39,7 +39,7 @@ describe('load from other processes (/proc)', () => {
   it('picks threads from the latest samples without waiting, within the ceiling', () => {
     let t = 0;
     let busy = 0;
-    const monitor = new LoadMonitor(1000, () => ({ busy, own: 0, yielding: 0, at: t }));
+    const monitor = new LoadMonitor(1000, () => ({ busy, own: 0, yielding: 0, at: t }), () => undefined);
     monitor.start();
     monitor.stop();
     assert.equal(monitor.threadsFor(4, 4), 4);
@@ -56,5 +56,32 @@ describe('load from other processes (/proc)', () => {
     t += 1000;
     monitor.sample();
     assert.equal(monitor.threadsFor(4, 4), 4);
+  });
+
+  it('does not count a program that was busy until a moment ago: no more load than is runnable now', () => {
+    let t = 0;
+    let busy = 0;
+    let runnable = 0;
+    const monitor = new LoadMonitor(1000, () => ({ busy, own: 0, yielding: 0, at: t }), () => runnable);
+    monitor.start();
+    monitor.stop();
+    for (let i = 0; i < 3; i++) {
+      t += 1000;
+      busy += 200; // two cores of other work for three seconds…
+      monitor.sample();
+    }
+    assert.equal(monitor.threadsFor(4, 4), 4, '…that stopped just now (nothing runnable): every thread');
+    runnable = 2;
+    assert.equal(monitor.threadsFor(4, 4), 2, 'still running: two threads left');
+    runnable = 5; // five runnable, but only about two cores' worth of CPU time (the rest yield, e.g. SCHED_IDLE)
+    assert.equal(monitor.threadsFor(4, 4), 2);
+    assert.equal(monitor.lastLoad, monitor.othersBusy);
+  });
+});
+
+describe('runnable threads (/proc/loadavg)', () => {
+  it('reads the running count of the fourth field', () => {
+    assert.equal(parseRunnable('5.74 7.06 8.29 6/149 19150\n'), 6);
+    assert.equal(parseRunnable('garbage'), undefined);
   });
 });

@@ -78,6 +78,35 @@ export function readCpuCounters(): CpuCounters | undefined {
   }
 }
 
+/** `running/total` of /proc/loadavg's fourth field: runnable threads on the machine right now. */
+export function parseRunnable(loadavgText: string): number | undefined {
+  const m = /^\S+\s+\S+\s+\S+\s+(\d+)\//.exec(loadavgText);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Other processes' threads runnable right now (/proc/loadavg less this process's own running threads), or
+ * undefined where /proc is absent. One file per thread of this process: well under a millisecond.
+ */
+export function readRunnableOthers(): number | undefined {
+  try {
+    const all = parseRunnable(readFileSync('/proc/loadavg', 'utf8'));
+    if (all === undefined) return undefined;
+    let own = 0;
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'R') own++;
+      } catch {
+        // the thread ended
+      }
+    }
+    return Math.max(0, all - own);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Clock ticks per second of /proc's counters (USER_HZ: 100 on every Linux build that matters). */
 const TICKS_PER_SECOND = 100;
 
@@ -101,7 +130,11 @@ export class LoadMonitor {
   private smoothed = 0;
   private fallbackOwn = { cpu: process.cpuUsage(), at: Date.now(), share: 0 };
 
-  constructor(private readonly intervalMs = 1000, private readonly read: () => CpuCounters | undefined = readCpuCounters) {}
+  constructor(
+    private readonly intervalMs = 1000,
+    private readonly read: () => CpuCounters | undefined = readCpuCounters,
+    private readonly runnableNow: () => number | undefined = readRunnableOthers,
+  ) {}
 
   start(): void {
     if (this.timer) return;
@@ -137,8 +170,23 @@ export class LoadMonitor {
     return this.smoothed;
   }
 
+  /**
+   * Other processes' load for a request starting now: the recent CPU time (what held cores over the last seconds,
+   * SCHED_IDLE and niced work left out), but no more than the threads of other processes runnable at this moment.
+   * A program that was busy until a moment ago (a build step, a benchmark's other side) then no longer costs a
+   * thread; one that keeps spinning is runnable at every look and does.
+   */
+  loadNow(): number {
+    const runnable = this.runnableNow();
+    return runnable === undefined ? this.smoothed : Math.min(this.smoothed, runnable);
+  }
+
   /** Threads for the next request, at most `ceiling` (the configured or tuned count, else the cores). */
   threadsFor(ceiling: number, cores = availableParallelism()): number {
-    return Math.max(1, Math.min(ceiling, chooseThreads(cores, this.smoothed)));
+    this.lastLoad = this.loadNow();
+    return Math.max(1, Math.min(ceiling, chooseThreads(cores, this.lastLoad)));
   }
+
+  /** The load the last `threadsFor` decided on (cores of other processes' work). */
+  lastLoad = 0;
 }

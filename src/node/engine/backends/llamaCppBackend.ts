@@ -146,7 +146,7 @@ export class LlamaCppBackend {
     const drafts = this.lookupTotals.accepted + this.lookupTotals.rejected;
     return {
       ...(this.backendInfo ? { engineBackend: this.backendInfo } : {}),
-      ...(this.threadCeiling ? { threads: { last: this.lastThreads || this.threadCeiling, ceiling: this.threadCeiling, othersBusy: Math.round(this.load.othersBusy * 100) / 100 } } : {}),
+      ...(this.threadCeiling ? { threads: { last: this.lastThreads || this.threadCeiling, ceiling: this.threadCeiling, othersBusy: Math.round((this.lastThreads ? this.load.lastLoad : this.load.othersBusy) * 100) / 100 } } : {}),
       ...(this.info ? { lookup: { enabled: this.lookupEnabled, acceptance: drafts ? this.lookupTotals.accepted / drafts : null } } : {}),
     };
   }
@@ -160,7 +160,7 @@ export class LlamaCppBackend {
     const threads = this.load.threadsFor(this.threadCeiling);
     if (this.llama && this.llama.maxThreads !== threads) {
       this.llama.maxThreads = threads;
-      this.logger.debug(`threads: ${threads} of ${this.threadCeiling} (other processes busy ${this.load.othersBusy.toFixed(2)} cores)`);
+      this.logger.debug(`threads: ${threads} of ${this.threadCeiling} (other processes busy ${this.load.lastLoad.toFixed(2)} cores)`);
     }
     this.lastThreads = threads;
     return threads;
