@@ -1,15 +1,24 @@
 /**
  * `npm run bench:engine`: Hearth's engine against direct in-process node-llama-cpp, side by side in one run.
  *  - engine overhead: prefill and decode tokens/s through the engine (socket, scheduler, backend) vs direct,
- *    same model, same threads, runs alternated; goal ≥ 0.97 for both.
+ *    same model, same threads, runs alternated; goal ≥ 0.97 for both. On the dense model two more sides say where
+ *    a decode gap comes from: direct on a context of the engine's shape (5 sequences), and the engine with one
+ *    completion sequence.
  *  - warm edit: keystroke-to-first-token for a one-character edit at the end of a 1,500-token prefix, with
  *    reuse ÷ cold (the whole prompt evaluated); goal ≤ 0.005 (llama-server 0.0021). In the model's own FIM order
  *    (psm for benchDense: the suffix is evaluated again on every keystroke) and with `fimOrder: 'spm'`.
  *  - switching: two documents alternating in one client, median first token ÷ one document; goal ≤ 2.
- *  - windows side by side: three clients typing at once into their own 1,500-token documents, p95 ÷ one
- *    client's p95; goal ≤ 1.5. Then more documents than live sequences: the prompt cache's restore and size.
+ *  - windows side by side: three clients typing into their own 1,500-token documents (seeded traces of
+ *    HEARTH_BENCH_KEYS keys each, default 40: pauses between keys, typos taken back, deletes, a jump up the file),
+ *    p95 over all their keystrokes ÷ one client's p95 typing alone; goal ≤ 1.5. Then the same with window 0
+ *    focused (its p95 ÷ alone: the focused window's priority). Then more documents than live sequences: the
+ *    prompt cache's restore and size.
  *  - memory: the engine's resident memory with 1 client vs 3 clients; goal ≤ 1.05×.
- * `HEARTH_BENCH_ONLY=reuse` runs only warm edit, switching, windows and cache (no overhead, MoE or memory rows).
+ *  - anchor: the same switching and windows workload against `llama-server -np 3` (built for this machine from the
+ *    llama.cpp source node-llama-cpp ships, see llamaCppTools.ts, or HEARTH_LLAMA_SERVER), /infill with
+ *    `cache_prompt`, streamed; skipped with the reason when it cannot be built (HEARTH_BENCH_ANCHOR=0 skips it).
+ * Each section prints how long it took. `HEARTH_BENCH_ONLY=reuse` runs only warm edit, switching, windows, cache
+ * and the anchor (no overhead, MoE or memory rows).
  * Models are generated (random weights, realistic shapes): a dense Qwen2.5-Coder-1.5B shape and a MoE with
  * ~2.4 B active parameters, both q4_0. `HEARTH_BENCH_QUICK=1` runs the dense model only.
  */
@@ -20,11 +29,15 @@ import { join, resolve } from 'node:path';
 import type { LlamaCompletion, LlamaContextSequence, LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { EngineClient } from '../src/node/engine/engineClient';
 import { benchModel, median, printMachine, printResult, repoRoot, round } from './benchUtil';
+import { buildLlamaCppTools } from './llamaCppTools';
+import { mulberry32 } from '../src/common/random';
 
 const enginePath = resolve(repoRoot, 'dist/engine.js');
 const threads = Number(process.env.HEARTH_BENCH_THREADS ?? availableParallelism());
 const reps = Number(process.env.HEARTH_BENCH_REPS ?? 3);
 const quick = process.env.HEARTH_BENCH_QUICK === '1';
+// HEARTH_BENCH_PRESET: another generated model for the dense rows (e.g. `demo`, to try the bench itself in seconds).
+const densePreset = process.env.HEARTH_BENCH_PRESET ?? 'benchDense';
 
 /** Real code as the prompt: this repository's own source, cut to about `tokens` tokens by the model's tokenizer. */
 function codeText(model: LlamaModel, tokens: number, skip = 0): string {
@@ -69,7 +82,7 @@ async function viaEngine(client: EngineClient, prefix: string, suffix: string, m
   return { ttftMs: (first ?? t1) - t0, totalMs: t1 - t0, tokensOut: res.tokensOut };
 }
 
-async function overhead(preset: string, decodeTokens: number, promptTokens: number, skip = false) {
+async function overhead(preset: string, decodeTokens: number, promptTokens: number, skip = false, sequenceSides = false) {
   const path = benchModel(preset);
   const mod = await import('node-llama-cpp');
   const llama = await mod.getLlama({ gpu: false, build: 'never', logLevel: mod.LlamaLogLevel.error });
@@ -84,19 +97,34 @@ async function overhead(preset: string, decodeTokens: number, promptTokens: numb
 
   const client = new EngineClient({ enginePath, runtimeDir: mkdtempSync(join(tmpdir(), 'hearth-bench-')), idleExitMs: 5000 });
   await client.loadModel({ path, threads, contextSize: 2048 });
-  // Warm both sides once.
-  await direct(completion, sequence, prefix, suffix, 2);
-  await viaEngine(client, prefix, suffix, 2);
+  // Where the engine's decode differs from direct, the sides below tell the causes apart: node-llama-cpp called
+  // directly on a context of the engine's shape (5 sequences: 4 completion + 1 chat), and the engine holding one
+  // completion sequence (2 in all), as before #21.
+  const sides = sequenceSides && !skip;
+  const context5 = sides ? await model.createContext({ contextSize: 2048, sequences: 5, threads }) : undefined;
+  const sequence5 = context5?.getSequence();
+  const completion5 = sequence5 ? new mod.LlamaCompletion({ contextSequence: sequence5 }) : undefined;
+  const client2 = sides ? new EngineClient({ enginePath, runtimeDir: mkdtempSync(join(tmpdir(), 'hearth-bench-')), idleExitMs: 5000 }) : undefined;
+  await client2?.loadModel({ path, threads, contextSize: 2048, sequences: 2 });
+  type Side = 'engine' | 'direct' | 'direct5' | 'engine2';
+  const measure = (side: Side, maxTokens: number): Promise<Run> =>
+    side === 'engine' ? viaEngine(client, prefix, suffix, maxTokens)
+      : side === 'engine2' ? viaEngine(client2!, prefix, suffix, maxTokens)
+        : side === 'direct5' ? direct(completion5!, sequence5!, prefix, suffix, maxTokens)
+          : direct(completion, sequence, prefix, suffix, maxTokens);
+  const all: Side[] = sides ? ['engine', 'direct', 'direct5', 'engine2'] : ['engine', 'direct'];
+  // Warm every side once.
+  for (const side of all) await measure(side, 2);
 
-  const prefill = { engine: [] as number[], direct: [] as number[] };
-  const decode = { engine: [] as number[], direct: [] as number[] };
+  const prefill: Record<Side, number[]> = { engine: [], direct: [], direct5: [], engine2: [] };
+  const decode: Record<Side, number[]> = { engine: [], direct: [], direct5: [], engine2: [] };
   for (let r = 0; r < (skip ? 0 : reps); r++) {
-    // Alternate the order so drift in machine load falls on both sides alike.
-    const order = r % 2 === 0 ? (['engine', 'direct'] as const) : (['direct', 'engine'] as const);
+    // Rotate the order so drift in machine load falls on every side alike.
+    const order = all.map((_s, i) => all[(i + r) % all.length]!);
     for (const side of order) {
-      const p = side === 'engine' ? await viaEngine(client, prefix, suffix, 1) : await direct(completion, sequence, prefix, suffix, 1);
+      const p = await measure(side, 1);
       prefill[side].push(promptCount / (p.ttftMs / 1000));
-      const d = side === 'engine' ? await viaEngine(client, prefix, suffix, decodeTokens) : await direct(completion, sequence, prefix, suffix, decodeTokens);
+      const d = await measure(side, decodeTokens);
       decode[side].push((d.tokensOut - 1) / ((d.totalMs - d.ttftMs) / 1000));
     }
   }
@@ -108,23 +136,26 @@ async function overhead(preset: string, decodeTokens: number, promptTokens: numb
   };
   if (!skip) console.log(
     `${preset.padEnd(11)} prompt ${promptCount} tokens, threads ${threads}: prefill ${row.prefillEngine.toFixed(1)} vs ${row.prefillDirect.toFixed(1)} tok/s (ratio ${(row.prefillEngine / row.prefillDirect).toFixed(3)}), ` +
-      `decode ${row.decodeEngine.toFixed(2)} vs ${row.decodeDirect.toFixed(2)} tok/s (ratio ${(row.decodeEngine / row.decodeDirect).toFixed(3)})`,
+      `decode ${row.decodeEngine.toFixed(2)} vs ${row.decodeDirect.toFixed(2)} tok/s (ratio ${(row.decodeEngine / row.decodeDirect).toFixed(3)}); load ${loadText()}`,
   );
+  if (sides) {
+    const fmt = (side: Side) => `${side} prefill ${median(prefill[side]).toFixed(1)}, decode ${median(decode[side]).toFixed(2)} tok/s (runs ${decode[side].map((x) => x.toFixed(1)).join(' ')})`;
+    console.log(`${preset.padEnd(11)} decode by side: ${all.map(fmt).join('; ')}; direct on a 5-sequence context ÷ direct ${(median(decode.direct5) / row.decodeDirect).toFixed(3)}, engine with 1 completion sequence ÷ direct ${(median(decode.engine2) / row.decodeDirect).toFixed(3)}; load ${loadText()}`);
+  }
   completion.dispose();
+  completion5?.dispose();
   await context.dispose();
-  // The model stays open for its tokenizer (the documents of the later sections); `dispose` closes it.
+  await context5?.dispose();
+  if (client2) {
+    await client2.restart();
+    await client2.dispose();
+  }
+  // The model stays open for its tokenizer (the documents of the later sections); \`dispose\` closes it.
   return { client, path, row, warmEditPrefix, model, dispose: () => model.dispose() };
 }
 
 /** What a user types: letters (the prompt's last token is healed) and spaces and punctuation (it is not). */
 const TYPED = ' const value = compute(items, index);';
-
-/** Time to first token of one keystroke: `doc` with the next typed character, through `client`. */
-async function keystroke(client: EngineClient, doc: { id: string; text: string; typed: number }, suffix: string): Promise<number> {
-  doc.typed++;
-  const prefix = doc.text + TYPED.slice(0, 1 + ((doc.typed - 1) % (TYPED.length - 1)));
-  return (await viaEngine(client, prefix, suffix, 1, true, doc.id)).ttftMs;
-}
 
 const SUFFIX = '\n  return result;\n}\n';
 
@@ -167,37 +198,165 @@ function percentile(xs: number[], p: number): number {
 }
 
 /**
- * Switching and windows side by side, on the same engine: two documents alternating in one client vs one
- * document (switch_ratio); three clients typing at once into their own documents vs one client alone
- * (three_windows_p95_ratio); then more documents than live sequences, so the first ones go to the host-memory
- * prompt cache and come back from it (restore time ÷ cold, cache size).
+ * One typist's keystrokes into one document, seeded: a real code line typed character by character with the
+ * recorded kind of mistakes (a wrong letter taken back, a few characters deleted and typed again), pauses of
+ * 60–220 ms between keys (more after punctuation), and once in the middle a jump to another place in the file (the
+ * cursor moves up, typing goes on there: the suffix changes and the prefix gets shorter).
+ */
+type Key = { k: string; dt: number } | { k: 'jump'; dt: number; to: number };
+
+const LINES = ['const total = items.reduce((sum, item) => sum + item.price * item.count, 0);', 'if (!result.ok) throw new Error(`request failed: ${result.status}`);', 'for (const [key, value] of Object.entries(options)) params.set(key, String(value));', 'return values.filter((v) => v !== undefined).map((v) => v.toString());'];
+
+function typingTrace(seed: number, keys: number): Key[] {
+  const rng = mulberry32(seed);
+  const rand = () => rng() / 0x100000000;
+  const text = LINES.join('\n').slice(Math.floor(rand() * 20));
+  const out: Key[] = [];
+  let prev = '';
+  let i = 0;
+  while (out.length < keys) {
+    if (out.length === Math.floor(keys / 2)) out.push({ k: 'jump', dt: 800 + Math.floor(rand() * 800), to: 0.6 + rand() * 0.3 });
+    const ch = text[i++ % text.length]!;
+    let dt = 60 + Math.floor(rand() * 160);
+    if (/[;,){}]/.test(prev)) dt += 150 + Math.floor(rand() * 250);
+    const r = rand();
+    if (/[a-z]/.test(ch) && r < 0.06) {
+      out.push({ k: String.fromCharCode(97 + Math.floor(rand() * 26)), dt }, { k: '\b', dt: 150 + Math.floor(rand() * 150) });
+      dt = 80 + Math.floor(rand() * 80);
+    } else if (r < 0.1 && i > 4) {
+      // Deletes the last few characters and types them again.
+      const n = 2 + Math.floor(rand() * 3);
+      for (let j = 0; j < n; j++) out.push({ k: '\b', dt: 90 + Math.floor(rand() * 60) });
+      i -= n;
+    }
+    out.push({ k: ch, dt });
+    prev = ch;
+  }
+  return out.slice(0, keys);
+}
+
+/** A document being typed into: its text, the cursor, and the request a keystroke makes (prefix, suffix). */
+class TypedDoc {
+  cursor: number;
+  constructor(
+    readonly id: string,
+    public text: string,
+  ) {
+    this.cursor = text.length;
+  }
+
+  apply(key: Key): void {
+    if ('to' in key) {
+      // The start of a line about `to` of the way through the file.
+      const at = this.text.lastIndexOf('\n', Math.floor(this.text.length * key.to));
+      this.cursor = at < 0 ? 0 : at + 1;
+    } else if (key.k === '\b') {
+      if (this.cursor > 0) this.text = this.text.slice(0, this.cursor - 1) + this.text.slice(this.cursor);
+      this.cursor = Math.max(0, this.cursor - 1);
+    } else {
+      this.text = this.text.slice(0, this.cursor) + key.k + this.text.slice(this.cursor);
+      this.cursor++;
+    }
+  }
+
+  /** The completion request: everything before the cursor, and up to 400 characters after it (the editor's window). */
+  request(): { prefix: string; suffix: string } {
+    const after = this.text.slice(this.cursor, this.cursor + 400);
+    return { prefix: this.text.slice(0, this.cursor), suffix: after || SUFFIX };
+  }
+}
+
+/** Time to first token of one request, as a client of one engine or server sees it. */
+type Complete = (client: number, doc: TypedDoc, focused?: boolean) => Promise<number>;
+
+/** Replays `trace` into `doc` through `complete`; each key waits for the previous answer plus its pause. */
+async function replay(complete: Complete, client: number, doc: TypedDoc, trace: Key[], out: number[], focused?: boolean): Promise<void> {
+  for (const key of trace) {
+    await sleep(key.dt);
+    doc.apply(key);
+    out.push(await complete(client, doc, focused));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const keysPerClient = Number(process.env.HEARTH_BENCH_KEYS ?? 40);
+
+/** Prints how long a section took, so a reader sees where a bounded run spent its time. */
+async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    console.log(`# section ${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s; load ${loadText()}`);
+  }
+}
+
+interface Workload {
+  switchRatio: number;
+  threeRatio: number;
+  focusedRatio?: number;
+}
+
+/**
+ * The switching and windows workload on any server: three 1,500-token documents opened (cold), then two documents
+ * alternating in one client vs one document (switch ratio, medians); then client 0's typing trace alone, and the
+ * three clients' traces at once (p95 over all their keystrokes ÷ the p95 alone); with `focus`, the three at once
+ * again with window 0 focused and the other two not (the focused window's p95 ÷ alone: does the priority hold?).
+ */
+async function workload(label: string, complete: Complete, docsText: string[], focus: boolean): Promise<Workload> {
+  const docs = docsText.map((text, i) => new TypedDoc(`/bench/window${i}.ts`, text));
+  await Promise.all(docs.map((d, i) => complete(i, d)));
+  const n = Math.max(6, reps + 3);
+  const key = (d: TypedDoc, r: number) => d.apply({ k: TYPED[r % TYPED.length]!, dt: 0 });
+  const same: number[] = [];
+  for (let r = 0; r < n; r++) {
+    key(docs[0]!, r);
+    same.push(await complete(0, docs[0]!));
+  }
+  const alternating: number[] = [];
+  for (let r = 0; r < n; r++) {
+    const d = docs[r % 2]!;
+    key(d, r);
+    alternating.push(await complete(0, d));
+  }
+  const switchRatio = median(alternating) / median(same);
+  console.log(`${label} switch: two documents alternating in one client, first token after ${median(alternating).toFixed(1)} ms (median of ${n}) vs ${median(same).toFixed(1)} ms in one document (ratio ${switchRatio.toFixed(3)}); load ${loadText()}`);
+
+  // The documents go on from where the last phase left them (as the live sequences do); each phase its own traces.
+  const alone: number[] = [];
+  await replay(complete, 0, docs[0]!, typingTrace(20, keysPerClient), alone);
+  const together: number[][] = [[], [], []];
+  await Promise.all(docs.map((d, i) => replay(complete, i, d, typingTrace(21 + i, keysPerClient), together[i]!)));
+  const all = together.flat();
+  const threeRatio = percentile(all, 95) / percentile(alone, 95);
+  const per = together.map((xs, i) => `window ${i} p95 ${percentile(xs, 95).toFixed(0)}`).join(', ');
+  console.log(`${label} three windows typing at once (${keysPerClient} keys each: typos, deletes, a jump): p95 ${percentile(all, 95).toFixed(1)} ms (p50 ${percentile(all, 50).toFixed(1)}, max ${Math.max(...all).toFixed(0)}; ${per}) vs one window alone p95 ${percentile(alone, 95).toFixed(1)} ms (p50 ${percentile(alone, 50).toFixed(1)}) (ratio ${threeRatio.toFixed(3)}); load ${loadText()}`);
+  if (!focus) return { switchRatio, threeRatio };
+  const focused: number[][] = [[], [], []];
+  await Promise.all(docs.map((d, i) => replay(complete, i, d, typingTrace(24 + i, keysPerClient), focused[i]!, i === 0)));
+  const focusedRatio = percentile(focused[0]!, 95) / percentile(alone, 95);
+  console.log(`${label} three windows at once, window 0 focused: its p95 ${percentile(focused[0]!, 95).toFixed(1)} ms (p50 ${percentile(focused[0]!, 50).toFixed(1)}) vs alone ${percentile(alone, 95).toFixed(1)} ms (ratio ${focusedRatio.toFixed(3)}); the unfocused two p95 ${percentile([...focused[1]!, ...focused[2]!], 95).toFixed(1)} ms; load ${loadText()}`);
+  return { switchRatio, threeRatio, focusedRatio };
+}
+
+/**
+ * Switching and windows side by side on Hearth's engine (see `workload`), then more documents than live
+ * sequences, so the first ones go to the host-memory prompt cache and come back from it (restore time ÷ cold,
+ * cache size).
  */
 async function sideBySide(path: string, model: LlamaModel, coldMs: number) {
   const runtimeDir = mkdtempSync(join(tmpdir(), 'hearth-bench-side-'));
   const clients = [0, 1, 2].map((i) => new EngineClient({ enginePath, runtimeDir, idleExitMs: 5000, clientName: `window-${i}` }));
   for (const c of clients) await c.loadModel({ path, threads, contextSize: 2048 });
-  const docs = [0, 1, 2].map((i) => ({ id: `/bench/window${i}.ts`, text: codeText(model, 1500, i * 1700), typed: 0 }));
-  // Open the three documents (cold prefills, side by side).
-  await Promise.all(docs.map((d, i) => viaEngine(clients[i]!, d.text, SUFFIX, 1, true, d.id)));
-  const n = Math.max(4, reps + 2);
-
-  const same: number[] = [];
-  for (let r = 0; r < n; r++) same.push(await keystroke(clients[0]!, docs[0]!, SUFFIX));
-  const alternating: number[] = [];
-  for (let r = 0; r < n; r++) alternating.push(await keystroke(clients[0]!, docs[r % 2]!, SUFFIX));
-  const switchRatio = median(alternating) / median(same);
-  console.log(`switch: two documents alternating in one client, first token after ${median(alternating).toFixed(1)} ms (median) vs ${median(same).toFixed(1)} ms in one document (ratio ${switchRatio.toFixed(3)}); load ${loadText()}`);
-
-  const alone: number[] = [];
-  for (let r = 0; r < n; r++) alone.push(await keystroke(clients[0]!, docs[0]!, SUFFIX));
-  const together: number[] = [];
-  await Promise.all(
-    clients.map(async (c, i) => {
-      for (let r = 0; r < n; r++) together.push(await keystroke(c, docs[i]!, SUFFIX));
-    }),
-  );
-  const threeRatio = percentile(together, 95) / percentile(alone, 95);
-  console.log(`three windows typing at once: p95 ${percentile(together, 95).toFixed(1)} ms (p50 ${percentile(together, 50).toFixed(1)}) vs one window ${percentile(alone, 95).toFixed(1)} ms (p50 ${percentile(alone, 50).toFixed(1)}) (ratio ${threeRatio.toFixed(3)}); load ${loadText()}`);
+  const docsText = [0, 1, 2].map((i) => codeText(model, 1500, i * 1700));
+  const complete: Complete = async (client, doc, focused) => {
+    const { prefix, suffix } = doc.request();
+    const t0 = performance.now();
+    let first: number | undefined;
+    await clients[client]!.infill({ prefix, suffix, maxTokens: 1, temperature: 0, documentId: doc.id, ...(focused !== undefined ? { focused } : {}) }, { onText: () => (first ??= performance.now()) });
+    return (first ?? performance.now()) - t0;
+  };
+  const w = await timed('hearth switching and three windows', () => workload('hearth', complete, docsText, true));
 
   // More documents than live sequences: the oldest go to the prompt cache; going back restores them.
   const before = await clients[0]!.status();
@@ -206,7 +365,7 @@ async function sideBySide(path: string, model: LlamaModel, coldMs: number) {
   for (const d of extra) await viaEngine(clients[1]!, d.text, SUFFIX, 1, true, d.id);
   const t0 = performance.now();
   let first: number | undefined;
-  const back = await clients[0]!.infill({ prefix: docs[0]!.text + TYPED.slice(0, 2), suffix: SUFFIX, maxTokens: 1, documentId: docs[0]!.id }, { onText: () => (first ??= performance.now()) });
+  const back = await clients[0]!.infill({ prefix: docsText[0]! + TYPED.slice(0, 2), suffix: SUFFIX, maxTokens: 1, documentId: '/bench/window0.ts' }, { onText: () => (first ??= performance.now()) });
   const restoreMs = (first ?? performance.now()) - t0;
   const status = await clients[0]!.status();
   const cache = status.promptCache;
@@ -217,55 +376,77 @@ async function sideBySide(path: string, model: LlamaModel, coldMs: number) {
   await clients[0]!.restart();
   for (const c of clients) await c.dispose();
   rmSync(runtimeDir, { recursive: true, force: true });
-  return { switchRatio, threeRatio, restoreRatio: restoreMs / coldMs, cacheMb: (cache?.bytes ?? 0) / 1e6, restored: back.promptSource === 'restored' };
+  return { ...w, restoreRatio: restoreMs / coldMs, cacheMb: (cache?.bytes ?? 0) / 1e6, restored: back.promptSource === 'restored' };
+}
+
+/** The llama-server binary: HEARTH_LLAMA_SERVER, else built from node-llama-cpp's llama.cpp source (bench/llamaCppTools.ts). */
+async function llamaServerBinary(): Promise<{ bin: string } | { reason: string }> {
+  const given = process.env.HEARTH_LLAMA_SERVER;
+  if (given) return existsSync(given) ? { bin: given } : { reason: `HEARTH_LLAMA_SERVER=${given} does not exist` };
+  if (process.env.HEARTH_BENCH_ANCHOR === '0') return { reason: 'HEARTH_BENCH_ANCHOR=0' };
+  const built = await buildLlamaCppTools({ log: (line) => console.log(`# llama.cpp build: ${line}`), targets: ['llama-server'] });
+  if (!built.ok) return { reason: built.reason };
+  if (!built.llamaServer) return { reason: `the llama.cpp ${built.release} build has no llama-server` };
+  return { bin: built.llamaServer };
 }
 
 /**
- * llama-server with the same workload (`-np 3`, its default prompt cache, `/infill` with `cache_prompt`), as the
- * anchor: only where a binary is given (building llama.cpp here would cost the shared CPUs too much).
+ * llama-server with the same workload, as the anchor: `-np 3` (three slots, one per window) with its default
+ * prompt cache, `/infill` with `cache_prompt: true`, streamed, the time to the first streamed token as the client
+ * sees it; the server picks the slot (by prompt similarity, its default). Skipped with the reason when no binary.
  */
 async function llamaServerAnchor(path: string, model: LlamaModel): Promise<Record<string, number> | undefined> {
-  const bin = process.env.HEARTH_LLAMA_SERVER;
-  if (!bin) {
-    console.log('llama-server anchor skipped: no llama-server binary (set HEARTH_LLAMA_SERVER to one; building llama.cpp from source is not done on this shared 2-core machine)');
-    return undefined;
-  }
-  if (!existsSync(bin)) {
-    console.log(`llama-server anchor skipped: HEARTH_LLAMA_SERVER=${bin} does not exist`);
+  const found = await llamaServerBinary();
+  if ('reason' in found) {
+    console.log(`llama-server anchor skipped: ${found.reason}`);
     return undefined;
   }
   const port = 18000 + Math.floor(Math.random() * 2000);
-  const server = spawn(bin, ['-m', path, '-np', '3', '-c', String(3 * 2048), '-t', String(threads), '--host', '127.0.0.1', '--port', String(port)], { stdio: 'ignore' });
+  const args = ['-m', path, '-np', '3', '-c', String(3 * 2048), '-t', String(threads), '--host', '127.0.0.1', '--port', String(port)];
+  const server = spawn(found.bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  server.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const base = `http://127.0.0.1:${port}`;
   try {
     for (let i = 0; ; i++) {
+      if (server.exitCode !== null) throw new Error(`llama-server exited with code ${server.exitCode}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
       if (i > 600) throw new Error('llama-server did not become healthy within 5 minutes');
       const ok = await fetch(`${base}/health`).then((r) => r.ok, () => false);
       if (ok) break;
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
-    const infill = async (prefix: string, cache: boolean) => {
+    console.log(`# llama-server ${found.bin} ${args.join(' ')}`);
+    /** Time to the first streamed token of one /infill request. */
+    const infill = async (prefix: string, suffix: string, cache: boolean) => {
       const t0 = performance.now();
-      const r = await fetch(`${base}/infill`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input_prefix: prefix, input_suffix: SUFFIX, n_predict: 1, temperature: 0, cache_prompt: cache }) });
-      if (!r.ok) throw new Error(`llama-server /infill answered ${r.status}`);
-      await r.json();
-      return performance.now() - t0;
+      const r = await fetch(`${base}/infill`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input_prefix: prefix, input_suffix: suffix, n_predict: 1, temperature: 0, cache_prompt: cache, stream: true }) });
+      if (!r.ok || !r.body) throw new Error(`llama-server /infill answered ${r.status}: ${await r.text()}`);
+      let first: number | undefined;
+      const decoder = new TextDecoder();
+      let buffered = '';
+      for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
+        buffered += decoder.decode(chunk, { stream: true });
+        // Server-sent events: the first `data:` line carrying generated content is the first token.
+        if (first === undefined && /data: *\{[^\n]*"content"/.test(buffered)) first = performance.now();
+      }
+      return (first ?? performance.now()) - t0;
     };
-    const docs = [0, 1, 2].map((i) => ({ text: codeText(model, 1500, i * 1700), typed: 0 }));
-    const type = (d: { text: string; typed: number }) => {
-      d.typed++;
-      return infill(d.text + TYPED.slice(0, 1 + ((d.typed - 1) % (TYPED.length - 1))), true);
+    const docsText = [0, 1, 2].map((i) => codeText(model, 1500, i * 1700));
+    const cold = median([await infill(docsText[0]! + 'q', SUFFIX, false), await infill(docsText[0]! + 'qq', SUFFIX, false)]);
+    const complete: Complete = (_client, doc) => {
+      const { prefix, suffix } = doc.request();
+      return infill(prefix, suffix, true);
     };
-    await Promise.all(docs.map((d) => infill(d.text, true)));
-    const n = Math.max(4, reps + 2);
-    const cold = median([await infill(docs[0]!.text + 'q', false), await infill(docs[0]!.text + 'qq', false)]);
-    await infill(docs[0]!.text, true);
-    const alone: number[] = [];
-    for (let r = 0; r < n; r++) alone.push(await type(docs[0]!));
-    const together: number[] = [];
-    await Promise.all(docs.map(async (d) => { for (let r = 0; r < n; r++) together.push(await type(d)); }));
-    const row = { warm_edit_ratio: median(alone) / cold, three_windows_p95_ratio: percentile(together, 95) / percentile(alone, 95) };
-    console.log(`llama-server anchor (-np 3, /infill, cache_prompt): warm edit ${median(alone).toFixed(1)} ms vs ${cold.toFixed(1)} ms cold (ratio ${row.warm_edit_ratio.toFixed(4)}); three at once p95 ${percentile(together, 95).toFixed(1)} ms vs ${percentile(alone, 95).toFixed(1)} ms alone (ratio ${row.three_windows_p95_ratio.toFixed(3)}); load ${loadText()}`);
+    const w = await timed('llama-server switching and three windows', () => workload('llama-server', complete, docsText, false));
+    const warm: number[] = [];
+    const doc = new TypedDoc('warm', docsText[0]!);
+    await complete(0, doc);
+    for (let r = 0; r < reps + 4; r++) {
+      doc.apply({ k: TYPED[r % TYPED.length]!, dt: 0 });
+      warm.push(await complete(0, doc));
+    }
+    const row = { warm_edit_ratio: median(warm) / cold, switch_ratio: w.switchRatio, three_windows_p95_ratio: w.threeRatio };
+    console.log(`llama-server anchor (-np 3, /infill, cache_prompt, streamed): warm edit ${median(warm).toFixed(1)} ms vs ${cold.toFixed(1)} ms cold (ratio ${row.warm_edit_ratio.toFixed(4)}); switch ratio ${w.switchRatio.toFixed(3)}; three windows p95 ratio ${w.threeRatio.toFixed(3)}; load ${loadText()}`);
     return row;
   } catch (err) {
     console.log(`llama-server anchor skipped: ${err instanceof Error ? err.message : String(err)}`);
@@ -296,33 +477,38 @@ async function memory(path: string) {
 }
 
 async function main() {
+  const benchStarted = performance.now();
   printMachine('bench:engine');
   const rows: { prefill: number; decode: number }[] = [];
   // HEARTH_BENCH_ONLY=reuse: only warm edit, switching, windows side by side and the prompt cache (development runs).
   const onlyReuse = process.env.HEARTH_BENCH_ONLY === 'reuse';
-  const dense = await overhead('benchDense', 32, onlyReuse ? 16 : 512, onlyReuse);
+  const dense = await timed('dense overhead (engine vs direct)', () => overhead(densePreset, 32, onlyReuse ? 16 : 512, onlyReuse, true));
   if (!onlyReuse) rows.push({ prefill: dense.row.prefillEngine / dense.row.prefillDirect, decode: dense.row.decodeEngine / dense.row.decodeDirect });
-  const warm = await warmEdit(dense.client, dense.warmEditPrefix, 'model order: psm');
-  await dense.client.loadModel({ path: dense.path, threads, contextSize: 2048, fimOrder: 'spm' });
-  const warmSpm = await warmEdit(dense.client, dense.warmEditPrefix, 'fimOrder spm', warm.coldMs);
+  const { warm, warmSpm } = await timed('warm edit', async () => {
+    const warm = await warmEdit(dense.client, dense.warmEditPrefix, 'model order: psm');
+    await dense.client.loadModel({ path: dense.path, threads, contextSize: 2048, fimOrder: 'spm' });
+    return { warm, warmSpm: await warmEdit(dense.client, dense.warmEditPrefix, 'fimOrder spm', warm.coldMs) };
+  });
   await dense.client.restart();
   await dense.client.dispose();
   const side = await sideBySide(dense.path, dense.model, warm.coldMs);
   if (!quick && !onlyReuse) {
-    const moe = await overhead('benchMoe', 12, 256);
+    const moe = await timed('MoE overhead', () => overhead('benchMoe', 12, 256));
     rows.push({ prefill: moe.row.prefillEngine / moe.row.prefillDirect, decode: moe.row.decodeEngine / moe.row.decodeDirect });
     await moe.dispose();
     await moe.client.restart();
     await moe.client.dispose();
   }
-  const rss = onlyReuse ? undefined : await memory(dense.path);
-  const anchor = await llamaServerAnchor(dense.path, dense.model);
+  const rss = onlyReuse ? undefined : await timed('memory', () => memory(dense.path));
+  const anchor = await timed('llama-server anchor', () => llamaServerAnchor(dense.path, dense.model));
   await dense.dispose();
   printMachine('bench:engine (end)');
+  console.log(`# bench:engine took ${((performance.now() - benchStarted) / 1000).toFixed(0)} s`);
   printResult({
     ...(rows.length ? { decode_ratio: round(Math.min(...rows.map((r) => r.decode))), prefill_ratio: round(Math.min(...rows.map((r) => r.prefill))) } : {}),
     ...(rss !== undefined ? { rss_3_over_1: round(rss) } : {}),
-    ...(anchor ? { anchor_warm_edit_ratio: round(anchor.warm_edit_ratio!, 4), anchor_three_windows_p95_ratio: round(anchor.three_windows_p95_ratio!) } : {}),
+    ...(anchor ? { anchor_warm_edit_ratio: round(anchor.warm_edit_ratio!, 4), anchor_switch_ratio: round(anchor.switch_ratio!), anchor_three_windows_p95_ratio: round(anchor.three_windows_p95_ratio!) } : {}),
+    ...(side.focusedRatio !== undefined ? { focused_window_p95_ratio: round(side.focusedRatio) } : {}),
     warm_edit_tokens_evaluated: warm.evaluated,
     warm_edit_ratio_spm: round(warmSpm.ratio, 4),
     restore_ratio: round(side.restoreRatio),

@@ -175,7 +175,8 @@ function run(cmd: string, args: string[], cwd: string, opts: { log: (s: string) 
   });
 }
 
-if (require.main === module) {
+// Bundled into another benchmark (esbuild inlines this file), `require.main === module` holds there too: check the script.
+if (require.main === module && /llamaCppTools\.js$/.test(process.argv[1] ?? '')) {
   // `node out/bench/llamaCppTools.js`: build the tools alone (e.g. ahead of a benchmark).
   void buildLlamaCppTools({ log: (s) => console.log(s) }).then((r) => {
     console.log(JSON.stringify(r));

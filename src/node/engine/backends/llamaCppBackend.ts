@@ -369,6 +369,17 @@ export class LlamaCppBackend {
   }
 
   /**
+   * The fill-in-the-middle prompt a request would evaluate (without repository context it was not given): token ids,
+   * the same as text with the special tokens written out, and the healed tail. For tests and diagnostics: the template
+   * a model gets is checked through the real tokenizer, not a metadata object.
+   */
+  infillPrompt(params: InfillParams): { tokens: number[]; text: string; heal: string } {
+    if (!this.model || !this.info) throw new Error('no model loaded');
+    const { tokens, heal } = this.fimPrompt(params);
+    return { tokens: [...tokens], text: this.model.detokenize(tokens, true), heal };
+  }
+
+  /**
    * The FIM special tokens: a per-model override from the request, else node-llama-cpp's (from the GGUF), else the
    * detected family's template (a family node-llama-cpp does not know, e.g. Codestral's `[SUFFIX]`/`[PREFIX]`).
    */
