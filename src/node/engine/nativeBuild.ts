@@ -367,7 +367,7 @@ export function nativeFlagsText(ready: Pick<ReadyFile, 'options'>): string {
 
 function prebuiltFlagsText(llama: Llama): string {
   const opts = Object.entries(llama.cmakeOptions).map(([k, v]) => `${k}=${v}`).join(' ');
-  return `node-llama-cpp's, llama.cpp ${llama.llamaCppRelease.release}${opts ? `, ${opts}` : ''}, generic CPU variants`;
+  return `node-llama-cpp's, llama.cpp ${llama.llamaCppRelease.release}${opts ? `, ${opts}` : ''}, CPU variant picked at load, no OpenMP`;
 }
 
 /** Loads the native addon (a fresh instance, as node-llama-cpp does, so each Llama keeps its own logger). */
