@@ -142,4 +142,18 @@ describe('prompt cache and live sequences (engine process, generated models)', f
     const next = await client.infill({ documentId: 'next.ts', prefix: 'const x = ', suffix: ';\n', maxTokens: 2, beamWidth: 1 });
     assert.ok(next.tokensOut >= 1);
   });
+  it('the focused window goes first: a completion from a window without focus waits while a focused one runs', async () => {
+    await client.loadModel({ path: demoPath, contextSize: 4096, sequences: 3, promptCacheBytes: 0 });
+    const text = documentText('focus', 25);
+    const done: string[] = [];
+    const t0 = performance.now();
+    // The focused window: a whole prefill and 24 tokens. The other window, sent right after: one token.
+    const focused = client.infill({ documentId: 'focused.ts', prefix: text, suffix: '', maxTokens: 24, beamWidth: 1, focused: true }).then((r) => (done.push('focused'), r));
+    const other = client.infill({ documentId: 'other.ts', prefix: documentText('other', 25), suffix: '', maxTokens: 1, beamWidth: 1, focused: false }).then((r) => (done.push('other'), { ...r, at: performance.now() - t0 }));
+    const [f, o] = await Promise.all([focused, other]);
+    assert.ok(f.tokensOut >= 2, `the focused request generated ${f.tokensOut} tokens`);
+    // It waits for the focused one to end, or for its wait limit (1.5 s) when this shared machine is slow.
+    assert.ok(done[0] === 'focused' || o.at >= 1400, `finished in the order ${done.join(', ')}; the unfocused one after ${o.at.toFixed(0)} ms`);
+    assert.ok(['maxTokens', 'eos', 'stop'].includes(o.stopReason), `and still completes (${o.stopReason})`);
+  });
 });

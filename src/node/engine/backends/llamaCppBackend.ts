@@ -51,6 +51,11 @@ const DEFAULT_COMPLETION_SEQUENCES = 4;
  * sequences still meet in one llama.cpp batch.
  */
 const PREFILL_CHUNK = 128;
+/**
+ * How long a completion from a window without focus may wait, in all, for the focused window's completions to end
+ * before it evaluates anyway: the focused window goes first, the others are late but never starved.
+ */
+const UNFOCUSED_MAX_WAIT_MS = 1500;
 /** A state shorter than this is not worth a file: evaluating it again costs about as much as loading it. */
 const MIN_CACHED_TOKENS = 64;
 /** A cached state is restored only when it saves at least this many tokens over the live sequence. */
@@ -138,6 +143,9 @@ export class LlamaCppBackend {
   private lastThreads = 0;
   private lookupEnabled = false;
   private readonly lookupTotals = { accepted: 0, rejected: 0 };
+  /** Focused-window completions in flight, and the unfocused ones waiting for them to end (see `focusedFirst`). */
+  private focusedActive = 0;
+  private focusedWaiters: Array<() => void> = [];
 
   constructor(private readonly logger: Logger) {}
 
@@ -461,6 +469,40 @@ export class LlamaCppBackend {
     const priority = params.priority ?? 'completion';
     const evalPriority = evaluationPriorityOf(priority, params.focused);
     const { tokens, heal } = this.fimPrompt(params);
+    const focused = priority === 'completion' && params.focused !== false;
+    if (focused) this.focusedActive++;
+    try {
+      return await this.infillPlanned(params, signal, onText, started, evalPriority, tokens, heal);
+    } finally {
+      if (focused && --this.focusedActive === 0) for (const wake of this.focusedWaiters.splice(0)) wake();
+    }
+  }
+
+  /**
+   * Focused window first: llama.cpp's batch priority orders tokens within one batch, but a window without focus
+   * that evaluates between the focused window's keystrokes (or whose prefill steps share its batches) still delays
+   * it by a whole decode. So an unfocused completion waits, before each step it evaluates, while a focused one is in
+   * flight, at most UNFOCUSED_MAX_WAIT_MS in all (`budget` carries what is left) and never past its own cancel.
+   */
+  private async focusedFirst(signal: AbortSignal, budget: { ms: number }): Promise<void> {
+    while (this.focusedActive > 0 && budget.ms > 0 && !signal.aborted) {
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, budget.ms);
+        signal.addEventListener('abort', done, { once: true });
+        this.focusedWaiters.push(done);
+      });
+      budget.ms -= performance.now() - t0;
+    }
+  }
+
+  private async infillPlanned(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, started: number, evalPriority: 1 | 2 | 3 | 4 | 5, tokens: Token[], heal: string): Promise<InfillResult> {
+    const priority = params.priority ?? 'completion';
     const plan = await this.plan(priority, params.documentId, tokens, params.cacheReuse !== false);
     const slot = plan.slot;
     const sequence = slot.sequence;
@@ -482,11 +524,14 @@ export class LlamaCppBackend {
     try {
       // The prompt's head in steps that a cancel can stop; its last step (at most PREFILL_CHUNK tokens) is evaluated
       // with the first generated token, in one decode (a keystroke's few new tokens cost one decode, not two).
-      if (!(await this.prefill(sequence, tokens, evalPriority, limit.signal))) {
+      const wait = priority === 'completion' && params.focused === false ? { ms: UNFOCUSED_MAX_WAIT_MS } : undefined;
+      const yieldToFocused = wait ? () => this.focusedFirst(limit.signal, wait) : undefined;
+      if (!(await this.prefill(sequence, tokens, evalPriority, limit.signal, yieldToFocused))) {
         stopReason = limit.timedOut ? 'timeLimit' : 'cancelled';
         this.logger.debug(`infill ${params.documentId ?? ''}: ${stopReason} during prefill after ${sequence.tokenMeter.usedInputTokens - tokensBefore} of ${tokens.length - plan.reused} tokens`);
         return result('');
       }
+      await yieldToFocused?.();
       const options = {
         maxTokens: params.maxTokens,
         temperature: params.temperature ?? 0,
@@ -574,11 +619,12 @@ export class LlamaCppBackend {
    * time, leaving the last step (at most `PREFILL_CHUNK` tokens, at least the last token) to generation; false
    * when `signal` aborted it between steps (what was evaluated stays: a later request reuses it).
    */
-  private async prefill(sequence: LlamaContextSequence, prompt: readonly Token[], priority: 1 | 2 | 3 | 4 | 5, signal: AbortSignal): Promise<boolean> {
+  private async prefill(sequence: LlamaContextSequence, prompt: readonly Token[], priority: 1 | 2 | 3 | 4 | 5, signal: AbortSignal, beforeStep?: () => Promise<void>): Promise<boolean> {
     const common = Math.min(commonPrefix(sequence.contextTokens, prompt), prompt.length - 1);
     if (prompt.length - common <= PREFILL_CHUNK) return !signal.aborted;
     if (common < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: common, end: sequence.nextTokenIndex }]);
     for (let i = common; prompt.length - i > PREFILL_CHUNK; i += PREFILL_CHUNK) {
+      await beforeStep?.();
       if (signal.aborted) return false;
       await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(i, i + PREFILL_CHUNK), { evaluationPriority: priority });
     }
