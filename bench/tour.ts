@@ -1,7 +1,8 @@
 /**
  * `node out/bench/tour.js`: the sample workspace's scripted tour (sample-workspace/README.md) through Hearth's
  * engine, as the editor asks for it with its default settings (beam search, the confidence gate): for each step,
- * what the model suggests, its confidence and whether the gate shows it. Used to write the tour from what the
+ * what the model suggests, its confidence and whether the gate shows it. Without the repository context the editor
+ * adds (definitions of identifiers on the cursor's line, recently opened files), so the editor may differ. Used to write the tour from what the
  * shipped model actually does, and to check it after retraining; the UI test (test/e2e/tour.e2e.test.ts) types the
  * same steps in a real VS Code.
  * Options (env): HEARTH_BENCH_MODEL (model file, default models/hearth-code-tiny.gguf), HEARTH_TOUR_ALL=1 (also

@@ -88,10 +88,10 @@ describe('the sample workspace tour in a real VS Code (shipped model, default co
       const why = trace.filter((t) => t.kind === 'none').map((t) => t.reason).slice(-1)[0];
       note(`step ${i + 1}: typed ${JSON.stringify(step.typed)} -> ${ghost.trim() ? `ghost text ${JSON.stringify(ghost)}` : `no ghost text (${why ?? 'no trace line'})`}; screenshot ${path.relative(root, shot)}`);
       if (ghost.trim()) seen.push(ghost);
-      // Back to the original file for the next step: dismiss the suggestion and delete the typed line.
+      // Back to the saved file for the next step: dismiss the suggestion and undo the typing until the tab is clean.
       await page.keyboard.press('Escape');
-      await page.keyboard.press('Shift+Home');
-      await page.keyboard.press('Backspace');
+      for (let n = 0; n < 80 && (await page.locator('.tab.active.dirty').count()) > 0; n++) await page.keyboard.press('Control+Z');
+      assert.equal(await page.locator('.tab.active.dirty').count(), 0, `undo did not bring src/main.ts back after step ${i + 1}`);
     }
     assert.ok(seen.length >= 2, `ghost text for ${seen.length} of 3 tour steps`);
   });
