@@ -16,13 +16,16 @@ export interface TourStep {
 
 /** The tour's steps, in order. */
 export const TOUR_STEPS: TourStep[] = [
-  { file: 'src/main.ts', typed: "import { Product } from './" },
-  { file: 'src/main.ts', typed: 'for (const p of inventory.' },
-  { file: 'src/main.ts', typed: "const keyboard = inventory.get('" },
+  { file: 'src/main.ts', typed: "import * as path from '", shows: "node:path';" },
+  { file: 'src/main.ts', typed: "const item = inventory.get('KB-01');\nif (!item", shows: ') {' },
+  { file: 'src/main.ts', typed: "import { readFileSync } from 'node:", shows: "path'; (a real module, but not the one readFileSync comes from: fs)" },
 ];
 
 /** Other edits tried when the tour was written (HEARTH_TOUR_ALL=1 prints them too). */
 export const TOUR_CANDIDATES: TourStep[] = [
+  { file: 'src/main.ts', typed: "import { Product } from './" },
+  { file: 'src/main.ts', typed: 'for (const p of inventory.' },
+  { file: 'src/main.ts', typed: "const keyboard = inventory.get('" },
   { file: 'src/main.ts', typed: 'console.log(`total: ${formatPrice(' },
   { file: 'src/main.ts', typed: 'inventory.add({ sku: ' },
   { file: 'src/main.ts', typed: 'const cables = inventory.withTag(' },
@@ -30,12 +33,9 @@ export const TOUR_CANDIDATES: TourStep[] = [
   { file: 'src/main.ts', typed: 'for (const p of inventory.withTag(\'input\')) {\n  console.log(p.' },
   { file: 'src/main.ts', typed: 'export function isEmpty(value: string): boolean {\n  return value.' },
   { file: 'src/main.ts', typed: 'export function add(a: number, b: number): number {\n  return a' },
-  { file: 'src/main.ts', typed: "import { readFileSync } from 'node:" },
-  { file: 'src/main.ts', typed: "import * as path from '" },
   { file: 'src/main.ts', typed: 'for (let i = 0; i < 10; i' },
   { file: 'src/main.ts', typed: 'if (inventory.take(\'KB-01\', 2)) {\n  console.log(' },
   { file: 'src/main.ts', typed: 'const total = inventory.' },
-  { file: 'src/main.ts', typed: 'const item = inventory.get(\'KB-01\');\nif (!item' },
   { file: 'src/main.ts', typed: 'export class Cart {\n  private readonly items: Product[] = [];\n\n  constructor(private readonly name: string) {}\n\n  getName(): string {\n    return this.' },
   { file: 'src/inventory.ts', before: '  get(sku: string): Product | undefined {', typed: '  has(sku: string): boolean {\n    return this.' },
   { file: 'src/inventory.ts', before: '  lowStock(threshold = 5): Product[] {', typed: '  count(): number {\n    return this.' },
