@@ -14,7 +14,11 @@
  * (1 − Levenshtein / longer length). Next-token accuracy: teacher-forced greedy prediction through node-llama-cpp
  * (`controlledEvaluate`) on held-out text windows, each model with its own tokenizer; the repeat-line column shows
  * a copy baseline there (the token that followed the previous occurrence of the current token).
- * Options (env): HEARTH_BENCH_MODEL (model file), HEARTH_BENCH_N (rest-of-line tasks, default 400; bracket tasks = N/2),
+ * The previous shipped model (v3, a dense 1.4 M-parameter llama, kept as models/hearth-code-tiny-v3.gguf: it is also
+ * the starting point of v4's training) runs the same way beside it, and the rest-of-line figures are also broken down
+ * by held-out package ("family"): each is its own code base with its own style.
+ * Options (env): HEARTH_BENCH_MODEL (model file), HEARTH_BENCH_OLD_MODEL (the previous model; "" to skip it),
+ * HEARTH_BENCH_RANDOM=0 (skip the random-weight model, the slowest column: ~0.7 s a task; its figures print as "-"), HEARTH_BENCH_N (rest-of-line tasks, default 400; bracket tasks = N/2),
  * HEARTH_BENCH_SEED (default 8), HEARTH_BENCH_THREADS (default 1), HEARTH_BENCH_DUMP (file: one JSON line per task with
  * the expected text and each proposal).
  */
@@ -31,6 +35,8 @@ export { cutAtUnmatchedClose, editSimilarity, levenshtein };
 
 const enginePath = resolve(repoRoot, 'dist/engine.js');
 const modelPath = resolve(repoRoot, process.env.HEARTH_BENCH_MODEL ?? 'models/hearth-code-tiny.gguf');
+const oldModelPath = process.env.HEARTH_BENCH_OLD_MODEL === '' ? undefined : resolve(repoRoot, process.env.HEARTH_BENCH_OLD_MODEL ?? 'models/hearth-code-tiny-v3.gguf');
+const withRandom = process.env.HEARTH_BENCH_RANDOM !== '0';
 const nLine = Number(process.env.HEARTH_BENCH_N ?? 400);
 const nBracket = Math.ceil(nLine / 2);
 const seed = Number(process.env.HEARTH_BENCH_SEED ?? 8);
@@ -46,6 +52,8 @@ const NTA_TOKENS = 192;
 export interface Task {
   kind: 'line' | 'bracket';
   file: string;
+  /** The held-out package the file belongs to (filled in by main; sampleTasks leaves it undefined). */
+  family?: string;
   prefix: string;
   suffix: string;
   expected: string;
@@ -156,12 +164,12 @@ export function proposal(task: Pick<Task, 'kind'>, raw: string): string {
 
 interface Scores { em: number; es: number; n: number }
 
-function score(tasks: Task[], preds: string[], kind: Task['kind']): Scores {
+function score(tasks: Task[], preds: string[], kind: Task['kind'], family?: string): Scores {
   let em = 0;
   let es = 0;
   let n = 0;
   tasks.forEach((t, i) => {
-    if (t.kind !== kind) return;
+    if (t.kind !== kind || (family !== undefined && t.family !== family)) return;
     const p = proposal(t, preds[i]!).trimEnd();
     const e = t.expected.trimEnd();
     if (p === e) em++;
@@ -202,10 +210,15 @@ function ntaTexts(files: Array<{ path: string; text: string }>, rngSeed: number)
   return out;
 }
 
-async function nextTokenAccuracy(path: string, texts: string[]): Promise<{ model: number; copy: number }> {
+async function nextTokenAccuracy(path: string, texts: string[]): Promise<{ model: number; copy: number; experts: number; expertsUsed: number }> {
   const mod = await import('node-llama-cpp');
   const llama = await mod.getLlama({ gpu: false, build: 'never', logLevel: mod.LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+  // Mixture of experts: llama.cpp reads <arch>.expert_count (0 or absent for a dense model)
+  const md = model.fileInfo.metadata as unknown as Record<string, Record<string, unknown> | undefined> & { general: { architecture: string } };
+  const archMd = md[md.general.architecture] ?? {};
+  const experts = Number(archMd.expert_count ?? 0);
+  const expertsUsed = Number(archMd.expert_used_count ?? 0);
   const ctx = await model.createContext({ contextSize: CONTEXT, threads });
   const seq = ctx.getSequence();
   let hit = 0;
@@ -230,7 +243,7 @@ async function nextTokenAccuracy(path: string, texts: string[]): Promise<{ model
     await model.dispose();
     await llama.dispose();
   }
-  return { model: hit / n, copy: copyHit / n };
+  return { model: hit / n, copy: copyHit / n, experts, expertsUsed };
 }
 
 function sha256(path: string): string {
@@ -242,12 +255,14 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const manifest = JSON.parse(readFileSync(resolve(repoRoot, 'models/train/data-manifest.json'), 'utf8')) as Manifest;
   const files: Array<{ path: string; text: string }> = [];
+  const familyOf = new Map<string, string>();
   let changed = 0;
   for (const g of manifest.heldout) {
     for (const f of g.files) {
       const p = resolve(repoRoot, f.path);
       if (!existsSync(p)) { changed++; continue; }
       if (sha256(p) !== f.sha256) changed++;
+      familyOf.set(f.path, g.name);
       files.push({ path: f.path, text: readFileSync(p, 'utf8').replace(/\r\n/g, '\n') });
     }
   }
@@ -256,36 +271,61 @@ async function main(): Promise<void> {
   const sha = sha256(modelPath);
   if (existsSync(shaFile) && !readFileSync(shaFile, 'utf8').startsWith(sha)) console.log(`# warning: ${modelPath} does not match ${shaFile}`);
   const randomPath = resolve(repoRoot, '.models/hearth-demo.gguf');
-  const mk = spawnSync(process.execPath, [resolve(repoRoot, 'out/scripts/makeModel.js'), '--preset', 'demo', '--out', randomPath], { stdio: 'inherit' });
+  const mk = !withRandom ? { status: 0 } : spawnSync(process.execPath, [resolve(repoRoot, 'out/scripts/makeModel.js'), '--preset', 'demo', '--out', randomPath], { stdio: 'inherit' });
   if (mk.status !== 0) throw new Error('could not generate the random-weight demo model');
 
-  const tasks = sampleTasks(files, nLine, nBracket, seed);
+  const tasks = sampleTasks(files, nLine, nBracket, seed).map((t) => ({ ...t, family: familyOf.get(t.file) }));
+  const withOld = oldModelPath !== undefined && existsSync(oldModelPath);
+  if (oldModelPath !== undefined && !withOld) console.log(`# note: no previous model at ${oldModelPath}; its column is left out`);
   console.log(`# ${files.length} held-out files (${manifest.heldout.map((g) => `${g.name}@${g.version}`).join(', ')}), ${tasks.filter((t) => t.kind === 'line').length} rest-of-line + ${tasks.filter((t) => t.kind === 'bracket').length} bracket tasks, seed ${seed}`);
   console.log(`# model ${modelPath} sha256 ${sha.slice(0, 16)}…`);
 
   const trained = await runEngine(modelPath, tasks);
   const greedy = await runEngine(modelPath, tasks, 1);
-  const random = await runEngine(randomPath, tasks);
+  const old = withOld ? await runEngine(oldModelPath, tasks) : undefined;
+  const random = withRandom ? await runEngine(randomPath, tasks) : { preds: tasks.map(() => ''), msPerTask: NaN };
   const repeat = tasks.map((t) => repeatLinePrediction(t));
   const texts = ntaTexts(files, seed);
   const ntaTrained = await nextTokenAccuracy(modelPath, texts);
-  const ntaRandom = await nextTokenAccuracy(randomPath, texts);
+  const ntaRandom = withRandom ? await nextTokenAccuracy(randomPath, texts) : { model: NaN, copy: NaN, experts: 0, expertsUsed: 0 };
+  if (!withRandom) console.log('# HEARTH_BENCH_RANDOM=0: no random-weight model; its column shows "-"');
+  const ntaOld = withOld ? await nextTokenAccuracy(oldModelPath, texts) : undefined;
+  const moe = ntaTrained.experts > 0;
+  console.log(`# trained model: ${moe ? `mixture of experts, ${ntaTrained.experts} experts, ${ntaTrained.expertsUsed} used per token` : 'dense'}`);
 
-  const cols = { trained: trained.preds, greedy: greedy.preds, random: random.preds, repeat };
+  const cols = { trained: trained.preds, greedy: greedy.preds, random: random.preds, repeat, old: old?.preds ?? repeat };
   if (process.env.HEARTH_BENCH_DUMP) {
     writeFileSync(process.env.HEARTH_BENCH_DUMP, tasks.map((t, i) => JSON.stringify({ kind: t.kind, expected: t.expected, trained: proposal(t, trained.preds[i]!), greedy: proposal(t, greedy.preds[i]!), repeat: proposal(t, repeat[i]!), prefixTail: t.prefix.slice(-60) })).join('\n') + '\n');
   }
   const s = Object.fromEntries(Object.entries(cols).map(([k, preds]) => [k, { line: score(tasks, preds, 'line'), bracket: score(tasks, preds, 'bracket') }])) as Record<keyof typeof cols, { line: Scores; bracket: Scores }>;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(8);
-  const row = (name: string, a: string, g: string, b: string, c: string) => console.log(`${name.padEnd(34)}${a.padStart(14)}${g.padStart(16)}${b.padStart(14)}${c.padStart(14)}`);
+  const rnd = (x: number) => (withRandom ? pct(x) : '-');
+  const oldCol = (x: number | string) => (withOld ? (typeof x === 'number' ? pct(x) : x) : '-');
+  const row = (name: string, a: string, g: string, o: string, b: string, c: string) => console.log(`${name.padEnd(34)}${a.padStart(14)}${g.padStart(16)}${o.padStart(14)}${b.padStart(14)}${c.padStart(14)}`);
   console.log('');
-  row('measure', 'trained', 'trained greedy', 'random', 'repeat line');
-  row('rest-of-line exact match', pct(s.trained.line.em), pct(s.greedy.line.em), pct(s.random.line.em), pct(s.repeat.line.em));
-  row('rest-of-line edit similarity', pct(s.trained.line.es), pct(s.greedy.line.es), pct(s.random.line.es), pct(s.repeat.line.es));
-  row('bracket/argument exact match', pct(s.trained.bracket.em), pct(s.greedy.bracket.em), pct(s.random.bracket.em), pct(s.repeat.bracket.em));
-  row('bracket/argument edit similarity', pct(s.trained.bracket.es), pct(s.greedy.bracket.es), pct(s.random.bracket.es), pct(s.repeat.bracket.es));
-  row('next-token accuracy (own tokens)', pct(ntaTrained.model), '', pct(ntaRandom.model), `${pct(ntaTrained.copy)} (copy)`);
-  row('ms per completion (engine)', trained.msPerTask.toFixed(0), greedy.msPerTask.toFixed(0), random.msPerTask.toFixed(0), '-');
+  row('measure', 'trained', 'trained greedy', 'previous (v3)', 'random', 'repeat line');
+  row('rest-of-line exact match', pct(s.trained.line.em), pct(s.greedy.line.em), oldCol(s.old.line.em), rnd(s.random.line.em), pct(s.repeat.line.em));
+  row('rest-of-line edit similarity', pct(s.trained.line.es), pct(s.greedy.line.es), oldCol(s.old.line.es), rnd(s.random.line.es), pct(s.repeat.line.es));
+  row('bracket/argument exact match', pct(s.trained.bracket.em), pct(s.greedy.bracket.em), oldCol(s.old.bracket.em), rnd(s.random.bracket.em), pct(s.repeat.bracket.em));
+  row('bracket/argument edit similarity', pct(s.trained.bracket.es), pct(s.greedy.bracket.es), oldCol(s.old.bracket.es), rnd(s.random.bracket.es), pct(s.repeat.bracket.es));
+  row('next-token accuracy (own tokens)', pct(ntaTrained.model), '', oldCol(ntaOld?.model ?? 0), rnd(ntaRandom.model), `${pct(ntaTrained.copy)} (copy)`);
+  row('ms per completion (engine)', trained.msPerTask.toFixed(0), greedy.msPerTask.toFixed(0), oldCol(old?.msPerTask.toFixed(0) ?? ''), withRandom ? random.msPerTask.toFixed(0) : '-', '-');
+  console.log('');
+  // Per family (held-out package): rest-of-line exact match / edit similarity of each model
+  const families = [...new Set(tasks.map((t) => t.family ?? '?'))];
+  const perFamily: Record<string, number> = {};
+  row('rest-of-line EM / ES by package', 'trained', 'trained greedy', 'previous (v3)', 'random', 'repeat line');
+  for (const fam of families) {
+    const f = Object.fromEntries(Object.entries(cols).map(([k, preds]) => [k, score(tasks, preds, 'line', fam)])) as Record<keyof typeof cols, Scores>;
+    const cell = (x: Scores) => `${(100 * x.em).toFixed(1)}/${(100 * x.es).toFixed(1)}`;
+    row(`  ${fam} (${f.trained.n} tasks)`, cell(f.trained), cell(f.greedy), withOld ? cell(f.old) : '-', withRandom ? cell(f.random) : '-', cell(f.repeat));
+    const key = `family_${fam.replace(/[^a-z0-9]+/gi, '_').replace(/^_|_$/g, '')}_`;
+    Object.assign(perFamily, {
+      [`${key}tasks`]: f.trained.n, [`${key}exact_match`]: round(f.trained.em), [`${key}edit_similarity`]: round(f.trained.es),
+      ...(withOld ? { [`${key}exact_match_previous`]: round(f.old.em), [`${key}edit_similarity_previous`]: round(f.old.es) } : {}),
+      [`${key}exact_match_repeat_line`]: round(f.repeat.em), [`${key}edit_similarity_repeat_line`]: round(f.repeat.es),
+    });
+  }
   console.log('');
   console.log('# examples (trained model):');
   [...tasks.filter((t) => t.kind === 'line').slice(0, 6), ...tasks.filter((t) => t.kind === 'bracket').slice(0, 4)].forEach((t) => {
@@ -295,20 +335,31 @@ async function main(): Promise<void> {
   printResult({
     exact_match_rest_of_line: round(s.trained.line.em),
     exact_match_rest_of_line_greedy: round(s.greedy.line.em),
-    baseline_random: round(s.random.line.em),
+    ...(withRandom ? { baseline_random: round(s.random.line.em) } : {}),
     baseline_repeat_line: round(s.repeat.line.em),
+    moe,
+    experts: ntaTrained.experts,
+    experts_used: ntaTrained.expertsUsed,
+    ...(withOld ? {
+      previous_exact_match_rest_of_line: round(s.old.line.em),
+      previous_edit_similarity_rest_of_line: round(s.old.line.es),
+      previous_exact_match_bracket: round(s.old.bracket.em),
+      previous_edit_similarity_bracket: round(s.old.bracket.es),
+      previous_next_token_accuracy: round(ntaOld?.model ?? 0),
+    } : {}),
     edit_similarity_rest_of_line: round(s.trained.line.es),
     edit_similarity_rest_of_line_greedy: round(s.greedy.line.es),
-    edit_similarity_random: round(s.random.line.es),
+    ...(withRandom ? { edit_similarity_random: round(s.random.line.es) } : {}),
     edit_similarity_repeat_line: round(s.repeat.line.es),
     exact_match_bracket: round(s.trained.bracket.em),
     exact_match_bracket_greedy: round(s.greedy.bracket.em),
-    exact_match_bracket_random: round(s.random.bracket.em),
+    ...(withRandom ? { exact_match_bracket_random: round(s.random.bracket.em) } : {}),
     exact_match_bracket_repeat_line: round(s.repeat.bracket.em),
     edit_similarity_bracket: round(s.trained.bracket.es),
     next_token_accuracy: round(ntaTrained.model),
-    next_token_accuracy_random: round(ntaRandom.model),
+    ...(withRandom ? { next_token_accuracy_random: round(ntaRandom.model) } : {}),
     next_token_accuracy_copy: round(ntaTrained.copy),
+    ...perFamily,
     tasks_rest_of_line: s.trained.line.n,
     tasks_bracket: s.trained.bracket.n,
     seed,

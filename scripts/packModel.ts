@@ -1,5 +1,6 @@
 /**
- * Packs the trained hearth-code-tiny model (models/train) into a llama-architecture GGUF with the project's writer.
+ * Packs the trained hearth-code-tiny model (models/train) into a llama-architecture GGUF with the project's writer
+ * (dense, or Mixtral-style mixture of experts when the config has n_expert > 0).
  *   node out/scripts/packModel.js [--dir .models/train] [--out models/hearth-code-tiny.gguf] [--quant q8_0|f16|f32]
  * Reads DIR/tokenizer.json (byte-level BPE spec written by models/train/tokenizer.py), DIR/weights.json and
  * DIR/weights.bin (f32 tensors in GGUF-native llama layout, written by models/train/train.py), writes OUT and
@@ -27,7 +28,11 @@ interface WeightsFile {
   config: {
     name: string;
     seed: number;
-    model: { n_vocab: number; n_ctx: number; n_embd: number; n_layer: number; n_head: number; n_head_kv: number; n_ff: number; rms_eps: number; rope_freq_base: number };
+    model: {
+      n_vocab: number; n_ctx: number; n_embd: number; n_layer: number; n_head: number; n_head_kv: number; n_ff: number; rms_eps: number; rope_freq_base: number;
+      /** Mixture of experts: experts per layer and experts used per token (absent or 0: dense). */
+      n_expert?: number; n_expert_used?: number;
+    };
     /** `fim_order`: the prompt order the model was mostly trained on; the engine reads `hearth.fim.order`. */
     gguf?: { fim_order?: 'psm' | 'spm' };
   };
@@ -97,6 +102,7 @@ async function main(): Promise<void> {
     nHeadKv: m.n_head_kv,
     nFf: m.n_ff,
     contextLength: m.n_ctx,
+    ...(m.n_expert ? { nExpert: m.n_expert, nExpertUsed: m.n_expert_used ?? 0 } : {}),
     tokenizer: tokenizerSpecFromFile(tokFile),
     quant: args.quant,
     tiedEmbeddings: true,
@@ -104,7 +110,9 @@ async function main(): Promise<void> {
     rmsEps: m.rms_eps,
     seed: weights.config.seed,
     extraMetadata: [
-      ['general.description', 'Tiny code model trained from scratch by Hearth (models/train): fill-in-the-middle (PSM/SPM) and next-token on permissively licensed TypeScript/JavaScript.'],
+      ['general.description', m.n_expert
+        ? `Tiny mixture-of-experts code model (${m.n_expert} experts, ${m.n_expert_used ?? 0} used per token) trained by Hearth (models/train): fill-in-the-middle (PSM/SPM) and next-token on permissively licensed TypeScript/JavaScript.`
+        : 'Tiny code model trained from scratch by Hearth (models/train): fill-in-the-middle (PSM/SPM) and next-token on permissively licensed TypeScript/JavaScript.'],
       ['general.license', 'MIT'],
       ['hearth.fim.order', weights.config.gguf?.fim_order ?? 'psm'],
     ],
@@ -126,7 +134,7 @@ async function main(): Promise<void> {
   if (unused.length) throw new Error(`tensors not written: ${unused.join(', ')}`);
   const sha = await sha256File(out);
   writeFileSync(`${out}.sha256`, `${sha}  ${basename(out)}\n`);
-  console.log(`packModel: wrote ${out} (${args.quant}, ${res.bytes} bytes, ${res.params.total} params) sha256 ${sha}`);
+  console.log(`packModel: wrote ${out} (${args.quant}, ${res.bytes} bytes, ${res.params.total} params, ${res.params.active} active) sha256 ${sha}`);
 }
 
 main().catch((e: unknown) => {

@@ -7,6 +7,10 @@
   convert_hf_to_gguf.py permutes them).
 - nn.Linear weights are [out, in] row-major, which is exactly GGUF's ne = [in, out] (ne[0] fastest).
 - Tied input/output embeddings (llama.cpp uses token_embd.weight as the output matrix when output.weight is absent).
+- Mixture of experts (cfg n_expert > 0), Mixtral-style as llama.cpp's `llama` arch runs it (`build_moe_ffn` with
+  softmax gating and normalized weights): router logits = ffn_gate_inp · x, p = softmax(logits), the n_expert_used
+  largest p are renormalized to sum to 1, and the FFN output is the weighted sum of those experts' SwiGLU outputs.
+  Expert weights are stacked [n_expert, out, in], which is GGUF's ne = [in, out, n_expert].
 """
 import math
 
@@ -72,9 +76,13 @@ class Block(nn.Module):
         self.wv = nn.Linear(d, hkv * self.hd, bias=False)
         self.wo = nn.Linear(h * self.hd, d, bias=False)
         self.ffn_norm = RMSNorm(d, cfg['rms_eps'])
-        self.w_gate = nn.Linear(d, ff, bias=False)
-        self.w_up = nn.Linear(d, ff, bias=False)
-        self.w_down = nn.Linear(ff, d, bias=False)
+        self.n_expert = cfg.get('n_expert', 0)
+        if self.n_expert:
+            self.ffn = MoE(d, ff, self.n_expert, cfg['n_expert_used'])
+        else:
+            self.w_gate = nn.Linear(d, ff, bias=False)
+            self.w_up = nn.Linear(d, ff, bias=False)
+            self.w_down = nn.Linear(ff, d, bias=False)
 
     def forward(self, x, cos, sin, mask):
         B, T, _ = x.shape
@@ -91,7 +99,58 @@ class Block(nn.Module):
         y = causal_attention(q * (1.0 / math.sqrt(self.hd)), k, v, mask).transpose(1, 2).reshape(B, T, self.h * self.hd)
         x = x + self.wo(y)
         f = self.ffn_norm(x)
+        if self.n_expert:
+            return x + self.ffn(f)
         return x + self.w_down(F.silu(self.w_gate(f)) * self.w_up(f))
+
+
+class MoE(nn.Module):
+    """Top-k routed SwiGLU experts (llama.cpp `llama` arch MoE, see the file comment).
+
+    Each expert runs only on the tokens routed to it (gathered, then added back with index_add_), so the compute
+    per token is that of n_used experts. `aux_loss` after a forward: the Switch-Transformer load-balancing loss
+    n_expert * sum_e(fraction of routed slots to e * mean router probability of e), 1.0 when perfectly balanced.
+    """
+
+    def __init__(self, d, ff, n_expert, n_used):
+        super().__init__()
+        self.n_expert, self.n_used = n_expert, n_used
+        self.router = nn.Linear(d, n_expert, bias=False)
+        self.gate = nn.Parameter(torch.empty(n_expert, ff, d))
+        self.up = nn.Parameter(torch.empty(n_expert, ff, d))
+        self.down = nn.Parameter(torch.empty(n_expert, d, ff))
+        for w in (self.gate, self.up, self.down):
+            nn.init.normal_(w, std=0.02)
+        self.aux_loss = None
+        self.last_load = None
+
+    def forward(self, x):
+        shape = x.shape
+        x = x.reshape(-1, shape[-1])
+        probs = F.softmax(self.router(x), dim=-1)                      # [N, E]
+        topw, topi = torch.topk(probs, self.n_used, dim=-1)            # [N, k]
+        topw = topw / topw.sum(-1, keepdim=True)
+        out = torch.zeros_like(x)
+        flat_i = topi.reshape(-1)
+        flat_w = topw.reshape(-1)
+        tok = torch.arange(x.shape[0], device=x.device).repeat_interleave(self.n_used)
+        order = torch.argsort(flat_i)
+        counts = torch.bincount(flat_i, minlength=self.n_expert).tolist()
+        start = 0
+        for e, c in enumerate(counts):
+            if c == 0:
+                continue
+            sel = order[start:start + c]
+            start += c
+            rows = tok[sel]
+            xe = x[rows]
+            ye = F.linear(F.silu(F.linear(xe, self.gate[e])) * F.linear(xe, self.up[e]), self.down[e])
+            out.index_add_(0, rows, ye * flat_w[sel, None])
+        if self.training:
+            frac = torch.tensor(counts, dtype=x.dtype) / max(1, flat_i.numel())
+            self.aux_loss = self.n_expert * (frac * probs.mean(0)).sum()
+        self.last_load = counts
+        return out.view(shape)
 
 
 class Llama(nn.Module):
@@ -110,7 +169,7 @@ class Llama(nn.Module):
         # GPT-2-style scaled init of the residual projections
         for b in self.blocks:
             nn.init.normal_(b.wo.weight, std=0.02 / math.sqrt(2 * cfg['n_layer']))
-            nn.init.normal_(b.w_down.weight, std=0.02 / math.sqrt(2 * cfg['n_layer']))
+            nn.init.normal_(b.ffn.down if b.n_expert else b.w_down.weight, std=0.02 / math.sqrt(2 * cfg['n_layer']))
 
     @staticmethod
     def _init(m):
@@ -127,8 +186,8 @@ class Llama(nn.Module):
         x = self.norm(x)
         return x @ self.tok_embd.weight.t()  # tied output
 
-    def gguf_tensors(self):
-        """(gguf name, float32 numpy array in [out, in] / [n_vocab, n_embd] layout) for every tensor."""
+    def gguf_named_params(self):
+        """(gguf name, the parameter itself) for every tensor, in file order."""
         out = [('token_embd.weight', self.tok_embd.weight)]
         for i, b in enumerate(self.blocks):
             p = f'blk.{i}.'
@@ -139,9 +198,23 @@ class Llama(nn.Module):
                 (p + 'attn_v.weight', b.wv.weight),
                 (p + 'attn_output.weight', b.wo.weight),
                 (p + 'ffn_norm.weight', b.ffn_norm.weight),
-                (p + 'ffn_gate.weight', b.w_gate.weight),
-                (p + 'ffn_down.weight', b.w_down.weight),
-                (p + 'ffn_up.weight', b.w_up.weight),
             ]
+            if b.n_expert:
+                out += [
+                    (p + 'ffn_gate_inp.weight', b.ffn.router.weight),   # [E, d] = ne {n_embd, n_expert}
+                    (p + 'ffn_gate_exps.weight', b.ffn.gate),           # [E, ff, d] = ne {n_embd, n_ff, n_expert}
+                    (p + 'ffn_down_exps.weight', b.ffn.down),           # [E, d, ff] = ne {n_ff, n_embd, n_expert}
+                    (p + 'ffn_up_exps.weight', b.ffn.up),
+                ]
+            else:
+                out += [
+                    (p + 'ffn_gate.weight', b.w_gate.weight),
+                    (p + 'ffn_down.weight', b.w_down.weight),
+                    (p + 'ffn_up.weight', b.w_up.weight),
+                ]
         out.append(('output_norm.weight', self.norm.weight))
-        return [(n, t.detach().float().contiguous().numpy()) for n, t in out]
+        return out
+
+    def gguf_tensors(self):
+        """(gguf name, float32 numpy array in [out, in] / [n_vocab, n_embd] layout) for every tensor."""
+        return [(n, t.detach().float().contiguous().numpy()) for n, t in self.gguf_named_params()]

@@ -11,6 +11,7 @@ token per merge, in merge order, then the special tokens (CONTROL type) at the e
 import argparse
 import heapq
 import json
+import os
 import sys
 from collections import Counter, defaultdict
 
@@ -198,11 +199,26 @@ def build_spec(merges):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--train', required=True, help='jsonl with {"text"} per line')
+    ap.add_argument('--train', help='jsonl with {"text"} per line')
+    ap.add_argument('--from-gguf', help='take the tokenizer of this GGUF (e.g. the previous shipped model) instead of training one')
     ap.add_argument('--vocab-size', type=int, default=4096)
     ap.add_argument('--max-bytes', type=int, default=0, help='train on the first N bytes only (0: all)')
     ap.add_argument('--out', required=True)
     args = ap.parse_args()
+    if args.from_gguf:
+        # a model initialized from a GGUF (train.py --init-from) must keep its vocabulary, ids and merges
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from gguf_read import read_gguf
+        meta, _ = read_gguf(args.from_gguf)
+        spec = build_spec([tuple(m.split(' ')) for m in meta['tokenizer.ggml.merges']])
+        if spec['tokens'] != meta['tokenizer.ggml.tokens'] or spec['types'] != meta['tokenizer.ggml.token_type']:
+            sys.exit(f'{args.from_gguf}: its vocabulary is not what build_spec makes of its merges')
+        with open(args.out, 'w', encoding='utf-8') as f:
+            json.dump(spec, f, ensure_ascii=False)
+        print(f'tokenizer: {len(spec["tokens"])} tokens from {args.from_gguf}', file=sys.stderr)
+        return
+    if not args.train:
+        sys.exit('tokenizer.py needs --train JSONL or --from-gguf FILE')
     texts, n = [], 0
     with open(args.train, encoding='utf-8') as f:
         for line in f:

@@ -23,6 +23,15 @@ max(step / max_steps, used / budget, wall / wall_cap), so the rate decays fully 
 Data parallel: with train.processes = N > 1, N processes (train.threads each) train on their own share of the chunks
 and average gradients (torch.distributed, gloo on 127.0.0.1); process 0 logs, evaluates and exports.
 
+Initialization: random, or (--init-from / train.init_from) the weights of a shipped GGUF of the same width and
+depth ("sparse upcycling" when this config has experts and the GGUF is dense: every expert starts as a copy of
+the dense FFN plus a little noise, the router starts random, so the model starts out computing what the dense one
+did and the experts then specialize). The GGUF's vocabulary must be the tokenizer's.
+
+Checkpoints: every train.checkpoint_every_s seconds of wall clock process 0 writes OUT/checkpoint.pt (weights,
+optimizer, step, tokens, time used so far); --resume continues from it (the data stream restarts in a new seeded
+order, so a resumed run sees different windows than an uninterrupted one: it is not bit-identical to one).
+
 Outputs in --out: weights.bin (little-endian f32 tensors, in weights.json order), weights.json, model.pt,
 run.json (steps, times, losses), reference.json (PyTorch logits for a few prompts, to compare with llama.cpp).
 """
@@ -57,6 +66,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gguf_read import read_gguf  # noqa: E402
 from model import Llama  # noqa: E402
 from tokenizer import PRE_TOKENIZER_RE, Tokenizer  # noqa: E402
 
@@ -238,6 +248,35 @@ def heldout_windows(docs, tok, T, limit):
 
 
 @torch.no_grad()
+def init_from_gguf(model, path, tok, seed, noise):
+    """Loads a GGUF's weights into `model` (see the file comment); returns a description for the run record."""
+    meta, t = read_gguf(path)
+    if meta.get('tokenizer.ggml.tokens') != tok.tokens:
+        raise SystemExit(f'--init-from {path}: its vocabulary is not the tokenizer\'s (retrain neither, or start from random weights)')
+    g = torch.Generator().manual_seed(seed)
+    own = dict(model.gguf_named_params())
+    done = []
+    for name, param in own.items():
+        if name in t:
+            src = torch.from_numpy(t[name].copy())
+            if tuple(src.shape) != tuple(param.shape):
+                raise SystemExit(f'--init-from {path}: {name} has shape {tuple(src.shape)}, the model {tuple(param.shape)}')
+            param.copy_(src)
+            done.append(name)
+            continue
+        # upcycling: ffn_gate_exps <- ffn_gate, etc.; the router (ffn_gate_inp) keeps its random init
+        dense = name.replace('_exps.weight', '.weight')
+        if dense != name and dense in t:
+            src = torch.from_numpy(t[dense].copy())
+            e = param.shape[0]
+            rep = src.unsqueeze(0).expand(e, *src.shape).clone()
+            rep += torch.randn(rep.shape, generator=g) * (noise * src.std())
+            param.copy_(rep)
+            done.append(name)
+    return {'file': path, 'tensors_loaded': len(done), 'tensors_random': sorted(set(own) - set(done)), 'expert_noise': noise}
+
+
+@torch.no_grad()
 def eval_loss(model, data, bs=4):
     model.eval()
     tot, n = 0.0, 0
@@ -260,10 +299,15 @@ def main():
     ap.add_argument('--smoke', action='store_true', help='2-minute run to check the pipeline end to end')
     ap.add_argument('--wall-cap', type=float, default=None, help='also stop after this many wall-clock seconds (shared machines)')
     ap.add_argument('--skip-initial-eval', action='store_true', help='no held-out loss before training (saves time)')
+    ap.add_argument('--init-from', default=None, help='GGUF to start from (default: train.init_from; "" for random)')
+    ap.add_argument('--resume', action='store_true', help='continue from OUT/checkpoint.pt')
+    ap.add_argument('--checkpoint', default=None, help='checkpoint file for --resume / --export-only (default OUT/checkpoint.pt)')
+    ap.add_argument('--export-only', action='store_true',
+                    help='no training: export the checkpoint (e.g. of a run still going) to OUT, one process')
     args = ap.parse_args()
     with open(args.config, encoding='utf-8') as f:
         cfg = json.load(f)
-    procs = cfg['train'].get('processes', 1)
+    procs = 1 if args.export_only else cfg['train'].get('processes', 1)
     if procs > 1:
         # Data parallel over `processes` CPU processes (one core each): torch's intra-op threads scale badly on
         # these small matrices (2 threads train slower than 1), two processes that average gradients do not.
@@ -309,21 +353,39 @@ def train(rank, procs, args, cfg):
 
     model = Llama(mc)
     n_params = sum(p.numel() for p in model.parameters())
-    log(f'model: {n_params} parameters')
+    n_active = n_params
+    if mc.get('n_expert'):
+        per_expert = 3 * mc['n_embd'] * mc['n_ff']
+        n_active -= mc['n_layer'] * (mc['n_expert'] - mc['n_expert_used']) * per_expert
+    log(f'model: {n_params} parameters, {n_active} active per token')
+    init_from = args.init_from if args.init_from is not None else tc.get('init_from', '')
+    init_info = None
+    if init_from:
+        init_info = init_from_gguf(model, init_from, tok, seed, tc.get('upcycle_noise', 0.01))
+        log(f'initialized from {init_from}: {init_info["tensors_loaded"]} tensors, random: {init_info["tensors_random"]}')
+    aux_coef = tc.get('moe_aux_loss', 0.0)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': tc['weight_decay']}, {'params': no_decay, 'weight_decay': 0.0}],
                             lr=tc['lr'], betas=(tc['beta1'], tc['beta2']))
-    stream = windows(chunks, tok, seed + rank, T, tc)
+    ckpt_path = args.checkpoint or os.path.join(args.out, 'checkpoint.pt')
+    resumed = None
+    if args.resume or args.export_only:
+        ck = torch.load(ckpt_path)
+        model.load_state_dict(ck['model'])
+        opt.load_state_dict(ck['opt'])
+        resumed = ck
+        log(f'resumed from {ckpt_path} at step {ck["step"]} ({ck["tokens_seen"]} tokens, {ck["used"]:.0f}s used, {ck["wall"]:.0f}s wall)')
+    stream = windows(chunks, tok, seed + rank + (7919 * resumed['step'] if resumed else 0), T, tc)
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     B = tc['batch_size']
     log(f'batch {B} x {T} tokens, time budget {tc["time_budget_s"]}s, max_steps {max_steps or "none"}')
     budget = tc['time_budget_s']
 
-    loss0 = float('nan') if args.skip_initial_eval else eval_loss(model, held)
+    loss0 = float('nan') if args.skip_initial_eval or resumed else eval_loss(model, held)
     log(f'held-out loss before training {loss0:.3f}')
-    t_start = time.time()
-    c_start = time.process_time()
+    t_start = time.time() - (resumed['wall'] if resumed else 0)
+    c_start = time.process_time() - (resumed['used'] * tc['threads'] if resumed else 0)
     threads = tc['threads']
     wall_cap = tc.get('wall_cap_s', 0) if args.wall_cap is None else args.wall_cap
     total = max_steps if max_steps else 10**9
@@ -357,6 +419,15 @@ def train(rank, procs, args, cfg):
 
     step, ema, stopped_by = 0, None, 'steps'
     tokens_seen = 0
+    resumes = []
+    if resumed:
+        step, ema, tokens_seen = resumed['step'], resumed['ema'], resumed['tokens_seen']
+        resumes = resumed.get('resumes', []) + [step]
+        loss0 = resumed.get('loss0', loss0)
+    ckpt_every = tc.get('checkpoint_every_s', 0)
+    if args.export_only:
+        total, stopped_by = step, 'export of a checkpoint (--export-only)'
+    last_ckpt = time.time()
     while step < total:
         pr, over_budget, over_wall = sync(step)
         if over_budget:
@@ -372,8 +443,14 @@ def train(rank, procs, args, cfg):
         losses = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x[:, 1:].reshape(-1), reduction='none')
         w = middle_weights(x, tok.special, tc.get('middle_loss_weight', 1.0)).reshape(-1)
         loss = (losses * w).sum() / w.sum()
+        aux = None
+        if aux_coef and mc.get('n_expert'):
+            aux = sum(b.ffn.aux_loss for b in model.blocks) / len(model.blocks)
+            loss_total = loss + aux_coef * aux
+        else:
+            loss_total = loss
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss_total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), tc['grad_clip'])
         opt.step()
         step += 1
@@ -382,7 +459,16 @@ def train(rank, procs, args, cfg):
         if step % 25 == 0 or step == total:
             el = time.time() - t_start
             log(f'step {step} loss {ema:.3f} lr {opt.param_groups[0]["lr"]:.2e} progress {progress(step):.2f} '
-                f'{tokens_seen / el:.0f} tok/s wall, {tokens_seen / max(1e-9, used()):.0f} tok/s dedicated')
+                f'{tokens_seen / el:.0f} tok/s wall, {tokens_seen / max(1e-9, used()):.0f} tok/s dedicated'
+                + (f' aux {aux.item():.3f} load {model.blocks[-1].ffn.last_load}' if aux is not None else ''))
+        if ckpt_every and time.time() - last_ckpt >= ckpt_every:
+            last_ckpt = time.time()
+            if lead:
+                torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'step': step, 'ema': ema,
+                            'tokens_seen': tokens_seen, 'used': used(), 'wall': time.time() - t_start, 'loss0': loss0,
+                            'resumes': resumes}, ckpt_path + '.tmp')
+                os.replace(ckpt_path + '.tmp', ckpt_path)
+                log(f'checkpoint at step {step}')
     train_s = time.time() - t_start
     dedicated_s = used()
     if distributed:
@@ -426,7 +512,8 @@ def train(rank, procs, args, cfg):
            'stopped_by': stopped_by, 'tokens_seen': tokens_seen, 'train_seconds': round(train_s, 1),
            'total_seconds': round(time.time() - T0, 1), 'heldout_loss_before': None if math.isnan(loss0) else round(loss0, 4),
            'heldout_loss_after': round(loss1, 4), 'final_train_loss_ema': round(ema or 0, 4), 'torch': torch.__version__,
-           'chunks': all_chunks}
+           'chunks': all_chunks, 'active_params': n_active, 'init_from': init_info, 'resumed_at_steps': resumes,
+           'moe_aux_loss': aux_coef}
     with open(os.path.join(args.out, 'run.json'), 'w', encoding='utf-8') as f:
         json.dump(run, f, indent=1)
     log(f'done: {json.dumps(run)}')
