@@ -9,11 +9,12 @@
  * one is continued (ninja/make only rebuild what is missing). `HEARTH_BENCH_CACHE` points at another cache folder, so
  * that several worktrees can share one build on a small machine.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { repoRoot } from './benchUtil';
+import { run as runBuildStep } from '../src/node/engine/nativeBuild';
 
 export type LlamaCppTool = 'llama-bench' | 'llama-server';
 
@@ -144,35 +145,18 @@ export async function buildLlamaCppTools(opts: {
   return result();
 }
 
-/** Runs a command, passing progress lines (ninja's `[n/m]`) to the log now and then, keeping the output's tail for errors. */
-function run(cmd: string, args: string[], cwd: string, opts: { log: (s: string) => void; signal?: AbortSignal }, progress = false): Promise<{ ok: boolean; tail: string }> {
-  return new Promise((resolvePromise) => {
-    if (opts.signal?.aborted) return resolvePromise({ ok: false, tail: 'cancelled' });
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
-    let lastLogged = 0;
-    const onData = (chunk: Buffer) => {
-      const text = chunk.toString();
-      tail = (tail + text).slice(-4000);
-      if (!progress) return;
-      for (const line of text.split('\n')) {
-        const m = /^\[(\d+)\/(\d+)\]/.exec(line);
-        if (m && Date.now() - lastLogged > 15_000) {
-          lastLogged = Date.now();
-          opts.log(`  ${m[1]}/${m[2]} ${line.slice(m[0].length).trim().slice(0, 100)}`);
-        }
+/** Runs a build step (nativeBuild's runner), logging ninja's `[n/m]` progress now and then when `progress` is set. */
+async function run(cmd: string, args: string[], cwd: string, opts: { log: (s: string) => void; signal?: AbortSignal }, progress = false): Promise<{ ok: boolean; tail: string }> {
+  let lastLogged = 0;
+  const onStep = progress
+    ? (done: number, total: number, line: string) => {
+        if (Date.now() - lastLogged < 15_000) return;
+        lastLogged = Date.now();
+        opts.log(`  ${done}/${total} ${line.trim().slice(0, 100)}`);
       }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const abort = () => child.kill('SIGTERM');
-    opts.signal?.addEventListener('abort', abort, { once: true });
-    child.on('error', (e) => resolvePromise({ ok: false, tail: String(e) }));
-    child.on('close', (code) => {
-      opts.signal?.removeEventListener('abort', abort);
-      resolvePromise({ ok: code === 0 && !opts.signal?.aborted, tail: opts.signal?.aborted ? 'cancelled' : tail.split('\n').slice(-15).join('\n') });
-    });
-  });
+    : undefined;
+  const r = await runBuildStep(cmd, args, cwd, opts.signal, {}, onStep);
+  return { ok: r.ok, tail: r.cancelled ? 'cancelled' : r.tail.split('\n').slice(-15).join('\n') };
 }
 
 // Bundled into another benchmark (esbuild inlines this file), `require.main === module` holds there too: check the script.

@@ -276,13 +276,14 @@ function findFile(dir: string, name: string): string | undefined {
   return undefined;
 }
 
-interface RunResult {
+export interface RunResult {
   ok: boolean;
   cancelled: boolean;
   tail: string;
 }
 
-function run(cmd: string, args: string[], cwd: string, signal: AbortSignal | undefined, env: NodeJS.ProcessEnv = {}, onStep?: (done: number, total: number, line: string) => void): Promise<RunResult> {
+/** Runs a build step in its own process group (a cancel stops the compilers too), keeping the output's tail for errors. */
+export function run(cmd: string, args: string[], cwd: string, signal: AbortSignal | undefined, env: NodeJS.ProcessEnv = {}, onStep?: (done: number, total: number, line: string) => void): Promise<RunResult> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve({ ok: false, cancelled: true, tail: '' });
     // Its own process group on Unix, so a cancel stops the compilers too, not only cmake.
