@@ -68,7 +68,10 @@ export class RepoContext implements vscode.Disposable {
    */
   async gather(document: vscode.TextDocument, position: vscode.Position): Promise<void> {
     if (this.ring.size === 0 && this.lastRequestAt === 0) this.add(document, position.line, 'opened');
-    const clip = vscode.env.clipboard.readText().then((text) => {
+    // In a browser-hosted VS Code (code-server, vscode.dev) reading the clipboard asks the browser, which prompts
+    // the user or shows "Unable to read from the browser's clipboard" on every request: copied code is left out there.
+    const readClipboard = vscode.env.uiKind === vscode.UIKind.Web ? Promise.resolve('') : vscode.env.clipboard.readText();
+    const clip = readClipboard.then((text) => {
       if (text && text !== this.lastClipboard && text.length < 8000 && /[;{}()=:]/.test(text)) {
         this.lastClipboard = text;
         this.ring.add({ path: 'clipboard', text: chunkAround(text, 0), kind: 'copied' });
