@@ -169,13 +169,7 @@ async function replayHearth(client: EngineClient, traces: Trace[], contextSize: 
       await sleep(key.dt);
       current?.abort();
       keystrokes++;
-      if (key.k === '\b') {
-        doc = doc.slice(0, at - 1) + doc.slice(at);
-        at--;
-      } else {
-        doc = doc.slice(0, at) + key.k + doc.slice(at);
-        at++;
-      }
+      ({ doc, at } = typeKey(doc, at, key.k));
       const abort = new AbortController();
       current = abort;
       const snapshot = { text: doc, offset: at, documentId: t.file };
@@ -210,6 +204,12 @@ async function replayHearth(client: EngineClient, traces: Trace[], contextSize: 
   return { service, answers, keystrokes, cancelled, reasons, evaluated };
 }
 
+/** One recorded key on the document: backspace deletes left of the cursor, anything else is typed at it. */
+function typeKey(doc: string, at: number, k: string): { doc: string; at: number } {
+  if (k === '\b') return { doc: doc.slice(0, at - 1) + doc.slice(at), at: at - 1 };
+  return { doc: doc.slice(0, at) + k + doc.slice(at), at: at + 1 };
+}
+
 async function naive(client: EngineClient, traces: Trace[], contextSize: number) {
   // Keystroke states spread evenly over all traces.
   const states: Array<{ text: string; offset: number }> = [];
@@ -217,13 +217,7 @@ async function naive(client: EngineClient, traces: Trace[], contextSize: number)
     let doc = initialDoc(t);
     let at = t.start;
     for (const key of t.keys) {
-      if (key.k === '\b') {
-        doc = doc.slice(0, at - 1) + doc.slice(at);
-        at--;
-      } else {
-        doc = doc.slice(0, at) + key.k + doc.slice(at);
-        at++;
-      }
+      ({ doc, at } = typeKey(doc, at, key.k));
       states.push({ text: doc, offset: at });
     }
   }
