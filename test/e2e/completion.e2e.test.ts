@@ -82,7 +82,10 @@ async function closeSession(s: Session | undefined, name: string, failed: boolea
 /** One line of the provider's request trace (HEARTH_COMPLETION_TRACE): what each request ended in, and why. */
 interface TraceLine {
   id: number;
-  kind: 'shown' | 'none';
+  /** `warm`: the prompt at the cursor evaluated while the user was idle (no suggestion asked for). */
+  kind: 'shown' | 'none' | 'warm';
+  where?: string;
+  tokensEvaluated?: number;
   reason?: string;
   source?: string;
   text?: string;
@@ -278,7 +281,7 @@ describe('Hearth in a real VS Code (code-server + chromium)', function () {
       await page.screenshot({ path: path.join(resultsDir, 'e2e-no-ghost.png') });
       note('screenshot: test-results/e2e-no-ghost.png');
       assert.equal(await page.locator(GHOST).count(), 0, 'ghost text appeared in a session that should show none');
-      const lines = readTrace(tracePath).slice(from);
+      const lines = readTrace(tracePath).slice(from).filter((l) => l.kind !== 'warm');
       for (const l of lines) note(`  request #${l.id}: ${l.kind}${l.reason ? `: ${l.reason}` : ''}`);
       assert.ok(lines.length >= keys.length, `${lines.length} requests logged for ${keys.length} keystrokes`);
       for (const l of lines) {
@@ -312,6 +315,24 @@ describe('Hearth in a real VS Code (code-server + chromium)', function () {
       }
       await page.screenshot({ path: path.join(resultsDir, 'e2e-two-files.png') });
       note('screenshot: test-results/e2e-two-files.png');
+    });
+
+    it('evaluates the prompt of a file just opened while the user reads it, before the first keystroke', async function () {
+      const { page } = session!;
+      await page.keyboard.press('Escape');
+      const from = readTrace(tracePath).length;
+      await openFile(page, 'format.js');
+      await page.keyboard.press('Control+End');
+      // The user reads: no keystroke for a few seconds.
+      const deadline = Date.now() + 15_000;
+      let warm: TraceLine | undefined;
+      while (!warm && Date.now() < deadline) {
+        await page.waitForTimeout(500);
+        warm = readTrace(tracePath).slice(from).find((l) => l.kind === 'warm' && (l.where ?? '').startsWith('src/format.js'));
+      }
+      note(`warm-up: ${JSON.stringify(warm)}`);
+      assert.ok(warm, 'no warm-up of the opened file while idle');
+      assert.ok((warm.tokensEvaluated ?? 0) > 20, `the warm-up evaluated ${warm.tokensEvaluated} tokens of a file never seen`);
     });
   });
 

@@ -40,6 +40,29 @@ describe('CompletionCache', () => {
 });
 
 describe('CompletionService', () => {
+  it('warms the prompt a keystroke would send (one token, nothing cached), and skips a spot with a cached suggestion', async () => {
+    const engine = scriptedEngine([['return ', { text: 'total + 1;' }]]);
+    const svc = new CompletionService(engine);
+    const doc = 'function f(total) {\n  return \n}\n';
+    const at = doc.indexOf('return ') + 7;
+    const w = await svc.warm({ text: doc, offset: at, documentId: 'f.ts' }, settings);
+    assert.ok(w);
+    assert.equal(engine.calls.length, 1);
+    assert.equal(engine.calls[0]!.maxTokens, 1);
+    assert.equal(svc.stats.warms, 1);
+    assert.equal(svc.stats.engineRequests, 0, 'a warm-up is not a keystroke request');
+    // The keystroke's request has the same windows (so the engine reuses what the warm-up evaluated) and is not
+    // served from a cache the warm-up filled.
+    const v = await svc.complete({ text: doc, offset: at, documentId: 'f.ts' }, settings);
+    assert.equal(v.kind === 'shown' && v.source, 'engine');
+    assert.equal(engine.calls[1]!.prefix, engine.calls[0]!.prefix);
+    assert.equal(engine.calls[1]!.suffix, engine.calls[0]!.suffix);
+    assert.equal(engine.calls[1]!.documentId, 'f.ts');
+    // Now the spot has a cached suggestion: nothing to warm.
+    assert.equal(await svc.warm({ text: doc, offset: at, documentId: 'f.ts' }, settings), undefined);
+    assert.equal(engine.calls.length, 2);
+  });
+
   it('types through a suggestion with no further engine request', async () => {
     const engine = scriptedEngine([['return ', { text: 'total + 1;' }]]);
     const svc = new CompletionService(engine);

@@ -122,6 +122,8 @@ export interface CompletionStats {
   pointless: number;
   empty: number;
   cancelled: number;
+  /** Prompts evaluated while the user was idle (`warm`), so the next keystroke pays only its own tokens. */
+  warms: number;
 }
 
 /**
@@ -132,7 +134,7 @@ export interface CompletionStats {
 export class CompletionService {
   readonly cache: CompletionCache;
   readonly control = new GenerationControl();
-  readonly stats: CompletionStats = { requests: 0, engineRequests: 0, prefetches: 0, cacheHits: 0, typeThroughHits: 0, shown: 0, gated: 0, pointless: 0, empty: 0, cancelled: 0 };
+  readonly stats: CompletionStats = { requests: 0, engineRequests: 0, prefetches: 0, cacheHits: 0, typeThroughHits: 0, shown: 0, gated: 0, pointless: 0, empty: 0, cancelled: 0, warms: 0 };
   private readonly inFlight = new Map<string, Promise<CompletionOutcome>>();
 
   constructor(private readonly engine: InfillEngine, options: { cacheSize?: number } = {}) {
@@ -191,6 +193,19 @@ export class CompletionService {
     if (this.cache.get(input.prefix, input.suffix) || pointlessHere(input)) return;
     const caps = this.control.caps({ maxTokens: settings.maxTokens, timeLimitMs: settings.timeLimitMs ?? 3000 }, isMultiLine(input));
     await this.request(input, after, { ...settings, ...caps }, signal, true).catch(() => undefined);
+  }
+
+  /**
+   * Evaluates the prompt for the cursor while the user is idle (a file just opened or switched to, a pause after
+   * repository context changed, a cursor moved) and generates one token, so the next keystroke there pays only
+   * for its own tokens instead of a full prefill. Nothing is cached or shown; a keystroke in the document cancels
+   * it (what was evaluated stays). Undefined when nothing was sent (a cached suggestion or a pointless spot).
+   */
+  async warm(doc: CompletionDocument, settings: CompletionSettings, signal?: AbortSignal): Promise<InfillResult | undefined> {
+    const input = buildFimInput(doc.text, doc.offset, settings.windows ?? defaultFimWindows, doc.base);
+    if (this.cache.get(input.prefix, input.suffix) || pointlessHere(input)) return undefined;
+    this.stats.warms++;
+    return this.engine.infill({ ...infillParams(input, doc, settings), maxTokens: 1, beamWidth: 1 }, { signal });
   }
 
   private gate(confidence: number | null, settings: CompletionSettings): string | undefined {

@@ -48,6 +48,11 @@ interface Shown extends ShownSuggestion {
 }
 
 export const acceptedCommand = 'hearth.completionAccepted';
+/**
+ * Quiet time in an editor before its prompt is evaluated ahead of the next keystroke: past the repository context's
+ * refresh (1.5 s, RepoContext), so the warm-up evaluates the context the next keystroke will send.
+ */
+const WARM_IDLE_MS = 1600;
 /** When accepted text's survival is measured; the ledger record is written after the last. */
 const SURVIVAL_CHECKS_MS = survivalChecks(process.env.HEARTH_SURVIVAL_CHECKS_MS);
 
@@ -108,6 +113,10 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   private readonly survivals = new SurvivalTracker();
   private readonly surviving = new Set<Surviving>();
   private readonly repo: RepoContext;
+  private warmTimer: NodeJS.Timeout | undefined;
+  private warmAbort: AbortController | undefined;
+  private prefetching = false;
+  private readonly disposables: vscode.Disposable[] = [];
   /** HEARTH_COMPLETION_TRACE: a file that gets one JSON line per request (the UI test reads it). */
   private readonly traceFile = process.env.HEARTH_COMPLETION_TRACE;
 
@@ -122,6 +131,11 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     // The focused window's requests go first in the shared engine's batches (a window in the background waits).
     this.service = new CompletionService({ infill: (params, opts) => host.client.infill({ ...params, focused: vscode.window.state.focused }, opts) });
     this.repo = new RepoContext(logger);
+    // Idle moments in an editor are when its prompt can be evaluated ahead of the next keystroke (see warm).
+    this.disposables.push(
+      vscode.window.onDidChangeActiveTextEditor(() => this.scheduleWarm()),
+      vscode.window.onDidChangeTextEditorSelection(() => this.scheduleWarm()),
+    );
   }
 
   get stats(): CompletionStats & { pausedAll: boolean; paused: string[] } {
@@ -168,6 +182,9 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   }
 
   dispose(): void {
+    clearTimeout(this.warmTimer);
+    this.warmAbort?.abort();
+    for (const d of this.disposables) d.dispose();
     this.repo.dispose();
     this.prefetchAbort?.abort();
     this.activityEmitter.dispose();
@@ -200,20 +217,8 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     if (!model) return none('no model: none configured, or it failed to load (see the error above)');
     if (token.isCancellationRequested) return none(loading ? 'cancelled by a newer keystroke while the model was loading' : 'cancelled by a newer keystroke');
 
-    // Read only the windows the request needs, not the whole document.
-    const settings = this.settings(model);
-    const windows = settings.windows;
+    const { doc, settings } = this.requestFor(document, position, model);
     const offset = document.offsetAt(position);
-    const start = document.positionAt(Math.max(0, offset - windows.maxPrefixChars));
-    const end = document.positionAt(offset + windows.maxSuffixChars);
-    const text = document.getText(new vscode.Range(start, end));
-    const base = document.offsetAt(start);
-    const doc = { text, offset: offset - base, documentId: document.uri.toString(), base };
-    if (chunks > 0) {
-      const around = text.slice(Math.max(0, doc.offset - 2000), doc.offset + 500);
-      const rc = this.repo.forRequest(document, model, windows.maxPrefixChars + windows.maxSuffixChars, around, getSetting(Settings.completionFimTemplates) as Record<string, FimOverride>);
-      Object.assign(settings, { context: rc.context, fim: rc.fim });
-    }
     const abort = new AbortController();
     const sub = token.onCancellationRequested(() => abort.abort());
     const startedAt = new Date().toISOString();
@@ -272,6 +277,69 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     } finally {
       this.setGenerating(false);
       sub.dispose();
+      this.scheduleWarm();
+    }
+  }
+
+  /**
+   * The document windows and settings of a request at `position`: only the windows the request needs are read (not
+   * the whole document), with the repository context when it is on (see RepoContext.forRequest).
+   */
+  private requestFor(document: vscode.TextDocument, position: vscode.Position, model: ModelInfo): { doc: { text: string; offset: number; documentId: string; base: number }; settings: CompletionSettings & { windows: FimWindowOptions } } {
+    const settings = this.settings(model);
+    const windows = settings.windows;
+    const offset = document.offsetAt(position);
+    const start = document.positionAt(Math.max(0, offset - windows.maxPrefixChars));
+    const end = document.positionAt(offset + windows.maxSuffixChars);
+    const text = document.getText(new vscode.Range(start, end));
+    const base = document.offsetAt(start);
+    const doc = { text, offset: offset - base, documentId: document.uri.toString(), base };
+    if (getSetting(Settings.completionContextChunks) > 0) {
+      const around = text.slice(Math.max(0, doc.offset - 2000), doc.offset + 500);
+      const rc = this.repo.forRequest(document, model, windows.maxPrefixChars + windows.maxSuffixChars, around, getSetting(Settings.completionFimTemplates) as Record<string, FimOverride>);
+      Object.assign(settings, { context: rc.context, fim: rc.fim });
+    }
+    return { doc, settings };
+  }
+
+  /** Restarts the idle timer after which the prompt at the cursor is evaluated ahead of the next keystroke (warm). */
+  private scheduleWarm(): void {
+    clearTimeout(this.warmTimer);
+    this.warmTimer = setTimeout(() => void this.warm(), WARM_IDLE_MS);
+  }
+
+  /**
+   * While the user is idle in an editor (a file opened or switched to, a pause, a cursor moved): the prompt a
+   * keystroke at the cursor would send is evaluated now, so that keystroke pays only for its own tokens. Without
+   * this the first keystroke in a file, and the first after the repository context changed, pays a full prefill
+   * (seconds on a 1.5B model on a CPU). Never loads a model; one at a time; a window without focus sends it as
+   * such, so the engine lets the focused window's requests go first.
+   */
+  private async warm(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    const model = this.host.client.model;
+    const skip = (why: string) => this.trace({ kind: 'warm', skipped: why });
+    if (!editor || !model) return skip(editor ? 'no model loaded' : 'no editor');
+    // A request or a next-suggestion prefetch in flight for the document would be cancelled by this one (the
+    // engine's newest-request rule); it reschedules the warm-up when it ends.
+    if (this.activity.generating || this.prefetching) return skip('a completion is in flight');
+    const document = editor.document;
+    if (!['file', 'untitled', 'vscode-remote'].includes(document.uri.scheme) || document.lineCount > 200_000) return skip(`not a source file (${document.uri.scheme})`);
+    if (!getSetting(Settings.completionEnabled, document) || this.isPaused(document.languageId)) return skip('completions off or paused');
+    const position = editor.selection.active;
+    if (getSetting(Settings.completionContextChunks) > 0) await this.repo.gather(document, position).catch(() => undefined);
+    const { doc, settings } = this.requestFor(document, position, model);
+    this.warmAbort?.abort();
+    const abort = new AbortController();
+    this.warmAbort = abort;
+    const where = `${vscode.workspace.asRelativePath(document.uri, false)}:${position.line + 1}:${position.character + 1}`;
+    try {
+      const r = await this.service.warm(doc, settings, abort.signal);
+      if (!r) return;
+      this.logger.debug(`completion warm-up ${where}: ${r.stopReason === 'cancelled' ? 'stopped by a keystroke after' : 'evaluated'} ${r.tokensEvaluated} prompt tokens (${r.promptSource ?? '?'}, ${r.tokensReused ?? 0} reused) in ${r.totalMs.toFixed(0)} ms while idle`);
+      this.trace({ kind: 'warm', where, tokensEvaluated: r.tokensEvaluated, tokensReused: r.tokensReused, stopReason: r.stopReason });
+    } catch (err) {
+      this.logger.debug(`completion warm-up ${where}: ${errorMessage(err)}`);
     }
   }
 
@@ -303,10 +371,16 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   private prefetchNext(doc: { text: string; offset: number; documentId: string; base: number }, accepted: string, settings: CompletionSettings, where: string): void {
     const abort = new AbortController();
     this.prefetchAbort = abort;
-    void this.service.prefetch(doc, accepted, settings, abort.signal).then(
-      () => this.logger.trace(`completion ${where}: next suggestion prepared (${this.service.stats.prefetches} prefetches)`),
-      () => undefined,
-    );
+    this.prefetching = true;
+    void this.service
+      .prefetch(doc, accepted, settings, abort.signal)
+      .then(
+        () => this.logger.trace(`completion ${where}: next suggestion prepared (${this.service.stats.prefetches} prefetches)`),
+        () => undefined,
+      )
+      .finally(() => {
+        if (this.prefetchAbort === abort) this.prefetching = false;
+      });
   }
 
   private setGenerating(generating: boolean): void {

@@ -545,10 +545,12 @@ export class LlamaCppBackend {
     const stops = params.stop ?? [];
     const limit = new GenerationLimit(signal, params.timeLimitMs);
     const tokensBefore = sequence.tokenMeter.usedInputTokens;
+    const outputBefore = sequence.tokenMeter.usedOutputTokens;
     const threads = this.chooseRequestThreads();
     const predictionsBefore = LlamaCppBackend.predictions(sequence);
     const result = (text: string) => ({
-      ...this.infillResult(text, sequence, tokensBefore, tokensOut, firstTokenAt, started, stopReason),
+      // llama.cpp's meter counts a token evaluated with logits as output: the prompt's last token is one of them.
+      ...this.infillResult(text, sequence, tokensBefore - (sequence.tokenMeter.usedOutputTokens > outputBefore ? 1 : 0), tokensOut, firstTokenAt, started, stopReason),
       promptSource: plan.source,
       tokensReused: plan.reused,
       ...this.speedFields(sequence, predictionsBefore, threads),
