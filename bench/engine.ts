@@ -7,7 +7,8 @@
  *  - warm edit: keystroke-to-first-token for a one-character edit at the end of a 1,500-token prefix, with
  *    reuse ÷ cold (the whole prompt evaluated); goal ≤ 0.005 (llama-server 0.0021). In the model's own FIM order
  *    (psm for benchDense: the suffix is evaluated again on every keystroke) and with `fimOrder: 'spm'`.
- *  - switching: two documents alternating in one client, median first token ÷ one document; goal ≤ 2.
+ *  - switching: two documents alternating in one client, median first token ÷ one document, the same keystrokes
+ *    typed in both phases; goal ≤ 2.
  *  - windows side by side: three clients typing into their own 1,500-token documents (seeded traces of
  *    HEARTH_BENCH_KEYS keys each, default 40: pauses between keys, typos taken back, deletes, a jump up the file),
  *    p95 over all their keystrokes ÷ one client's p95 typing alone; goal ≤ 1.5. Then the same with window 0
