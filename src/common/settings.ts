@@ -120,7 +120,7 @@ export const Settings = {
     default: 3000,
     minimum: 100,
     maximum: 60000,
-    description: 'Longest time one inline completion may generate; Hearth shows what it has when it passes. Hearth also caps the tokens from the measured decode speed so a suggestion takes about a third of this for one line and 80% for a block: a slow machine gets a shorter, complete line.',
+    description: 'Longest time one inline completion may generate; Hearth shows what it has when it passes. Hearth also caps the tokens from the measured decode speed so a suggestion decodes for about 15% of this for one line and 35% for a block: a slow machine gets a shorter suggestion cut at a word or line end, and the rest follows on Tab.',
   }),
   engineThreads: setting<number>({
     key: 'hearth.engine.threads',

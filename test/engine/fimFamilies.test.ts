@@ -109,4 +109,36 @@ describe('FIM templates on generated GGUFs of each family (real loader)', functi
       assert.ok(r.tokensEvaluated >= p.tokens.length - 1, `evaluated ${r.tokensEvaluated} of ${p.tokens.length} prompt tokens`);
     });
   }
+
+  it('puts the cursor line after the middle marker in a psm prompt, so typing (Enter included) evaluates only the new tokens', async () => {
+    const c = CASES.find((x) => x.family === 'qwen2.5-coder')!;
+    const path = join(dir, 'line-in-middle.gguf');
+    await makeModel(path, { ...tinyDense, name: c.name, tokenizer: familyTokenizer(c) });
+    await backend.loadModel({ path, contextSize: 1024, threads: 1, sequences: 2, promptCacheBytes: 0 });
+    const t = fimTemplate(c.family);
+    const head = 'function total(items) {\n  let sum = 0;\n';
+    const line = '  for (const item of ite';
+    const below = Array.from({ length: 30 }, (_v, i) => `  sum += items[${i}].price * items[${i}].count;\n`).join('') + '  return sum;\n}\n';
+    const p = backend.infillPrompt({ prefix: head + line, suffix: below, maxTokens: 8 });
+    assert.equal(p.text + p.heal, `${t.prefix}${head}${t.suffix}${below}${t.middle}${line}`, 'the line typed so far follows the middle marker');
+    const classic = backend.infillPrompt({ prefix: head + line, suffix: below, maxTokens: 8, cursorLine: 'prefix' });
+    assert.equal(classic.text, `${t.prefix}${head}${line.slice(0, line.length - classic.heal.length)}${t.suffix}${below}${t.middle}`, 'cursorLine prefix keeps the classic layout (the healed tail taken back)');
+
+    // Keystrokes on the line: the suffix (hundreds of tokens) is evaluated once, then each keystroke costs a few tokens.
+    const infill = (prefix: string, cursorLine?: 'prefix') =>
+      backend.infill({ documentId: `typing-${cursorLine ?? 'middle'}`, prefix, suffix: below, maxTokens: 2, priority: 'completion', cacheReuse: true, temperature: 0, beamWidth: 1, ...(cursorLine ? { cursorLine } : {}) }, new AbortController().signal, () => undefined);
+    const first = await infill(head + line);
+    assert.ok(first.tokensEvaluated > 200, `the first request evaluates the whole prompt (${first.tokensEvaluated})`);
+    // Enter and the next line too: the middle keeps starting where this run of typing started.
+    for (const typed of ['m', 'ms', 'ms)', 'ms) {\n', 'ms) {\n    sum', 'ms) {\n    su']) {
+      const r = await infill(head + line + typed);
+      assert.ok(r.tokensEvaluated <= 8, `typing "${typed}" evaluated ${r.tokensEvaluated} tokens, not the suffix again`);
+    }
+    // The classic layout pays for the whole suffix on every keystroke (what the middle layout avoids).
+    // (A keystroke that token healing takes back leaves the prompt as it was, so the most a keystroke cost is read.)
+    await infill(head + line, 'prefix');
+    const classicKeys: number[] = [];
+    for (const typed of ['m', 'ms', 'ms)']) classicKeys.push((await infill(head + line + typed, 'prefix')).tokensEvaluated);
+    assert.ok(Math.max(...classicKeys) > 200, `classic layout: keystrokes evaluated ${classicKeys.join(', ')} tokens`);
+  });
 });

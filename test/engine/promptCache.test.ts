@@ -156,8 +156,10 @@ describe('prompt cache and live sequences (engine process, generated models)', f
   });
 
   it('a cancelled prefill lets go of the engine within one prefill step', async () => {
-    // Two completion sequences: the cancelled document gets an empty one and must evaluate its whole prompt.
-    await client.loadModel({ path: demoPath, contextSize: 8192, sequences: 3, promptCacheBytes: 0 });
+    // Two completion sequences: the cancelled document gets an empty one and must evaluate its whole prompt. One
+    // thread: the load-aware choice per request could give the timed prefill and the cancelled one different counts
+    // (seen: 19 s against 6 s under load), and the cancel, timed from the first, then came after the second ended.
+    await client.loadModel({ path: demoPath, contextSize: 8192, sequences: 3, promptCacheBytes: 0, threads: 1 });
     const long = documentText('long', 180);
     // Pages the weights in and builds the healing tables, so the timed prefill below is a plain one.
     await client.infill({ documentId: 'first.ts', prefix: documentText('first', 4), suffix: '', maxTokens: 1, beamWidth: 1 });

@@ -116,11 +116,14 @@ describe('GenerationControl', () => {
   it('caps tokens by the measured decode speed: a slow machine gets fewer', () => {
     const g = new GenerationControl();
     assert.equal(g.caps({ maxTokens: 48, timeLimitMs: 3000 }, false).maxTokens, 48);
-    g.observe({ totalMs: 1100, timeToFirstTokenMs: 100, tokensOut: 10, stopReason: 'eos' }); // 10 tok/s
+    g.observe({ totalMs: 1100, timeToFirstTokenMs: 100, tokensOut: 20, stopReason: 'eos' }); // 20 tok/s
     const c = g.caps({ maxTokens: 48, timeLimitMs: 3000 }, false);
-    assert.equal(c.maxTokens, 10);
-    assert.match(c.reason ?? '', /decode 10 tok\/s/);
-    assert.equal(g.caps({ maxTokens: 48, timeLimitMs: 3000 }, true).maxTokens, 24);
+    assert.equal(c.maxTokens, 9, '20 tok/s × 450 ms for one line');
+    assert.match(c.reason ?? '', /decode 20 tok\/s/);
+    assert.equal(g.caps({ maxTokens: 48, timeLimitMs: 3000 }, true).maxTokens, 21, '20 tok/s × 1050 ms for a block');
+    const slow = new GenerationControl();
+    slow.observe({ totalMs: 2100, timeToFirstTokenMs: 100, tokensOut: 4, stopReason: 'eos' }); // 2 tok/s
+    assert.equal(slow.caps({ maxTokens: 48, timeLimitMs: 3000 }, false).maxTokens, 8, 'never fewer than a short line needs');
     assert.equal(g.caps({ maxTokens: 32, timeLimitMs: 60_000 }, false).maxTokens, 32, 'a generous time limit allows the full token cap');
   });
 });

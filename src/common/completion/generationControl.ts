@@ -7,11 +7,15 @@
 import type { InfillResult } from '../protocol/engineProtocol';
 
 /**
- * Shares of the time limit (`hearth.completion.timeLimitMs`, 3 s by default) a suggestion should take: a third for
- * one line (1 s), most of it for a block (2.4 s). The limit itself stays the safety net.
+ * Shares of the time limit (`hearth.completion.timeLimitMs`, 3 s by default) a suggestion's decode should take:
+ * 15 % for one line (0.45 s), 35 % for a block (1.05 s). Ghost text is worth something only while the user pauses:
+ * on a CPU a whole block at ~25 tok/s takes 2–3 s, and a suggestion that arrives after the next keystroke is wasted
+ * work. So a slow machine shows the first words or lines sooner, cut at a word or line end (never a token
+ * fragment), and the rest follows on Tab from the next suggestion, prepared while this one is on screen
+ * (CompletionService.prefetch). The limit itself stays the safety net.
  */
-export const SINGLE_LINE_SHARE = 1 / 3;
-export const MULTI_LINE_SHARE = 0.8;
+export const SINGLE_LINE_SHARE = 0.15;
+export const MULTI_LINE_SHARE = 0.35;
 /** Debounce before the first measurement, and its bounds. */
 const DEFAULT_DEBOUNCE_MS = 75;
 const MIN_DEBOUNCE_MS = 25;
@@ -54,7 +58,7 @@ export class GenerationControl {
 
   /**
    * Caps for one request: at most the settings; fewer tokens when the measured decode speed would not produce
-   * them within the time a suggestion should take (a share of the time limit: a third for one line, 80% for a
+   * them within the time a suggestion should take (a share of the time limit: 15 % for one line, 35 % for a
    * block), so a slow machine gets a shorter, complete line rather than one cut by the time limit.
    */
   caps(settings: Caps, multiLine: boolean): Caps & { reason?: string } {

@@ -156,6 +156,14 @@ export const InfillParams = z.object({
    * `<|repo_name|>…<|file_sep|>path\n…`); it comes first so it stays in the reused tokens while the user types.
    */
   context: z.string().max(65536).optional(),
+  /**
+   * Where the cursor's line goes in a prefix-suffix-middle prompt. `middle` (the default): the prefix ends at the
+   * line's start and the line's text before the cursor follows the middle token, as if the model had written it (what
+   * llama.cpp's /infill `prompt` field does). Typing on a line then changes only the prompt's last tokens, so a
+   * keystroke evaluates a token or two instead of the whole suffix again. `prefix`: the classic layout (the whole
+   * prefix before the suffix). Suffix-first (spm) prompts end with the prefix anyway and ignore this.
+   */
+  cursorLine: z.enum(['middle', 'prefix']).optional(),
   /** FIM special-token texts overriding the model's own (a per-model template from settings). */
   fim: z.object({ prefix: z.string().min(1).max(64), suffix: z.string().min(1).max(64), middle: z.string().min(1).max(64).nullable(), order: z.enum(['psm', 'spm']) }).optional(),
 });

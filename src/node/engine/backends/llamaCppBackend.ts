@@ -29,6 +29,8 @@ function loadModule(): Promise<NodeLlamaCpp> {
   return modulePromise;
 }
 
+/** Most characters after the middle token in a psm prompt (see middleStart): a minified line stays in the prefix. */
+const MAX_TYPED_IN_MIDDLE = 400;
 /** Models smaller than this search four beams by default (see `beamWidth`). */
 const SMALL_MODEL_BYTES = 64 * 1024 * 1024;
 /** Longer generations are not searched by default: they stream, and a search pays most on a short line. */
@@ -147,6 +149,8 @@ export class LlamaCppBackend {
   private modelKey = '';
   /** Documents seen, with the model key they were last evaluated under (for the full-prefill reason). */
   private readonly seenDocuments = new Map<string, string>();
+  /** Per document, where its last psm prompt's middle started: the prefix before it and the suffix (middleStart). */
+  private readonly middles = new Map<string, { head: string; suffix: string }>();
   private readonly counts = { live: 0, restored: 0, full: 0 };
   /** Which llama.cpp build `llama` is, and the preference it was loaded for. */
   private backendInfo: BackendInfo | undefined;
@@ -361,44 +365,71 @@ export class LlamaCppBackend {
    * training), so the prefix's last token is taken back and returned as `heal`; generation then starts with a
    * token that begins with it (see `healBias`).
    */
-  private fimPrompt(params: InfillParams): { tokens: Token[]; heal: string; parts: PromptPart[] } {
+  private fimPrompt(params: InfillParams): { tokens: Token[]; heal: string; split: number; parts: PromptPart[] } {
     const model = this.model!;
     const { pre, suf, mid, order } = this.fimTokens(params);
     const context = params.context ? model.tokenize(params.context, true) : [];
     let room = Math.max(8, this.info!.contextSize - (params.maxTokens ?? 128) - 5);
-    let prefix = model.tokenize(params.prefix, false, 'trimLeadingSpace');
+    const psm = order === 'psm' && mid != null;
+    const split = psm && params.cursorLine !== 'prefix' ? this.middleStart(params) : params.prefix.length;
+    const tail = params.prefix.slice(split);
+    let prefix = model.tokenize(params.prefix.slice(0, split), false, 'trimLeadingSpace');
+    let line = tail ? model.tokenize(tail, false, 'trimLeadingSpace') : [];
     let suffix = model.tokenize(params.suffix, false, 'trimLeadingSpace');
-    // Dynamic healing (as llama.cpp's): take back tokens while what was taken back still begins some token, so
-    // `Ke` tokenized as `K`,`e` is healed whole and a token such as `Keyword` can follow.
+    // Dynamic healing (as llama.cpp's) of the prompt's last text: take back tokens while what was taken back still
+    // begins some token, so `Ke` tokenized as `K`,`e` is healed whole and a token such as `Keyword` can follow.
     let heal = '';
-    let keep = prefix.length;
-    while (keep > 1 && heal.length < 32) {
-      const text = model.detokenize([prefix[keep - 1]!], false);
-      const candidate = text + heal;
-      if (!text || candidate.includes('\n') || !params.prefix.endsWith(candidate) || !this.someTokenStartsWith(candidate)) break;
-      heal = candidate;
-      keep--;
-    }
-    prefix = prefix.slice(0, keep);
+    const healed = (toks: Token[], text: string): Token[] => {
+      let keep = toks.length;
+      while (keep > 1 && heal.length < 32) {
+        const piece = model.detokenize([toks[keep - 1]!], false);
+        const candidate = piece + heal;
+        if (!piece || candidate.includes('\n') || !text.endsWith(candidate) || !this.someTokenStartsWith(candidate)) break;
+        heal = candidate;
+        keep--;
+      }
+      return toks.slice(0, keep);
+    };
+    if (split < params.prefix.length) line = healed(line, tail);
+    else prefix = healed(prefix, params.prefix);
     // Repository context gives way first: the cursor's own windows matter more.
-    const ctx = context.slice(Math.max(0, context.length - Math.max(0, room - prefix.length - suffix.length)));
-    room -= ctx.length;
-    if (prefix.length > room) prefix = prefix.slice(prefix.length - room);
+    const ctx = context.slice(Math.max(0, context.length - Math.max(0, room - prefix.length - line.length - suffix.length)));
+    room -= ctx.length + line.length;
+    if (prefix.length > room) prefix = prefix.slice(prefix.length - Math.max(0, room));
     suffix = suffix.slice(0, Math.max(0, room - prefix.length));
-    const spm = order === 'spm' || mid == null;
     // The beginning token LlamaCompletion puts before its input (DeepSeek-Coder, CodeLlama: add_bos_token): it is
     // part of what the sequence holds, so the prefill evaluates it too and the generation finds it there.
     const bos = this.completionBos();
     const head = bos === undefined ? [] : [bos];
-    const tokens = spm
-      ? [...head, ...ctx, suf!, ...suffix, pre!, ...prefix, ...(mid != null ? [mid] : [])]
-      : [...head, ...ctx, pre!, ...prefix, suf!, ...suffix, mid];
-    const sizes: Array<[PromptPart['name'], number]> = spm
-      ? [['context', head.length + ctx.length], ['suffix', suffix.length + 1], ['prefix', prefix.length + 1], ['middle', mid != null ? 1 : 0]]
-      : [['context', head.length + ctx.length], ['prefix', prefix.length + 1], ['suffix', suffix.length + 1], ['middle', 1]];
+    const tokens = psm ? [...head, ...ctx, pre!, ...prefix, suf!, ...suffix, mid, ...line] : [...head, ...ctx, suf!, ...suffix, pre!, ...prefix, ...(mid != null ? [mid] : [])];
+    const sizes: Array<[PromptPart['name'], number]> = psm
+      ? [['context', head.length + ctx.length], ['prefix', prefix.length + 1], ['suffix', suffix.length + 1], ['middle', 1 + line.length]]
+      : [['context', head.length + ctx.length], ['suffix', suffix.length + 1], ['prefix', prefix.length + 1], ['middle', mid != null ? 1 : 0]];
     let end = 0;
     const parts = sizes.map(([name, n]) => ({ name, start: end, end: (end += n) }));
-    return { tokens, heal, parts };
+    return { tokens, heal, split, parts };
+  }
+
+  /**
+   * Where the middle starts in a psm prompt (see InfillParams.cursorLine): where it started in this document's last
+   * request while the text after the cursor is the same and the prefix still begins with what preceded it (the
+   * user typed on, over one line or several, or took characters back), so each keystroke evaluates only its own
+   * tokens, Enter included; else at the cursor line's start. Past MAX_TYPED_IN_MIDDLE characters typed, or on a
+   * longer line, the prompt starts over at the cursor line's start (or keeps the classic layout).
+   */
+  private middleStart(params: InfillParams): number {
+    const prev = params.documentId === undefined ? undefined : this.middles.get(params.documentId);
+    if (prev && prev.suffix === params.suffix && params.prefix.length - prev.head.length <= MAX_TYPED_IN_MIDDLE && params.prefix.startsWith(prev.head)) return prev.head.length;
+    const lineStart = params.prefix.lastIndexOf('\n') + 1;
+    return params.prefix.length - lineStart <= MAX_TYPED_IN_MIDDLE ? lineStart : params.prefix.length;
+  }
+
+  /** Remembers where a document's middle started, for its next request (middleStart). */
+  private rememberMiddle(params: InfillParams, split: number): void {
+    if (params.documentId === undefined) return;
+    this.middles.delete(params.documentId);
+    if (split < params.prefix.length || split === params.prefix.lastIndexOf('\n') + 1) this.middles.set(params.documentId, { head: params.prefix.slice(0, split), suffix: params.suffix });
+    if (this.middles.size > 256) this.middles.delete(this.middles.keys().next().value!);
   }
 
   /**
@@ -453,9 +484,12 @@ export class LlamaCppBackend {
    * a prompt longer than 90 % of the context from the front, so the generation found nothing of the prefill in the
    * sequence and evaluated the prompt a second time.
    */
-  private completionInput(prompt: readonly Token[]): { input: Token[]; contextShiftSize: number } {
+  private completionInput(prompt: readonly Token[]): { input: Token[]; contextShiftSize: (sequence: LlamaContextSequence) => number } {
     const input = this.completionBos() === undefined ? [...prompt] : prompt.slice(1);
-    return { input, contextShiftSize: Math.max(1, this.context!.contextSize - prompt.length) };
+    const size = this.context!.contextSize;
+    // Asked at the start (keep the whole prompt) and again when a generation fills the context (then a tenth goes,
+    // node-llama-cpp's default).
+    return { input, contextShiftSize: (sequence) => (sequence.nextTokenIndex >= size - 1 ? Math.max(1, Math.floor(size / 10)) : Math.max(1, size - prompt.length)) };
   }
 
   /** Every token's text, sorted, and the index of the first one not below `text` (built on first use per model). */
@@ -516,7 +550,8 @@ export class LlamaCppBackend {
     const started = performance.now();
     const priority = params.priority ?? 'completion';
     const evalPriority = evaluationPriorityOf(priority, params.focused);
-    const { tokens, heal, parts } = this.fimPrompt(params);
+    const { tokens, heal, split, parts } = this.fimPrompt(params);
+    this.rememberMiddle(params, split);
     const focused = priority === 'completion' && params.focused !== false;
     if (focused) this.focusedActive++;
     try {
