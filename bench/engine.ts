@@ -7,7 +7,8 @@
  *  - warm edit: keystroke-to-first-token for a one-character edit at the end of a 1,500-token prefix, with
  *    reuse ÷ cold (the whole prompt evaluated); goal ≤ 0.005 (llama-server 0.0021). In the model's own FIM order
  *    (psm for benchDense: the suffix is evaluated again on every keystroke) and with `fimOrder: 'spm'`.
- *  - switching: two documents alternating in one client, median first token ÷ one document; goal ≤ 2.
+ *  - switching: two documents alternating in one client, median first token ÷ one document, the same keystrokes
+ *    typed in both phases; goal ≤ 2.
  *  - windows side by side: three clients typing into their own 1,500-token documents (seeded traces of
  *    HEARTH_BENCH_KEYS keys each, default 40: pauses between keys, typos taken back, deletes, a jump up the file),
  *    p95 over all their keystrokes ÷ one client's p95 typing alone; goal ≤ 1.5. Then the same with window 0
@@ -18,12 +19,14 @@
  *    llama.cpp source node-llama-cpp ships, see llamaCppTools.ts, or HEARTH_LLAMA_SERVER), /infill with
  *    `cache_prompt`, streamed; skipped with the reason when it cannot be built (HEARTH_BENCH_ANCHOR=0 skips it).
  * Each section prints how long it took. `HEARTH_BENCH_ONLY=reuse` runs only warm edit, switching, windows, cache
- * and the anchor (no overhead, MoE or memory rows).
+ * and the anchor (no overhead, MoE or memory rows); `HEARTH_BENCH_ONLY=windows` also leaves out warm edit (no
+ * restore_ratio then). `HEARTH_BENCH_VERBOSE=1` lists each switching request with its reuse; the slowest 5 % of the
+ * windows' keystrokes are always listed with what they consisted of (tokens reused and evaluated).
  * Models are generated (random weights, realistic shapes): a dense Qwen2.5-Coder-1.5B shape and a MoE with
  * ~2.4 B active parameters, both q4_0. `HEARTH_BENCH_QUICK=1` runs the dense model only.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LlamaCompletion, LlamaContextSequence, LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
@@ -266,20 +269,44 @@ class TypedDoc {
   }
 }
 
-/** Time to first token of one request, as a client of one engine or server sees it. */
-type Complete = (client: number, doc: TypedDoc, focused?: boolean) => Promise<number>;
+/** One answer: time to first token as the client saw it, and what the server says it did (Hearth: reuse, tokens evaluated). */
+interface Answer {
+  ms: number;
+  note?: string;
+}
+
+/** One request, as a client of one engine or server sees it. */
+type Complete = (client: number, doc: TypedDoc, focused?: boolean) => Promise<Answer>;
 
 /** Replays `trace` into `doc` through `complete`; each key waits for the previous answer plus its pause. */
-async function replay(complete: Complete, client: number, doc: TypedDoc, trace: Key[], out: number[], focused?: boolean): Promise<void> {
+async function replay(complete: Complete, client: number, doc: TypedDoc, trace: Key[], out: Answer[], focused?: boolean): Promise<void> {
   for (const key of trace) {
     await sleep(key.dt);
     doc.apply(key);
-    out.push(await complete(client, doc, focused));
+    const a = await complete(client, doc, focused);
+    out.push({ ...a, note: `window ${client}, ${keyName(key)}: ${a.note ?? ''}` });
   }
+}
+
+const keyName = (key: Key) => ('to' in key ? 'jump up the file' : key.k === '\b' ? 'backspace' : `'${key.k}'`);
+const ms = (xs: Answer[]) => xs.map((a) => a.ms);
+
+/** The slowest 5 % of `xs` (those at or above the p95) with what each consisted of: what a p95 is made of. */
+function slowest(xs: Answer[]): string {
+  const p95 = percentile(ms(xs), 95);
+  return xs
+    .filter((a) => a.ms >= p95)
+    .sort((a, b) => b.ms - a.ms)
+    .map((a) => `  ${a.ms.toFixed(0)} ms: ${a.note ?? ''}`)
+    .join('\n');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keysPerClient = Number(process.env.HEARTH_BENCH_KEYS ?? 40);
+// HEARTH_BENCH_VERBOSE=1: every switching request with its reuse; HEARTH_BENCH_ENGINE_LOG=<file>: the engine's debug log is
+// copied there (one line per request: reused tokens, where the held tokens first differ from the prompt).
+const verbose = process.env.HEARTH_BENCH_VERBOSE === '1';
+const engineLog = process.env.HEARTH_BENCH_ENGINE_LOG;
 
 /** Prints how long a section took, so a reader sees where a bounded run spent its time. */
 async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -295,6 +322,8 @@ interface Workload {
   switchRatio: number;
   threeRatio: number;
   focusedRatio?: number;
+  /** The documents as the workload left them (text and cursor). */
+  docs: TypedDoc[];
 }
 
 /**
@@ -307,36 +336,49 @@ async function workload(label: string, complete: Complete, docsText: string[], f
   const docs = docsText.map((text, i) => new TypedDoc(`/bench/window${i}.ts`, text));
   await Promise.all(docs.map((d, i) => complete(i, d)));
   const n = Math.max(6, reps + 3);
-  const key = (d: TypedDoc, r: number) => d.apply({ k: TYPED[r % TYPED.length]!, dt: 0 });
-  const same: number[] = [];
+  // The same keystrokes in both phases: one document types the first n characters of a line; then each of two
+  // documents types those n characters, alternating key by key (2n requests). Session 5's bench gave the two
+  // documents one key count, so each got every other character (` o s`, `cnt`): a new token boundary on every key
+  // (about 10 prompt tokens evaluated in psm order) against a word typed on in one document (the healed prompt
+  // unchanged, 0 evaluated). That, not the engine, was its switch_ratio 5.8.
+  const typed = new Map<TypedDoc, number>();
+  const key = (d: TypedDoc) => {
+    const r = typed.get(d) ?? 0;
+    typed.set(d, r + 1);
+    d.apply({ k: TYPED[r % TYPED.length]!, dt: 0 });
+  };
+  const same: Answer[] = [];
   for (let r = 0; r < n; r++) {
-    key(docs[0]!, r);
+    key(docs[0]!);
     same.push(await complete(0, docs[0]!));
   }
-  const alternating: number[] = [];
-  for (let r = 0; r < n; r++) {
+  typed.clear();
+  const alternating: Answer[] = [];
+  for (let r = 0; r < 2 * n; r++) {
     const d = docs[r % 2]!;
-    key(d, r);
+    key(d);
     alternating.push(await complete(0, d));
   }
-  const switchRatio = median(alternating) / median(same);
-  console.log(`${label} switch: two documents alternating in one client, first token after ${median(alternating).toFixed(1)} ms (median of ${n}) vs ${median(same).toFixed(1)} ms in one document (ratio ${switchRatio.toFixed(3)}); load ${loadText()}`);
+  const switchRatio = median(ms(alternating)) / median(ms(same));
+  console.log(`${label} switch: two documents alternating in one client, first token after ${median(ms(alternating)).toFixed(1)} ms (median of ${2 * n}) vs ${median(ms(same)).toFixed(1)} ms in one document (ratio ${switchRatio.toFixed(3)}); load ${loadText()}`);
+  if (verbose) console.log(`${label} switch, each request:\n${[...same.map((a) => `  same ${a.ms.toFixed(0)} ms: ${a.note ?? ''}`), ...alternating.map((a, r) => `  window${r % 2} ${a.ms.toFixed(0)} ms: ${a.note ?? ''}`)].join('\n')}`);
 
   // The documents go on from where the last phase left them (as the live sequences do); each phase its own traces.
-  const alone: number[] = [];
+  const alone: Answer[] = [];
   await replay(complete, 0, docs[0]!, typingTrace(20, keysPerClient), alone);
-  const together: number[][] = [[], [], []];
+  const together: Answer[][] = [[], [], []];
   await Promise.all(docs.map((d, i) => replay(complete, i, d, typingTrace(21 + i, keysPerClient), together[i]!)));
   const all = together.flat();
-  const threeRatio = percentile(all, 95) / percentile(alone, 95);
-  const per = together.map((xs, i) => `window ${i} p95 ${percentile(xs, 95).toFixed(0)}`).join(', ');
-  console.log(`${label} three windows typing at once (${keysPerClient} keys each: typos, deletes, a jump): p95 ${percentile(all, 95).toFixed(1)} ms (p50 ${percentile(all, 50).toFixed(1)}, max ${Math.max(...all).toFixed(0)}; ${per}) vs one window alone p95 ${percentile(alone, 95).toFixed(1)} ms (p50 ${percentile(alone, 50).toFixed(1)}) (ratio ${threeRatio.toFixed(3)}); load ${loadText()}`);
-  if (!focus) return { switchRatio, threeRatio };
-  const focused: number[][] = [[], [], []];
+  const threeRatio = percentile(ms(all), 95) / percentile(ms(alone), 95);
+  const per = together.map((xs, i) => `window ${i} p95 ${percentile(ms(xs), 95).toFixed(0)}`).join(', ');
+  console.log(`${label} three windows typing at once (${keysPerClient} keys each: typos, deletes, a jump): p95 ${percentile(ms(all), 95).toFixed(1)} ms (p50 ${percentile(ms(all), 50).toFixed(1)}, max ${Math.max(...ms(all)).toFixed(0)}; ${per}) vs one window alone p95 ${percentile(ms(alone), 95).toFixed(1)} ms (p50 ${percentile(ms(alone), 50).toFixed(1)}) (ratio ${threeRatio.toFixed(3)}); load ${loadText()}`);
+  console.log(`${label} one window alone, its slowest 5 %:\n${slowest(alone)}\n${label} three windows at once, their slowest 5 %:\n${slowest(all)}`);
+  if (!focus) return { switchRatio, threeRatio, docs };
+  const focused: Answer[][] = [[], [], []];
   await Promise.all(docs.map((d, i) => replay(complete, i, d, typingTrace(24 + i, keysPerClient), focused[i]!, i === 0)));
-  const focusedRatio = percentile(focused[0]!, 95) / percentile(alone, 95);
-  console.log(`${label} three windows at once, window 0 focused: its p95 ${percentile(focused[0]!, 95).toFixed(1)} ms (p50 ${percentile(focused[0]!, 50).toFixed(1)}) vs alone ${percentile(alone, 95).toFixed(1)} ms (ratio ${focusedRatio.toFixed(3)}); the unfocused two p95 ${percentile([...focused[1]!, ...focused[2]!], 95).toFixed(1)} ms; load ${loadText()}`);
-  return { switchRatio, threeRatio, focusedRatio };
+  const focusedRatio = percentile(ms(focused[0]!), 95) / percentile(ms(alone), 95);
+  console.log(`${label} three windows at once, window 0 focused: its p95 ${percentile(ms(focused[0]!), 95).toFixed(1)} ms (p50 ${percentile(ms(focused[0]!), 50).toFixed(1)}) vs alone ${percentile(ms(alone), 95).toFixed(1)} ms (ratio ${focusedRatio.toFixed(3)}); the unfocused two p95 ${percentile(ms([...focused[1]!, ...focused[2]!]), 95).toFixed(1)} ms; load ${loadText()}`);
+  return { switchRatio, threeRatio, focusedRatio, docs };
 }
 
 /**
@@ -344,17 +386,19 @@ async function workload(label: string, complete: Complete, docsText: string[], f
  * sequences, so the first ones go to the host-memory prompt cache and come back from it (restore time ÷ cold,
  * cache size).
  */
-async function sideBySide(path: string, model: LlamaModel, coldMs: number) {
+async function sideBySide(path: string, model: LlamaModel, coldMs: number | undefined) {
   const runtimeDir = mkdtempSync(join(tmpdir(), 'hearth-bench-side-'));
-  const clients = [0, 1, 2].map((i) => new EngineClient({ enginePath, runtimeDir, idleExitMs: 5000, clientName: `window-${i}` }));
+  const env = engineLog ? { HEARTH_LOG_LEVEL: 'debug' } : undefined;
+  const clients = [0, 1, 2].map((i) => new EngineClient({ enginePath, runtimeDir, idleExitMs: 5000, clientName: `window-${i}`, ...(env ? { env } : {}) }));
   for (const c of clients) await c.loadModel({ path, threads, contextSize: 2048 });
   const docsText = [0, 1, 2].map((i) => codeText(model, 1500, i * 1700));
   const complete: Complete = async (client, doc, focused) => {
     const { prefix, suffix } = doc.request();
     const t0 = performance.now();
     let first: number | undefined;
-    await clients[client]!.infill({ prefix, suffix, maxTokens: 1, temperature: 0, documentId: doc.id, ...(focused !== undefined ? { focused } : {}) }, { onText: () => (first ??= performance.now()) });
-    return (first ?? performance.now()) - t0;
+    const r = await clients[client]!.infill({ prefix, suffix, maxTokens: 1, temperature: 0, documentId: doc.id, ...(focused !== undefined ? { focused } : {}) }, { onText: () => (first ??= performance.now()) });
+    const ttft = (first ?? performance.now()) - t0;
+    return { ms: ttft, note: `${doc.id} ${r.promptSource ?? '?'}, ${r.tokensReused ?? 0} reused, ${r.tokensEvaluated} evaluated, engine first token ${r.timeToFirstTokenMs?.toFixed(0) ?? '-'} ms, ${r.threads ?? '?'} threads` };
   };
   const w = await timed('hearth switching and three windows', () => workload('hearth', complete, docsText, true));
 
@@ -363,20 +407,31 @@ async function sideBySide(path: string, model: LlamaModel, coldMs: number) {
   const live = before.promptCache?.liveSequences ?? 1;
   const extra = Array.from({ length: live }, (_, i) => ({ id: `/bench/other${i}.ts`, text: codeText(model, 300, 9000 + i * 400), typed: 0 }));
   for (const d of extra) await viaEngine(clients[1]!, d.text, SUFFIX, 1, true, d.id);
+  // Back to window 0's document as the workload left it (its text and cursor), one more character typed: the
+  // user returns to the file they left, so the prompt shares all of the saved state but the keystroke's tokens.
+  const doc0 = w.docs[0]!;
+  doc0.apply({ k: TYPED[1]!, dt: 0 });
   const t0 = performance.now();
   let first: number | undefined;
-  const back = await clients[0]!.infill({ prefix: docsText[0]! + TYPED.slice(0, 2), suffix: SUFFIX, maxTokens: 1, documentId: '/bench/window0.ts' }, { onText: () => (first ??= performance.now()) });
+  const back = await clients[0]!.infill({ ...doc0.request(), maxTokens: 1, temperature: 0, documentId: doc0.id }, { onText: () => (first ??= performance.now()) });
   const restoreMs = (first ?? performance.now()) - t0;
   const status = await clients[0]!.status();
   const cache = status.promptCache;
+  // The same keystroke again on the live sequence (taken back, typed again): what the restore costs beyond the
+  // keystroke itself (in psm order a keystroke mid-file evaluates the suffix window again, restored or live).
+  doc0.apply({ k: '\b', dt: 0 });
+  await complete(0, doc0);
+  doc0.apply({ k: TYPED[1]!, dt: 0 });
+  const liveAgain = await complete(0, doc0);
   console.log(
-    `prompt cache: back to a document evicted from the live sequences: ${back.promptSource}, ${back.tokensReused ?? 0} tokens reused, first token after ${restoreMs.toFixed(1)} ms vs ${coldMs.toFixed(1)} ms cold (ratio ${(restoreMs / coldMs).toFixed(3)}); ` +
-      `${cache?.entries ?? 0} states, ${((cache?.bytes ?? 0) / 1e6).toFixed(1)} MB of ${((cache?.budgetBytes ?? 0) / 1e6).toFixed(0)} MB, hit rate ${cache?.hitRate?.toFixed(2) ?? '-'}, engine RSS ${(status.rssBytes / 1e6).toFixed(0)} MB (${(before.rssBytes / 1e6).toFixed(0)} MB before)`,
+    `prompt cache: back to a document evicted from the live sequences: ${back.promptSource}, ${back.tokensReused ?? 0} tokens reused, ${back.tokensEvaluated} evaluated, first token after ${restoreMs.toFixed(1)} ms${coldMs === undefined ? '' : ` vs ${coldMs.toFixed(1)} ms cold (ratio ${(restoreMs / coldMs).toFixed(3)})`}; the same keystroke live: ${liveAgain.ms.toFixed(1)} ms (${liveAgain.note ?? ''}); ` +
+      `${cache?.entries ?? 0} states, ${((cache?.bytes ?? 0) / 1e6).toFixed(1)} MB of ${((cache?.budgetBytes ?? 0) / 1e6).toFixed(0)} MB, hit rate ${cache?.hitRate?.toFixed(2) ?? '-'}, engine RSS ${(status.rssBytes / 1e6).toFixed(0)} MB (${(before.rssBytes / 1e6).toFixed(0)} MB before); load ${loadText()}`,
   );
   await clients[0]!.restart();
   for (const c of clients) await c.dispose();
+  if (engineLog && existsSync(join(runtimeDir, 'engine.log'))) copyFileSync(join(runtimeDir, 'engine.log'), engineLog);
   rmSync(runtimeDir, { recursive: true, force: true });
-  return { ...w, restoreRatio: restoreMs / coldMs, cacheMb: (cache?.bytes ?? 0) / 1e6, restored: back.promptSource === 'restored' };
+  return { ...w, restoreRatio: coldMs === undefined ? undefined : restoreMs / coldMs, cacheMb: (cache?.bytes ?? 0) / 1e6, restored: back.promptSource === 'restored' };
 }
 
 /** The llama-server binary: HEARTH_LLAMA_SERVER, else built from node-llama-cpp's llama.cpp source (bench/llamaCppTools.ts). */
@@ -433,9 +488,9 @@ async function llamaServerAnchor(path: string, model: LlamaModel): Promise<Recor
     };
     const docsText = [0, 1, 2].map((i) => codeText(model, 1500, i * 1700));
     const cold = median([await infill(docsText[0]! + 'q', SUFFIX, false), await infill(docsText[0]! + 'qq', SUFFIX, false)]);
-    const complete: Complete = (_client, doc) => {
+    const complete: Complete = async (_client, doc) => {
       const { prefix, suffix } = doc.request();
-      return infill(prefix, suffix, true);
+      return { ms: await infill(prefix, suffix, true), note: doc.id };
     };
     const w = await timed('llama-server switching and three windows', () => workload('llama-server', complete, docsText, false));
     const warm: number[] = [];
@@ -443,7 +498,7 @@ async function llamaServerAnchor(path: string, model: LlamaModel): Promise<Recor
     await complete(0, doc);
     for (let r = 0; r < reps + 4; r++) {
       doc.apply({ k: TYPED[r % TYPED.length]!, dt: 0 });
-      warm.push(await complete(0, doc));
+      warm.push((await complete(0, doc)).ms);
     }
     const row = { warm_edit_ratio: median(warm) / cold, switch_ratio: w.switchRatio, three_windows_p95_ratio: w.threeRatio };
     console.log(`llama-server anchor (-np 3, /infill, cache_prompt, streamed): warm edit ${median(warm).toFixed(1)} ms vs ${cold.toFixed(1)} ms cold (ratio ${row.warm_edit_ratio.toFixed(4)}); switch ratio ${w.switchRatio.toFixed(3)}; three windows p95 ratio ${w.threeRatio.toFixed(3)}; load ${loadText()}`);
@@ -482,24 +537,29 @@ async function main() {
   const rows: { prefill: number; decode: number }[] = [];
   // HEARTH_BENCH_ONLY=reuse: only warm edit, switching, windows side by side and the prompt cache (development runs).
   const onlyReuse = process.env.HEARTH_BENCH_ONLY === 'reuse';
-  const dense = await timed('dense overhead (engine vs direct)', () => overhead(densePreset, 32, onlyReuse ? 16 : 512, onlyReuse, true));
-  if (!onlyReuse) rows.push({ prefill: dense.row.prefillEngine / dense.row.prefillDirect, decode: dense.row.decodeEngine / dense.row.decodeDirect });
-  const { warm, warmSpm } = await timed('warm edit', async () => {
-    const warm = await warmEdit(dense.client, dense.warmEditPrefix, 'model order: psm');
-    await dense.client.loadModel({ path: dense.path, threads, contextSize: 2048, fimOrder: 'spm' });
-    return { warm, warmSpm: await warmEdit(dense.client, dense.warmEditPrefix, 'fimOrder spm', warm.coldMs) };
-  });
+  // HEARTH_BENCH_ONLY=windows: only switching, windows side by side and the prompt cache, without warm edit's cold
+  // prefills (development runs on a busy machine; no restore_ratio then, the restore's time is printed).
+  const onlyWindows = process.env.HEARTH_BENCH_ONLY === 'windows';
+  const dense = await timed('dense overhead (engine vs direct)', () => overhead(densePreset, 32, onlyReuse ? 16 : 512, onlyReuse || onlyWindows, true));
+  if (!onlyReuse && !onlyWindows) rows.push({ prefill: dense.row.prefillEngine / dense.row.prefillDirect, decode: dense.row.decodeEngine / dense.row.decodeDirect });
+  const edits = onlyWindows
+    ? undefined
+    : await timed('warm edit', async () => {
+      const warm = await warmEdit(dense.client, dense.warmEditPrefix, 'model order: psm');
+      await dense.client.loadModel({ path: dense.path, threads, contextSize: 2048, fimOrder: 'spm' });
+      return { warm, warmSpm: await warmEdit(dense.client, dense.warmEditPrefix, 'fimOrder spm', warm.coldMs) };
+    });
   await dense.client.restart();
   await dense.client.dispose();
-  const side = await sideBySide(dense.path, dense.model, warm.coldMs);
-  if (!quick && !onlyReuse) {
+  const side = await sideBySide(dense.path, dense.model, edits?.warm.coldMs);
+  if (!quick && !onlyReuse && !onlyWindows) {
     const moe = await timed('MoE overhead', () => overhead('benchMoe', 12, 256));
     rows.push({ prefill: moe.row.prefillEngine / moe.row.prefillDirect, decode: moe.row.decodeEngine / moe.row.decodeDirect });
     await moe.dispose();
     await moe.client.restart();
     await moe.client.dispose();
   }
-  const rss = onlyReuse ? undefined : await timed('memory', () => memory(dense.path));
+  const rss = onlyReuse || onlyWindows ? undefined : await timed('memory', () => memory(dense.path));
   const anchor = await timed('llama-server anchor', () => llamaServerAnchor(dense.path, dense.model));
   await dense.dispose();
   printMachine('bench:engine (end)');
@@ -509,14 +569,13 @@ async function main() {
     ...(rss !== undefined ? { rss_3_over_1: round(rss) } : {}),
     ...(anchor ? { anchor_warm_edit_ratio: round(anchor.warm_edit_ratio!, 4), anchor_switch_ratio: round(anchor.switch_ratio!), anchor_three_windows_p95_ratio: round(anchor.three_windows_p95_ratio!) } : {}),
     ...(side.focusedRatio !== undefined ? { focused_window_p95_ratio: round(side.focusedRatio) } : {}),
-    warm_edit_tokens_evaluated: warm.evaluated,
-    warm_edit_ratio_spm: round(warmSpm.ratio, 4),
-    restore_ratio: round(side.restoreRatio),
+    ...(edits ? { warm_edit_tokens_evaluated: edits.warm.evaluated, warm_edit_ratio_spm: round(edits.warmSpm.ratio, 4) } : {}),
+    ...(side.restoreRatio !== undefined ? { restore_ratio: round(side.restoreRatio) } : {}),
     load_1min: round(loadavg()[0] ?? 0, 2),
     switch_ratio: round(side.switchRatio),
     three_windows_p95_ratio: round(side.threeRatio),
     cache_rss_mb: round(side.cacheMb, 1),
-    warm_edit_ratio: round(warm.ratio, 4),
+    ...(edits ? { warm_edit_ratio: round(edits.warm.ratio, 4) } : {}),
   });
 }
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EngineClient } from '../../src/node/engine/engineClient';
 import { makeModel, demo, tinyDense } from '../fixtures/gguf/makeModel';
+import { makeCodeTokenizer } from '../fixtures/gguf/tokenizer';
 
 const enginePath = resolve(__dirname, '../../../dist/engine.js');
 
@@ -25,6 +26,7 @@ describe('prompt cache and live sequences (engine process, generated models)', f
   let modelPath: string;
   let otherModelPath: string;
   let demoPath: string;
+  let bosPath: string;
   let client: EngineClient;
 
   before(async () => {
@@ -32,10 +34,13 @@ describe('prompt cache and live sequences (engine process, generated models)', f
     modelPath = join(dir, 'tiny.gguf');
     otherModelPath = join(dir, 'tiny-other.gguf');
     demoPath = join(dir, 'demo.gguf');
+    bosPath = join(dir, 'tiny-bos.gguf');
     await makeModel(modelPath, tinyDense);
     // Same tokenizer and shape, other weights: a cached state's tokens match its prompts exactly.
     await makeModel(otherModelPath, { ...tinyDense, name: 'hearth-tiny-dense-other', seed: 7 });
     await makeModel(demoPath, demo);
+    // A tokenizer that asks for a beginning token (add_bos_token, as DeepSeek-Coder and CodeLlama).
+    await makeModel(bosPath, { ...tinyDense, name: 'hearth-tiny-dense-bos', tokenizer: { ...makeCodeTokenizer(), addBos: true } });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
   beforeEach(() => {
@@ -119,10 +124,45 @@ describe('prompt cache and live sequences (engine process, generated models)', f
     assert.equal((await infill('a.ts', a + '  ')).promptSource, 'restored');
   });
 
+  it('a prompt filling most of the context is evaluated once: the generation reuses the prefill, a keystroke evaluates its own tokens', async () => {
+    // A prompt between 90 % and 100 % of the context: LlamaCompletion's default context shift (a tenth of the
+    // context) cut such a prompt from the front, so the generation found nothing of the prefill in the sequence and
+    // evaluated the prompt a second time (8,064 + 7,372 = the 15,436 "of 8,064" once seen in the cancel test below).
+    const info = await client.loadModel({ path: demoPath, contextSize: 1024, sequences: 2, promptCacheBytes: 0, threads: 1 });
+    const text = documentText('fill', 20);
+    // No healing (the prefix ends with a newline): one token asked is one token generated, after the whole prompt.
+    const first = await client.infill({ documentId: 'fill.ts', prefix: text, suffix: '\n}\n', maxTokens: 1, beamWidth: 1 });
+    assert.equal(first.tokensOut, 1, 'one token asked, one generated');
+    assert.ok(first.tokensEvaluated < info.contextSize, `the first request evaluated ${first.tokensEvaluated} tokens, more than the context (${info.contextSize}) holds: the prompt twice`);
+    // The meter counts the prompt's tokens as input but the one whose logits are read as output: prompt = evaluated + 1.
+    const promptTokens = first.tokensEvaluated + 1;
+    assert.ok(promptTokens > 0.9 * info.contextSize && promptTokens < info.contextSize, `the prompt (${promptTokens} tokens) fills 90-100 % of the context (${info.contextSize})`);
+    const next = await client.infill({ documentId: 'fill.ts', prefix: text + '}\n', suffix: '\n}\n', maxTokens: 4, beamWidth: 1 });
+    assert.equal(next.promptSource, 'live');
+    assert.ok(next.tokensEvaluated < 32, `a keystroke evaluated ${next.tokensEvaluated} tokens (reused ${next.tokensReused} of about ${promptTokens})`);
+    assert.ok(next.tokensOut >= 1);
+  });
+
+  it('a model that asks for a beginning token keeps its prompt live: a keystroke evaluates its own tokens', async () => {
+    // LlamaCompletion puts the beginning token before its input; the prefill must evaluate it too, or the
+    // generation finds the sequence differing at token 0 and the next keystroke finds nothing to reuse.
+    await client.loadModel({ path: bosPath, contextSize: 2048, sequences: 2, promptCacheBytes: 0, threads: 1 });
+    const text = documentText('bos', 12);
+    const first = await infill('bos.ts', text);
+    assert.equal(first.promptSource, 'full');
+    const next = await client.infill({ documentId: 'bos.ts', prefix: text + '}\n', suffix: '\n}\n', maxTokens: 4, beamWidth: 1 });
+    assert.equal(next.promptSource, 'live', `the keystroke's prompt came from ${next.promptSource} (reused ${next.tokensReused})`);
+    assert.ok(next.tokensEvaluated < 32 && (next.tokensReused ?? 0) > 300, `a keystroke evaluated ${next.tokensEvaluated} tokens and reused ${next.tokensReused}`);
+  });
+
   it('a cancelled prefill lets go of the engine within one prefill step', async () => {
-    // Two completion sequences: the cancelled document gets an empty one and must evaluate its whole prompt.
-    await client.loadModel({ path: demoPath, contextSize: 8192, sequences: 3, promptCacheBytes: 0 });
+    // Two completion sequences: the cancelled document gets an empty one and must evaluate its whole prompt. One
+    // thread: the load-aware choice per request could give the timed prefill and the cancelled one different counts
+    // (seen: 19 s against 6 s under load), and the cancel, timed from the first, then came after the second ended.
+    await client.loadModel({ path: demoPath, contextSize: 8192, sequences: 3, promptCacheBytes: 0, threads: 1 });
     const long = documentText('long', 180);
+    // Pages the weights in and builds the healing tables, so the timed prefill below is a plain one.
+    await client.infill({ documentId: 'first.ts', prefix: documentText('first', 4), suffix: '', maxTokens: 1, beamWidth: 1 });
     // A full prefill of the same length, to know how long one step (128 tokens) takes here.
     const t0 = performance.now();
     const full = await client.infill({ documentId: 'warm.ts', prefix: long, suffix: '', maxTokens: 1, beamWidth: 1 });
@@ -136,7 +176,9 @@ describe('prompt cache and live sequences (engine process, generated models)', f
     abort.abort();
     const res = await pending;
     const releasedMs = performance.now() - cancelledAt;
-    assert.equal(res.stopReason, 'cancelled');
+    assert.equal(res.stopReason, 'cancelled', `the request ended (${res.stopReason}, ${res.tokensEvaluated} tokens) before the cancel ${(cancelledAt - started).toFixed(0)} ms in; the full prefill took ${fullMs.toFixed(0)} ms`);
+    // A request's meter counts its own sequence only: never more than its prompt, whatever runs beside it.
+    assert.ok(res.tokensEvaluated <= full.tokensEvaluated + 2, `evaluated ${res.tokensEvaluated} tokens, more than the prompt (${full.tokensEvaluated})`);
     assert.ok(res.tokensEvaluated < full.tokensEvaluated - 128, `evaluated ${res.tokensEvaluated} of ${full.tokensEvaluated} tokens before stopping`);
     // One step plus scheduling slack (this machine is shared): far less than the rest of the prefill.
     assert.ok(releasedMs < Math.max(4 * stepMs, 250), `released ${releasedMs.toFixed(0)} ms after the cancel; one step takes ${stepMs.toFixed(0)} ms, the full prefill ${fullMs.toFixed(0)} ms (cancel ${(cancelledAt - started).toFixed(0)} ms in)`);

@@ -107,11 +107,26 @@ interface Slot {
   busy: boolean;
 }
 
+/** A part of a FIM prompt (its FIM token included) and the token range it takes. */
+interface PromptPart {
+  name: 'context' | 'prefix' | 'suffix' | 'middle';
+  start: number;
+  end: number;
+}
+
+/** Where in the prompt a token index falls, for the reuse log: `prefix token 1210 of 1502`. */
+export function promptPosition(parts: readonly PromptPart[], index: number): string {
+  const part = parts.find((p) => index >= p.start && index < p.end);
+  return part ? `${part.name} token ${index - part.start} of ${part.end - part.start}` : 'the end of the prompt';
+}
+
 /** Where a request's prompt came from, and why a full prefill was paid. */
 interface PromptPlan {
   slot: Slot;
   source: 'live' | 'restored' | 'full';
   reused: number;
+  /** Tokens the sequence (or the restored state) held before the request. */
+  held: number;
   reason?: string;
 }
 
@@ -350,11 +365,11 @@ export class LlamaCppBackend {
    * training), so the prefix's last token is taken back and returned as `heal`; generation then starts with a
    * token that begins with it (see `healBias`).
    */
-  private fimPrompt(params: InfillParams): { tokens: Token[]; heal: string; split: number } {
+  private fimPrompt(params: InfillParams): { tokens: Token[]; heal: string; split: number; parts: PromptPart[] } {
     const model = this.model!;
     const { pre, suf, mid, order } = this.fimTokens(params);
     const context = params.context ? model.tokenize(params.context, true) : [];
-    let room = Math.max(8, this.info!.contextSize - (params.maxTokens ?? 128) - 4);
+    let room = Math.max(8, this.info!.contextSize - (params.maxTokens ?? 128) - 5);
     const psm = order === 'psm' && mid != null;
     const split = psm && params.cursorLine !== 'prefix' ? this.middleStart(params) : params.prefix.length;
     const tail = params.prefix.slice(split);
@@ -382,8 +397,17 @@ export class LlamaCppBackend {
     room -= ctx.length + line.length;
     if (prefix.length > room) prefix = prefix.slice(prefix.length - Math.max(0, room));
     suffix = suffix.slice(0, Math.max(0, room - prefix.length));
-    const tokens = psm ? [...ctx, pre!, ...prefix, suf!, ...suffix, mid, ...line] : [...ctx, suf!, ...suffix, pre!, ...prefix, ...(mid != null ? [mid] : [])];
-    return { tokens, heal, split };
+    // The beginning token LlamaCompletion puts before its input (DeepSeek-Coder, CodeLlama: add_bos_token): it is
+    // part of what the sequence holds, so the prefill evaluates it too and the generation finds it there.
+    const bos = this.completionBos();
+    const head = bos === undefined ? [] : [bos];
+    const tokens = psm ? [...head, ...ctx, pre!, ...prefix, suf!, ...suffix, mid, ...line] : [...head, ...ctx, suf!, ...suffix, pre!, ...prefix, ...(mid != null ? [mid] : [])];
+    const sizes: Array<[PromptPart['name'], number]> = psm
+      ? [['context', head.length + ctx.length], ['prefix', prefix.length + 1], ['suffix', suffix.length + 1], ['middle', 1 + line.length]]
+      : [['context', head.length + ctx.length], ['suffix', suffix.length + 1], ['prefix', prefix.length + 1], ['middle', mid != null ? 1 : 0]];
+    let end = 0;
+    const parts = sizes.map(([name, n]) => ({ name, start: end, end: (end += n) }));
+    return { tokens, heal, split, parts };
   }
 
   /**
@@ -440,6 +464,32 @@ export class LlamaCppBackend {
     if (prefix != null && suffix != null) return { pre: prefix, suf: suffix, mid: middle ?? null, order };
     const t = fimTemplate((this.info!.fimFamily ?? 'generic') as Parameters<typeof fimTemplate>[0]);
     return { pre: one(t.prefix), suf: one(t.suffix), mid: one(t.middle), order };
+  }
+
+  /**
+   * The token LlamaCompletion prepends to its input (node-llama-cpp's rule, as llama.cpp's tokenizer: the vocabulary's
+   * BOS where the model asks for it; never for RWKV or UGM vocabularies, always for WPM), else undefined.
+   */
+  private completionBos(): Token | undefined {
+    const model = this.model!;
+    const type = String(model.vocabularyType);
+    if (type === 'rwkv' || type === 'ugm') return undefined;
+    if (type === 'wpm' || model.tokens.shouldPrependBosToken) return model.tokens.bos ?? undefined;
+    return undefined;
+  }
+
+  /**
+   * What LlamaCompletion is given for a prompt the sequence holds (or is to hold): without the beginning token it
+   * prepends itself, and a context shift size that keeps the whole prompt. Its default (a tenth of the context) cuts
+   * a prompt longer than 90 % of the context from the front, so the generation found nothing of the prefill in the
+   * sequence and evaluated the prompt a second time.
+   */
+  private completionInput(prompt: readonly Token[]): { input: Token[]; contextShiftSize: (sequence: LlamaContextSequence) => number } {
+    const input = this.completionBos() === undefined ? [...prompt] : prompt.slice(1);
+    const size = this.context!.contextSize;
+    // Asked at the start (keep the whole prompt) and again when a generation fills the context (then a tenth goes,
+    // node-llama-cpp's default).
+    return { input, contextShiftSize: (sequence) => (sequence.nextTokenIndex >= size - 1 ? Math.max(1, Math.floor(size / 10)) : Math.max(1, size - prompt.length)) };
   }
 
   /** Every token's text, sorted, and the index of the first one not below `text` (built on first use per model). */
@@ -500,12 +550,12 @@ export class LlamaCppBackend {
     const started = performance.now();
     const priority = params.priority ?? 'completion';
     const evalPriority = evaluationPriorityOf(priority, params.focused);
-    const { tokens, heal, split } = this.fimPrompt(params);
+    const { tokens, heal, split, parts } = this.fimPrompt(params);
     this.rememberMiddle(params, split);
     const focused = priority === 'completion' && params.focused !== false;
     if (focused) this.focusedActive++;
     try {
-      return await this.infillPlanned(params, signal, onText, started, evalPriority, tokens, heal);
+      return await this.infillPlanned(params, signal, onText, started, evalPriority, tokens, heal, parts);
     } finally {
       if (focused && --this.focusedActive === 0) for (const wake of this.focusedWaiters.splice(0)) wake();
     }
@@ -534,9 +584,12 @@ export class LlamaCppBackend {
     }
   }
 
-  private async infillPlanned(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, started: number, evalPriority: 1 | 2 | 3 | 4 | 5, tokens: Token[], heal: string): Promise<InfillResult> {
+  private async infillPlanned(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, started: number, evalPriority: 1 | 2 | 3 | 4 | 5, tokens: Token[], heal: string, parts: PromptPart[]): Promise<InfillResult> {
     const priority = params.priority ?? 'completion';
     const plan = await this.plan(priority, params.documentId, tokens, params.cacheReuse !== false);
+    // Per request: what was reused of the prompt and where the held tokens first differ from it (a switch or a
+    // restore that evaluates more than a keystroke's tokens shows here why).
+    this.logger.debug(`infill ${params.documentId ?? '-'}: ${plan.source}, ${plan.reused} of ${tokens.length} prompt tokens reused (held ${plan.held}; first difference at ${promptPosition(parts, plan.reused)}), ${tokens.length - plan.reused} to evaluate, ${heal ? `heal ${JSON.stringify(heal)}` : 'no heal'}`);
     const slot = plan.slot;
     const sequence = slot.sequence;
     let firstTokenAt: number | null = null;
@@ -610,8 +663,10 @@ export class LlamaCppBackend {
       if (heal) {
         // The first token alone, constrained to begin with the healed text; the rest continues from it.
         let first: Token | undefined;
-        const r = await slot.completion.generateCompletionWithMeta(prompt, {
+        const fit = this.completionInput(prompt);
+        const r = await slot.completion.generateCompletionWithMeta(fit.input, {
           ...options,
+          contextShiftSize: fit.contextShiftSize,
           maxTokens: 1,
           customStopTriggers: undefined,
           tokenBias: this.healBias(heal),
@@ -632,9 +687,15 @@ export class LlamaCppBackend {
           if (lead) options.onTextChunk(lead);
         }
       }
-      const rest = leadStopped || (params.maxTokens !== undefined && params.maxTokens <= 1) || limit.signal.aborted
+      // Tokens left after the healed first one. Without a healed token (no heal, or it produced none) a request for
+      // one token still generates it: skipping it left the prompt's last step unevaluated and no token at all.
+      const left = params.maxTokens === undefined ? undefined : params.maxTokens - (prompt.length > tokens.length ? 1 : 0);
+      const rest = leadStopped || (left !== undefined && left <= 0) || limit.signal.aborted
         ? undefined
-        : await slot.completion.generateCompletionWithMeta(prompt, { ...options, maxTokens: params.maxTokens === undefined ? undefined : params.maxTokens - (heal ? 1 : 0) });
+        : await (async () => {
+          const fit = this.completionInput(prompt);
+          return slot.completion.generateCompletionWithMeta(fit.input, { ...options, contextShiftSize: fit.contextShiftSize, maxTokens: left });
+        })();
       const res = rest ?? { response: '', metadata: { stopReason: leadStopped ? 'customStopTrigger' : limit.signal.aborted ? 'abort' : 'maxTokens' } };
       if (limit.timedOut) stopReason = 'timeLimit';
       else if (limit.signal.aborted) stopReason = 'cancelled';
@@ -687,7 +748,7 @@ export class LlamaCppBackend {
       }
       if (!reuse) {
         await slot.sequence.clearHistory();
-        return this.counted(priority, documentId, { slot, source: 'full', reused: 0, reason: 'cache reuse off (benchmark)' }, tokens.length);
+        return this.counted(priority, documentId, { slot, source: 'full', reused: 0, held: 0, reason: 'cache reuse off (benchmark)' }, tokens.length);
       }
       const live = commonPrefix(slot.sequence.contextTokens, tokens);
       const best = priority === 'completion' ? cache?.best(this.modelKey, tokens) : undefined;
@@ -696,14 +757,14 @@ export class LlamaCppBackend {
         try {
           await cache!.restore(best.entry, this.modelKey, (file) => slot.sequence.loadStateFromFile(file, { acceptRisk: true }));
           this.logger.debug(`prompt cache: restored ${best.entry.documentId ?? 'a state'} for ${documentId ?? 'a request'} (${best.common} of ${tokens.length} tokens shared) in ${(performance.now() - started).toFixed(0)} ms`);
-          return this.counted(priority, documentId, { slot, source: 'restored', reused: best.common }, tokens.length);
+          return this.counted(priority, documentId, { slot, source: 'restored', reused: best.common, held: best.entry.tokens.length }, tokens.length);
         } catch (err) {
           this.logger.warn(`prompt cache: restore failed (${err instanceof Error ? err.message : String(err)}); evaluating the prompt`);
           await slot.sequence.clearHistory();
-          return this.counted(priority, documentId, { slot, source: 'full', reused: 0, reason: 'restore failed' }, tokens.length);
+          return this.counted(priority, documentId, { slot, source: 'full', reused: 0, held: 0, reason: 'restore failed' }, tokens.length);
         }
       }
-      if (live * 2 >= tokens.length) return this.counted(priority, documentId, { slot, source: 'live', reused: live }, tokens.length);
+      if (live * 2 >= tokens.length) return this.counted(priority, documentId, { slot, source: 'live', reused: live, held: slot.sequence.contextTokens.length }, tokens.length);
       const seenUnder = documentId === undefined ? undefined : this.seenDocuments.get(documentId);
       const reason =
         seenUnder === undefined
@@ -713,7 +774,7 @@ export class LlamaCppBackend {
             : previous !== documentId
               ? `evicted: its sequence went to another document${cache && cache.budgetBytes > 0 ? ' and no cached state shares its prefix' : ' (prompt cache off)'}`
               : 'the prompt changed before most of it (window moved or text edited near the top)';
-      return this.counted(priority, documentId, { slot, source: 'full', reused: live, reason }, tokens.length);
+      return this.counted(priority, documentId, { slot, source: 'full', reused: live, held: slot.sequence.contextTokens.length, reason }, tokens.length);
     } catch (err) {
       slot.busy = false;
       throw err;
