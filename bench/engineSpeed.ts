@@ -45,8 +45,19 @@ function busyChild(ms: number): ChildProcess {
   return spawn(process.execPath, ['-e', `const end = Date.now() + ${ms}; while (Date.now() < end) {}`], { stdio: 'ignore' });
 }
 
-function client(backend: 'native' | 'prebuilt'): EngineClient {
-  return new EngineClient({ enginePath, runtimeDir: mkdtempSync(join(tmpdir(), 'hearth-speed-')), idleExitMs: 5000, env: { HEARTH_ENGINE_BUILD_DIR: backend === 'native' ? buildRoot : mkdtempSync(join(tmpdir(), 'hearth-nobuild-')) } });
+/**
+ * The engine sides compared: the native build, the prebuilt, and (a diagnostic) the native build with OpenMP's idle
+ * threads sleeping at once (`OMP_WAIT_POLICY=passive`). node-llama-cpp runs each decode on whichever libuv worker is
+ * free, and libgomp keeps one thread team per calling thread: after a few tokens the engine holds four teams, and a
+ * team's thread that spins after its decode competes on a two-core machine with the next decode's threads;
+ * llama-bench calls from one thread, one team.
+ */
+type Side = 'native' | 'prebuilt' | 'native-passive';
+
+function client(side: Side): EngineClient {
+  const env: Record<string, string> = { HEARTH_ENGINE_BUILD_DIR: side === 'prebuilt' ? mkdtempSync(join(tmpdir(), 'hearth-nobuild-')) : buildRoot };
+  if (side === 'native-passive') env.OMP_WAIT_POLICY = 'passive';
+  return new EngineClient({ enginePath, runtimeDir: mkdtempSync(join(tmpdir(), 'hearth-speed-')), idleExitMs: 5000, env });
 }
 
 /** This repository's engine code as a prompt of about `chars` characters. */
@@ -75,20 +86,20 @@ function llamaBenchTg(bin: string, model: string, threads: number, depth: number
   return rows.find((x) => x.n_gen > 0)?.avg_ts;
 }
 
-async function nativeVsLlamaBench(preset: string, llamaBench: string | undefined, nativeReady: boolean): Promise<{ native?: number; prebuilt?: number; busy?: number }> {
+async function nativeVsLlamaBench(preset: string, llamaBench: string | undefined, nativeReady: boolean): Promise<{ native?: number; prebuilt?: number; nativePassive?: number; busy?: number }> {
   load(`${preset}: model`);
   const path = benchModel(preset);
   const prefix = codeText(PROMPT_TOKENS * 3);
-  const out: { native?: number; prebuilt?: number; busy?: number } = {};
-  const sides: Array<'native' | 'prebuilt'> = nativeReady ? ['native', 'prebuilt'] : ['prebuilt'];
+  const out: { native?: number; prebuilt?: number; nativePassive?: number; busy?: number } = {};
+  const sides: Side[] = nativeReady ? ['native', 'prebuilt', 'native-passive'] : ['prebuilt'];
   const clients = new Map(sides.map((s) => [s, client(s)] as const));
   try {
     for (const [side, c] of clients) {
       load(`${preset}: loading on the ${side} backend`);
-      await c.loadModel({ path, contextSize: 2048, engineBackend: side });
+      await c.loadModel({ path, contextSize: 2048, engineBackend: side === 'prebuilt' ? 'prebuilt' : 'native' });
       await engineDecode(c, prefix.slice(0, 200)); // warm: page the weights in
     }
-    const tps: Record<string, number[]> = { native: [], prebuilt: [], bench: [] };
+    const tps: Record<string, number[]> = { native: [], prebuilt: [], 'native-passive': [], bench: [] };
     const threadsSeen: number[] = [];
     let depth = PROMPT_TOKENS;
     for (let r = 0; r < reps; r++) {
@@ -115,8 +126,9 @@ async function nativeVsLlamaBench(preset: string, llamaBench: string | undefined
     if (bench) {
       if (tps.native!.length) out.native = median(tps.native!) / bench;
       if (tps.prebuilt!.length) out.prebuilt = median(tps.prebuilt!) / bench;
+      if (tps['native-passive']!.length) out.nativePassive = median(tps['native-passive']!) / bench;
     }
-    console.log(`${preset}: engine native ${tps.native!.length ? median(tps.native!).toFixed(2) : '-'}, prebuilt ${median(tps.prebuilt!).toFixed(2)}, llama-bench ${bench?.toFixed(2) ?? '-'} tok/s → native/llama-bench ${out.native?.toFixed(3) ?? '-'}, prebuilt/llama-bench ${out.prebuilt?.toFixed(3) ?? '-'}`);
+    console.log(`${preset}: engine native ${tps.native!.length ? median(tps.native!).toFixed(2) : '-'}, prebuilt ${median(tps.prebuilt!).toFixed(2)}, llama-bench ${bench?.toFixed(2) ?? '-'} tok/s → native/llama-bench ${out.native?.toFixed(3) ?? '-'}, prebuilt/llama-bench ${out.prebuilt?.toFixed(3) ?? '-'}; native with OMP_WAIT_POLICY=passive ${tps['native-passive']!.length ? median(tps['native-passive']!).toFixed(2) : '-'} tok/s → ${out.nativePassive?.toFixed(3) ?? '-'}`);
 
     // Busy ÷ quiet, automatic threads, on the backend the engine would use (native when built).
     const c = clients.get(nativeReady ? 'native' : 'prebuilt')!;
@@ -226,7 +238,7 @@ async function main(): Promise<void> {
   if (!native.ok) console.log(`# no native backend: ${native.reason}`);
 
   const result: Record<string, number | string | boolean> = {};
-  const perModel: Record<string, { native?: number; prebuilt?: number; busy?: number }> = {};
+  const perModel: Record<string, { native?: number; prebuilt?: number; nativePassive?: number; busy?: number }> = {};
   const presets = process.env.HEARTH_BENCH_MODELS?.split(',') ?? (quick ? ['benchDense'] : ['benchDense', 'benchMoe']);
   if (only !== 'lookup') {
     for (const preset of presets) perModel[preset] = await nativeVsLlamaBench(preset, tools.ok ? tools.llamaBench : undefined, native.ok);
@@ -245,6 +257,7 @@ async function main(): Promise<void> {
   for (const [preset, m] of Object.entries(perModel)) {
     if (m.native !== undefined) result[`native_decode_over_llamabench_${preset}`] = round(m.native);
     if (m.prebuilt !== undefined) result[`prebuilt_decode_over_llamabench_${preset}`] = round(m.prebuilt);
+    if (m.nativePassive !== undefined) result[`native_omp_passive_decode_over_llamabench_${preset}`] = round(m.nativePassive);
     if (m.busy !== undefined) result[`busy_decode_over_quiet_${preset}`] = round(m.busy);
   }
   result.load1 = round(loadavg()[0]!, 2);
