@@ -8,21 +8,27 @@
  *  - busy_decode_over_quiet: engine decode with one core held by a bounded background process (a child that spins
  *    for the measurement and exits) ÷ quiet decode, with the engine's automatic thread choice. Goal ≥ 0.6.
  *  - lookup_speedup: wall time of a completion replay on this repository's code with lookup speculation ÷ without,
- *    on the shipped model (models/hearth-code-tiny.gguf); the two must give the same text. Goal ≤ 0.7.
- * `HEARTH_BENCH_QUICK=1`: benchDense only, fewer repetitions and replay positions.
+ *    on the shipped model (models/hearth-code-tiny.gguf); the two must give the same text. Goal ≤ 0.7. Rest-of-line
+ *    tasks spread over the files (the figure), and beside it the same on lines whose rest occurs in the prefix
+ *    window (`lookup_speedup_copyable`), with the drafts' acceptance and the tokens generated per request.
+ * `HEARTH_BENCH_QUICK=1`: benchDense only, fewer repetitions and replay tasks. `HEARTH_BENCH_ONLY=decode|lookup`: one part
+ * alone; `HEARTH_BENCH_MODELS=benchMoe` (comma-separated presets): the decode rows of those models only.
  * Builds (or reuses): `.bench-cache/` (llama-bench, see llamaCppTools.ts) and `.hearth-build/` (the native backend).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism, freemem, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EngineClient } from '../src/node/engine/engineClient';
 import { buildNativeEngine } from '../src/node/engine/nativeBuild';
 import { benchModel, median, printMachine, printResult, repoRoot, round } from './benchUtil';
 import { buildLlamaCppTools } from './llamaCppTools';
+import { replayTasks } from './replayTasks';
 
 const enginePath = resolve(repoRoot, 'dist/engine.js');
 const quick = process.env.HEARTH_BENCH_QUICK === '1';
+/** `decode` or `lookup`: that part alone (development runs); unset: everything. */
+const only = process.env.HEARTH_BENCH_ONLY;
 const reps = Number(process.env.HEARTH_BENCH_REPS ?? (quick ? 2 : 3));
 const DECODE_TOKENS = quick ? 24 : 48;
 const PROMPT_TOKENS = 256;
@@ -39,8 +45,19 @@ function busyChild(ms: number): ChildProcess {
   return spawn(process.execPath, ['-e', `const end = Date.now() + ${ms}; while (Date.now() < end) {}`], { stdio: 'ignore' });
 }
 
-function client(backend: 'native' | 'prebuilt'): EngineClient {
-  return new EngineClient({ enginePath, runtimeDir: mkdtempSync(join(tmpdir(), 'hearth-speed-')), idleExitMs: 5000, env: { HEARTH_ENGINE_BUILD_DIR: backend === 'native' ? buildRoot : mkdtempSync(join(tmpdir(), 'hearth-nobuild-')) } });
+/**
+ * The engine sides compared: the native build, the prebuilt, and (a diagnostic) the native build with OpenMP's idle
+ * threads sleeping at once (`OMP_WAIT_POLICY=passive`). node-llama-cpp runs each decode on whichever libuv worker is
+ * free, and libgomp keeps one thread team per calling thread: after a few tokens the engine holds four teams, and a
+ * team's thread that spins after its decode competes on a two-core machine with the next decode's threads;
+ * llama-bench calls from one thread, one team.
+ */
+type Side = 'native' | 'prebuilt' | 'native-passive';
+
+function client(side: Side): EngineClient {
+  const env: Record<string, string> = { HEARTH_ENGINE_BUILD_DIR: side === 'prebuilt' ? mkdtempSync(join(tmpdir(), 'hearth-nobuild-')) : buildRoot };
+  if (side === 'native-passive') env.OMP_WAIT_POLICY = 'passive';
+  return new EngineClient({ enginePath, runtimeDir: mkdtempSync(join(tmpdir(), 'hearth-speed-')), idleExitMs: 5000, env });
 }
 
 /** This repository's engine code as a prompt of about `chars` characters. */
@@ -69,20 +86,23 @@ function llamaBenchTg(bin: string, model: string, threads: number, depth: number
   return rows.find((x) => x.n_gen > 0)?.avg_ts;
 }
 
-async function nativeVsLlamaBench(preset: string, llamaBench: string | undefined, nativeReady: boolean): Promise<{ native?: number; prebuilt?: number; busy?: number }> {
+async function nativeVsLlamaBench(preset: string, llamaBench: string | undefined, nativeReady: boolean): Promise<{ native?: number; prebuilt?: number; nativePassive?: number; busy?: number }> {
   load(`${preset}: model`);
   const path = benchModel(preset);
   const prefix = codeText(PROMPT_TOKENS * 3);
-  const out: { native?: number; prebuilt?: number; busy?: number } = {};
-  const sides: Array<'native' | 'prebuilt'> = nativeReady ? ['native', 'prebuilt'] : ['prebuilt'];
+  const out: { native?: number; prebuilt?: number; nativePassive?: number; busy?: number } = {};
+  // Each engine process holds its own copy of repacked weights: the diagnostic third side only where three fit.
+  const third = statSync(path).size * 3 < freemem() * 0.7;
+  const sides: Side[] = nativeReady ? ['native', 'prebuilt', ...(third ? (['native-passive'] as const) : [])] : ['prebuilt'];
+  if (nativeReady && !third) console.log(`# ${preset}: no OMP_WAIT_POLICY=passive side (three copies of the weights would not fit in free memory)`);
   const clients = new Map(sides.map((s) => [s, client(s)] as const));
   try {
     for (const [side, c] of clients) {
       load(`${preset}: loading on the ${side} backend`);
-      await c.loadModel({ path, contextSize: 2048, engineBackend: side });
+      await c.loadModel({ path, contextSize: 2048, engineBackend: side === 'prebuilt' ? 'prebuilt' : 'native' });
       await engineDecode(c, prefix.slice(0, 200)); // warm: page the weights in
     }
-    const tps: Record<string, number[]> = { native: [], prebuilt: [], bench: [] };
+    const tps: Record<string, number[]> = { native: [], prebuilt: [], 'native-passive': [], bench: [] };
     const threadsSeen: number[] = [];
     let depth = PROMPT_TOKENS;
     for (let r = 0; r < reps; r++) {
@@ -109,8 +129,9 @@ async function nativeVsLlamaBench(preset: string, llamaBench: string | undefined
     if (bench) {
       if (tps.native!.length) out.native = median(tps.native!) / bench;
       if (tps.prebuilt!.length) out.prebuilt = median(tps.prebuilt!) / bench;
+      if (tps['native-passive']!.length) out.nativePassive = median(tps['native-passive']!) / bench;
     }
-    console.log(`${preset}: engine native ${tps.native!.length ? median(tps.native!).toFixed(2) : '-'}, prebuilt ${median(tps.prebuilt!).toFixed(2)}, llama-bench ${bench?.toFixed(2) ?? '-'} tok/s → native/llama-bench ${out.native?.toFixed(3) ?? '-'}, prebuilt/llama-bench ${out.prebuilt?.toFixed(3) ?? '-'}`);
+    console.log(`${preset}: engine native ${tps.native!.length ? median(tps.native!).toFixed(2) : '-'}, prebuilt ${median(tps.prebuilt!).toFixed(2)}, llama-bench ${bench?.toFixed(2) ?? '-'} tok/s → native/llama-bench ${out.native?.toFixed(3) ?? '-'}, prebuilt/llama-bench ${out.prebuilt?.toFixed(3) ?? '-'}; native with OMP_WAIT_POLICY=passive ${tps['native-passive']!.length ? median(tps['native-passive']!).toFixed(2) : '-'} tok/s → ${out.nativePassive?.toFixed(3) ?? '-'}`);
 
     // Busy ÷ quiet, automatic threads, on the backend the engine would use (native when built).
     const c = clients.get(nativeReady ? 'native' : 'prebuilt')!;
@@ -143,23 +164,18 @@ async function nativeVsLlamaBench(preset: string, llamaBench: string | undefined
   return out;
 }
 
-/** Completion replay on this repo's code: the same requests with and without lookup speculation. */
-async function lookupReplay(): Promise<number | undefined> {
+/**
+ * Completion replay on this repo's code (rest-of-line tasks, see replayTasks.ts): the same greedy requests with and
+ * without lookup speculation, alternating which goes first. Greedy because lookup only drafts for greedy generation:
+ * the shipped model's default is a four-beam search (small model), which speculation does not apply to.
+ */
+async function lookupReplay(): Promise<{ spread: number; copy?: number; acceptance: number | null; tokensPerRequest: number } | undefined> {
   if (!existsSync(shippedModel)) {
     console.log('# the shipped model is missing: no lookup figure');
     return undefined;
   }
-  const files = ['src/node/engine/scheduler.ts', 'src/node/engine/promptCache.ts', 'src/common/ledger/ledgerSerialize.ts', 'src/node/engine/engineServer.ts'];
-  const positions = quick ? 3 : 6;
-  const requests = files.flatMap((f) => {
-    const text = readFileSync(resolve(repoRoot, f), 'utf8');
-    return Array.from({ length: positions }, (_, i) => {
-      // Line starts spread over the file: completions of code that repeats what came before it.
-      let cut = Math.floor((text.length * (i + 1)) / (positions + 1));
-      cut = text.indexOf('\n', cut) + 1 || cut;
-      return { prefix: text.slice(Math.max(0, cut - 3000), cut), suffix: text.slice(cut, cut + 400), documentId: `${f}#${i}` };
-    });
-  });
+  const files = ['src/node/engine/scheduler.ts', 'src/node/engine/promptCache.ts', 'src/common/ledger/ledgerSerialize.ts', 'src/node/engine/engineServer.ts', 'src/common/settings.ts', 'src/node/engine/backends/llamaCppBackend.ts'];
+  const tasks = replayTasks(files.map((f) => ({ path: f, text: readFileSync(resolve(repoRoot, f), 'utf8') })), quick ? 3 : 6);
   const plain = client('prebuilt');
   const spec = client('prebuilt');
   try {
@@ -167,36 +183,45 @@ async function lookupReplay(): Promise<number | undefined> {
     // Fixed threads on both: the figure is about speculation, not about the load at that moment.
     await plain.loadModel({ path: shippedModel, contextSize: 2048, threads: 1, lookup: false, engineBackend: 'auto' });
     await spec.loadModel({ path: shippedModel, contextSize: 2048, threads: 1, lookup: true, engineBackend: 'auto' });
-    const wall = { plain: [] as number[], spec: [] as number[] };
+    const groups = { spread: { plain: [] as number[], spec: [] as number[] }, copy: { plain: [] as number[], spec: [] as number[] } };
     let mismatches = 0;
     let accepted = 0;
     let drafted = 0;
+    let tokensOut = 0;
+    let exact = 0;
+    const count = { spread: tasks.filter((t) => t.group === 'spread').length, copy: tasks.filter((t) => t.group === 'copy').length };
     for (let r = 0; r < reps; r++) {
-      load(`lookup replay, rep ${r + 1} (${requests.length} completions each way)`);
-      let tPlain = 0;
-      let tSpec = 0;
-      for (const [i, q] of requests.entries()) {
-        const req = { ...q, maxTokens: 64, beamWidth: 1, temperature: 0, cacheReuse: false };
-        // Alternate which goes first, so load drift falls on both.
+      load(`lookup replay, rep ${r + 1} (${count.spread} spread + ${count.copy} copyable rest-of-line completions each way)`);
+      const t = { spread: { plain: 0, spec: 0 }, copy: { plain: 0, spec: 0 } };
+      for (const [i, task] of tasks.entries()) {
+        const req = { prefix: task.prefix, suffix: task.suffix, documentId: `${task.file}#${i}`, stop: ['\n'], maxTokens: 64, beamWidth: 1, temperature: 0, cacheReuse: false };
         const order = i % 2 ? [spec, plain] : [plain, spec];
         const res = new Map<EngineClient, Awaited<ReturnType<EngineClient['infill']>>>();
         for (const c of order) {
           const t0 = performance.now();
           res.set(c, await c.infill(req));
-          if (c === plain) tPlain += performance.now() - t0;
-          else tSpec += performance.now() - t0;
+          t[task.group][c === plain ? 'plain' : 'spec'] += performance.now() - t0;
         }
-        if (res.get(plain)!.text !== res.get(spec)!.text) mismatches++;
-        accepted += res.get(spec)!.lookupAccepted ?? 0;
-        drafted += (res.get(spec)!.lookupAccepted ?? 0) + (res.get(spec)!.lookupRejected ?? 0);
+        const s = res.get(spec)!;
+        if (res.get(plain)!.text !== s.text) mismatches++;
+        if (s.text === task.expected) exact++;
+        accepted += s.lookupAccepted ?? 0;
+        drafted += (s.lookupAccepted ?? 0) + (s.lookupRejected ?? 0);
+        tokensOut += s.tokensOut;
       }
-      wall.plain.push(tPlain);
-      wall.spec.push(tSpec);
-      console.log(`  replay ${r + 1}: without ${tPlain.toFixed(0)} ms, with lookup ${tSpec.toFixed(0)} ms`);
+      for (const g of ['spread', 'copy'] as const) {
+        groups[g].plain.push(t[g].plain);
+        groups[g].spec.push(t[g].spec);
+      }
+      console.log(`  replay ${r + 1}: spread lines without ${t.spread.plain.toFixed(0)} ms, with lookup ${t.spread.spec.toFixed(0)} ms; copyable lines without ${t.copy.plain.toFixed(0)} ms, with ${t.copy.spec.toFixed(0)} ms`);
     }
-    const ratio = median(wall.spec) / median(wall.plain);
-    console.log(`lookup: ${ratio.toFixed(3)} of the time without; ${drafted ? ((100 * accepted) / drafted).toFixed(0) : '-'}% of ${drafted} drafts accepted; ${mismatches} of ${requests.length * reps} outputs differ (must be 0)`);
-    return ratio;
+    const ratio = (g: { plain: number[]; spec: number[] }) => median(g.spec) / median(g.plain);
+    const n = tasks.length * reps;
+    const tokensPerRequest = tokensOut / n;
+    const acceptance = drafted ? accepted / drafted : null;
+    console.log(`lookup: spread ${ratio(groups.spread).toFixed(3)}, copyable ${count.copy ? ratio(groups.copy).toFixed(3) : '-'} of the time without; ${acceptance === null ? '-' : (100 * acceptance).toFixed(0)}% of ${drafted} drafted tokens accepted; ${tokensPerRequest.toFixed(1)} tokens generated a request; ${exact} of ${n} exactly the line's rest; ${mismatches} of ${n} outputs differ (must be 0)`);
+    if (tokensPerRequest < 2) console.log('# warning: the replay hardly generates: the figure times prefill, not speculation');
+    return { spread: ratio(groups.spread), ...(count.copy ? { copy: ratio(groups.copy) } : {}), acceptance, tokensPerRequest };
   } finally {
     for (const c of [plain, spec]) {
       await c.restart().catch(() => undefined);
@@ -216,19 +241,26 @@ async function main(): Promise<void> {
   if (!native.ok) console.log(`# no native backend: ${native.reason}`);
 
   const result: Record<string, number | string | boolean> = {};
-  const perModel: Record<string, { native?: number; prebuilt?: number; busy?: number }> = {};
-  for (const preset of quick ? ['benchDense'] : ['benchDense', 'benchMoe']) {
-    perModel[preset] = await nativeVsLlamaBench(preset, tools.ok ? tools.llamaBench : undefined, native.ok);
+  const perModel: Record<string, { native?: number; prebuilt?: number; nativePassive?: number; busy?: number }> = {};
+  const presets = process.env.HEARTH_BENCH_MODELS?.split(',') ?? (quick ? ['benchDense'] : ['benchDense', 'benchMoe']);
+  if (only !== 'lookup') {
+    for (const preset of presets) perModel[preset] = await nativeVsLlamaBench(preset, tools.ok ? tools.llamaBench : undefined, native.ok);
   }
-  const lookup = await lookupReplay();
+  const lookup = only === 'decode' ? undefined : await lookupReplay();
   const nativeRatios = Object.values(perModel).map((m) => m.native).filter((x): x is number => x !== undefined);
   const busyRatios = Object.values(perModel).map((m) => m.busy).filter((x): x is number => x !== undefined);
   if (nativeRatios.length) result.native_decode_over_llamabench = round(Math.min(...nativeRatios));
   if (busyRatios.length) result.busy_decode_over_quiet = round(Math.min(...busyRatios));
-  if (lookup !== undefined) result.lookup_speedup = round(lookup);
+  if (lookup !== undefined) {
+    result.lookup_speedup = round(lookup.spread);
+    if (lookup.copy !== undefined) result.lookup_speedup_copyable = round(lookup.copy);
+    if (lookup.acceptance !== null) result.lookup_acceptance = round(lookup.acceptance);
+    result.lookup_tokens_per_request = round(lookup.tokensPerRequest, 1);
+  }
   for (const [preset, m] of Object.entries(perModel)) {
     if (m.native !== undefined) result[`native_decode_over_llamabench_${preset}`] = round(m.native);
     if (m.prebuilt !== undefined) result[`prebuilt_decode_over_llamabench_${preset}`] = round(m.prebuilt);
+    if (m.nativePassive !== undefined) result[`native_omp_passive_decode_over_llamabench_${preset}`] = round(m.nativePassive);
     if (m.busy !== undefined) result[`busy_decode_over_quiet_${preset}`] = round(m.busy);
   }
   result.load1 = round(loadavg()[0]!, 2);

@@ -59,7 +59,7 @@ describe('engine process (node-llama-cpp, generated model)', function () {
     assert.ok(status.pid > 0 && status.pid !== process.pid);
   });
 
-  it('streams infill text token by token', async () => {
+  it('streams infill text (batched: at most one notification per 50 ms)', async () => {
     await client.loadModel({ path: modelPath, contextSize: 512 });
     const chunks: string[] = [];
     const res = await client.infill({ prefix: 'const x = ', suffix: ';\n', maxTokens: 8 }, { onText: (t) => chunks.push(t) });

@@ -166,6 +166,12 @@ export const InfillParams = z.object({
   cursorLine: z.enum(['middle', 'prefix']).optional(),
   /** FIM special-token texts overriding the model's own (a per-model template from settings). */
   fim: z.object({ prefix: z.string().min(1).max(64), suffix: z.string().min(1).max(64), middle: z.string().min(1).max(64).nullable(), order: z.enum(['psm', 'spm']) }).optional(),
+  /**
+   * Whether the client wants the text streamed (`infill/text` notifications) as it is generated; unset: true (older
+   * clients). The client sends false when nobody listens: a notification per token wakes the client's process,
+   * which on a two-core machine takes a core from llama.cpp's threads mid-decode.
+   */
+  stream: z.boolean().optional(),
 });
 export type InfillParams = z.input<typeof InfillParams>;
 

@@ -117,7 +117,8 @@ export class EngineClient {
     signal?.throwIfAborted();
     const { connection } = await this.ensureConnected(true);
     signal?.throwIfAborted();
-    return this.cancellableCall(connection, 'infill', params, signal, onText && {
+    // No listener: the engine streams nothing (the editor's completions read the result, not the stream).
+    return this.cancellableCall(connection, 'infill', { ...params, stream: params.stream ?? onText !== undefined }, signal, onText && {
       add: (id) => this.textListeners.set(id, onText),
       remove: (id) => this.textListeners.delete(id),
     });

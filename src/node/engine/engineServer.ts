@@ -19,6 +19,7 @@ import { isOpenVinoModelDir, OpenVinoBackend } from './backends/openVinoBackend'
 import type { EngineBackend } from './backends/engineBackend';
 import { admitModel } from './modelAdmission';
 import { Scheduler } from './scheduler';
+import { TextStream } from './textStream';
 
 /** What all sessions share. */
 export class EngineCore {
@@ -149,13 +150,16 @@ export class EngineSession {
       if (!core.backend.modelInfo) throw new RpcError(ErrorCode.NoModel, 'no model loaded: call loadModel first');
       const controller = new AbortController();
       this.running.set(id, controller);
+      // Streamed only when the client listens, in batches (see TextStream).
+      const stream = params.stream === false ? undefined : new TextStream((text) => this.connection.notify('infill/text', { id, text }));
       try {
         return await core.scheduler.run(
           // Completions are keyed per client and document: the newest keystroke in a document wins.
           { priority: params.priority, key: `${this.name}\u0000${params.documentId ?? ''}`, signal: controller.signal },
-          (signal) => core.backend.infill(params, signal, (text) => this.connection.notify('infill/text', { id, text })),
+          (signal) => core.backend.infill(params, signal, (text) => stream?.push(text)),
         );
       } finally {
+        stream?.flush();
         this.running.delete(id);
       }
     });
@@ -165,12 +169,14 @@ export class EngineSession {
       if (!backend.chat) throw new RpcError(ErrorCode.InvalidRequest, `the ${backend.name} backend has no chat: choose a GGUF model for llama.cpp`);
       const controller = new AbortController();
       this.running.set(id, controller);
+      const stream = new TextStream((text) => this.connection.notify('chat/text', { id, text }));
       try {
         // The chat lane: below completions, so typing during a long answer still gets completions first.
         return await core.scheduler.run({ priority: 'chat', signal: controller.signal }, (signal) =>
-          backend.chat!(params, signal, (text) => this.connection.notify('chat/text', { id, text })),
+          backend.chat!(params, signal, (text) => stream.push(text)),
         );
       } finally {
+        stream.flush();
         this.running.delete(id);
       }
     });
