@@ -31,10 +31,32 @@ FIXED = [
 ]
 
 
+def dequantized_logits(run_dir, gguf_path, ref):
+    import torch
+    from gguf_read import read_gguf
+    from model import Llama
+    with open(os.path.join(run_dir, 'weights.json'), encoding='utf-8') as f:
+        cfg = json.load(f)['config']
+    model = Llama(cfg['model'])
+    _, tensors = read_gguf(gguf_path)
+    with torch.no_grad():
+        for name, param in model.gguf_named_params():
+            param.copy_(torch.from_numpy(tensors[name].copy()))
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for r in ref:
+            lg = model(torch.tensor([r['tokens']]))[0, -1]
+            top = torch.topk(lg, 20)
+            out.append({'kind': r['kind'], 'tokens': r['tokens'], 'top': [[int(i), round(float(v), 5)] for v, i in zip(top.values, top.indices)]})
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--dir', default='.models/train')
     ap.add_argument('--out', default='models/train/checks.json')
+    ap.add_argument('--gguf', default=None, help='packed GGUF whose dequantized weights give logits_dequantized')
     args = ap.parse_args()
     tok = Tokenizer.load(os.path.join(args.dir, 'tokenizer.json'))
     rng = random.Random(8)
@@ -52,6 +74,8 @@ def main():
         'tokenizer': [{'text': s, 'ids': tok.encode(s)} for s in samples],
         'logits': [{'kind': r['kind'], 'tokens': r['tokens'], 'top': [[i, round(v, 5)] for i, v in r['top']]} for r in ref],
     }
+    if args.gguf:
+        out['logits_dequantized'] = dequantized_logits(args.dir, args.gguf, ref)
     with open(args.out, 'w', encoding='utf-8') as f:
         json.dump(out, f, ensure_ascii=False)
         f.write('\n')

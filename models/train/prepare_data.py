@@ -39,6 +39,7 @@ MAX_LINE = 400          # any longer line: minified / bundled / generated data
 MAX_MEAN_LINE = 90
 PACKAGE_CAP = 400_000   # bytes per package (diversity)
 NEAR_DUP = 0.6          # drop a file when this share of its non-trivial lines were seen before
+HELDOUT_LEAK = 0.2      # drop a training file when this share of its non-trivial lines occur in a held-out file
 
 
 def sha256(b: bytes) -> str:
@@ -73,11 +74,12 @@ class LineIndex:
     def keys(text: str):
         return {hash(l.strip()) for l in text.split('\n') if len(l.strip()) >= 24}
 
-    def is_dup(self, text: str) -> bool:
+    def share_seen(self, text: str) -> float:
         k = self.keys(text)
-        if not k:
-            return False
-        return sum(1 for x in k if x in self.seen) / len(k) >= NEAR_DUP
+        return sum(1 for x in k if x in self.seen) / len(k) if k else 0.0
+
+    def is_dup(self, text: str) -> bool:
+        return self.share_seen(text) >= NEAR_DUP
 
     def add(self, text: str):
         self.seen |= self.keys(text)
@@ -142,9 +144,12 @@ def collect(args):
     commit = subprocess.run(['git', 'rev-parse', args.commit], check=True, capture_output=True, text=True).stdout.strip()
     skipped = {}
     index = LineIndex()
+    held_index = LineIndex()  # the held-out files' lines alone: a stricter bar for training files (no eval leakage)
     hashes = set()
+    package_cap = args.package_cap if args.package_cap > 0 else None
+    skip_packages = SKIP_PACKAGES - set(args.include_package)
 
-    def consider(path, data: bytes, cap_left):
+    def consider(path, data: bytes, cap_left, train=True):
         try:
             text = data.decode('utf-8')
         except UnicodeDecodeError:
@@ -156,6 +161,8 @@ def collect(args):
         h = sha256(data)
         if h in hashes:
             return 'duplicate', None
+        if train and held_index.share_seen(text) >= HELDOUT_LEAK:
+            return 'heldout_overlap', None
         if index.is_dup(text):
             return 'near_duplicate', None
         if cap_left is not None and len(data) > cap_left:
@@ -179,11 +186,12 @@ def collect(args):
             files = []
             for fp in package_files(pdir):
                 with open(fp, 'rb') as f:
-                    why, rec = consider(fp, f.read(), None)
+                    why, rec = consider(fp, f.read(), None, train=False)
                 if why:
                     skip(why)
                 else:
                     files.append(rec)
+                    held_index.add(rec['text'])
             if files:
                 heldout.append({'name': pname, 'version': ver, 'licence': lic, 'dir': pdir, 'files': files})
 
@@ -199,7 +207,7 @@ def collect(args):
     train_groups.append({'name': 'hearth (this repository)', 'version': commit, 'licence': 'MIT', 'dir': '.', 'git_commit': commit, 'files': files})
 
     for pdir, pname, ver, lic in packages:
-        if pname in HELDOUT_PACKAGES or pname in SKIP_PACKAGES:
+        if pname in HELDOUT_PACKAGES or pname in skip_packages:
             continue
         if lic not in ALLOWED_LICENCES:
             skip('licence')
@@ -207,7 +215,7 @@ def collect(args):
         files, used = [], 0
         for fp in package_files(pdir):
             with open(fp, 'rb') as f:
-                why, rec = consider(fp, f.read(), PACKAGE_CAP - used)
+                why, rec = consider(fp, f.read(), None if package_cap is None else package_cap - used)
             if why:
                 skip(why)
             else:
@@ -221,8 +229,9 @@ def collect(args):
                        'files of the repository itself are read from git at git_commit.',
         'allowed_licences': sorted(ALLOWED_LICENCES),
         'filters': {'max_file_bytes': MAX_FILE_BYTES, 'min_file_bytes': MIN_FILE_BYTES, 'max_line': MAX_LINE,
-                    'max_mean_line': MAX_MEAN_LINE, 'package_cap_bytes': PACKAGE_CAP, 'near_duplicate_share': NEAR_DUP,
-                    'skipped_packages': sorted(SKIP_PACKAGES), 'declaration_files': 'skipped'},
+                    'max_mean_line': MAX_MEAN_LINE, 'package_cap_bytes': package_cap, 'near_duplicate_share': NEAR_DUP,
+                    'heldout_overlap_share': HELDOUT_LEAK, 'heldout_packages': HELDOUT_PACKAGES,
+                    'skipped_packages': sorted(skip_packages), 'declaration_files': 'skipped'},
         'skipped_files': dict(sorted(skipped.items())),
         'train': strip_text(train_groups),
         'heldout': strip_text(heldout),
@@ -291,6 +300,8 @@ def main():
     ap.add_argument('--commit', default='HEAD')
     ap.add_argument('--out', default='.models/train')
     ap.add_argument('--allow-mismatch', action='store_true')
+    ap.add_argument('--package-cap', type=int, default=PACKAGE_CAP, help='bytes per package (0: no cap)')
+    ap.add_argument('--include-package', action='append', default=[], help='train on a package skipped by default')
     args = ap.parse_args()
     if args.from_manifest:
         from_manifest(args)

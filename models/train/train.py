@@ -322,7 +322,10 @@ def train(rank, procs, args, cfg):
     distributed = procs > 1
     if distributed:
         import torch.distributed as dist
-        dist.init_process_group('gloo', rank=rank, world_size=procs)
+        import datetime
+        # a long timeout: the run may be paused (SIGSTOP to its process group) for a benchmark, and a collective
+        # that waited through the pause must not fail when it continues
+        dist.init_process_group('gloo', rank=rank, world_size=procs, timeout=datetime.timedelta(hours=12))
     lead = rank == 0
     mc, tc = cfg['model'], cfg['train']
     if args.smoke:

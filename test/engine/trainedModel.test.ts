@@ -5,10 +5,12 @@
  */
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { ControlledEvaluateInputItem, Llama, LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { EngineClient } from '../../src/node/engine/engineClient';
+import { dequantizeGguf } from '../fixtures/gguf/dequantize';
 
 const root = resolve(__dirname, '../../..');
 const modelPath = resolve(root, 'models/hearth-code-tiny.gguf');
@@ -26,73 +28,117 @@ const CASES: Array<[string, string, RegExp]> = [
 interface Checks {
   tokenizer: Array<{ text: string; ids: number[] }>;
   logits: Array<{ kind: string; tokens: number[]; top: Array<[number, number]> }>;
+  /** PyTorch's logits with the packed file's own (dequantized) weights (make_checks.py --gguf; MoE files). */
+  logits_dequantized?: Array<{ kind: string; tokens: number[]; top: Array<[number, number]> }>;
 }
 
-describe('trained model hearth-code-tiny (node-llama-cpp)', function () {
-  this.timeout(120_000);
-  let llama: Llama;
-  let model: LlamaModel;
-  const checks = JSON.parse(readFileSync(resolve(root, 'models/train/checks.json'), 'utf8')) as Checks;
-
-  before(async () => {
-    const nlc = await import('node-llama-cpp');
-    llama = await nlc.getLlama({ gpu: false, build: 'never', logLevel: nlc.LlamaLogLevel.error });
-    model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-  });
-  after(async () => {
-    await model?.dispose();
-    await llama?.dispose();
-  });
-
-  it('matches its committed sha256 and stays under 30 MB', () => {
-    const bytes = readFileSync(modelPath);
-    const expected = readFileSync(`${modelPath}.sha256`, 'utf8').split(/\s+/)[0];
-    assert.equal(createHash('sha256').update(bytes).digest('hex'), expected);
-    assert.ok(bytes.length <= 30 * 1024 * 1024, `${bytes.length} bytes`);
-  });
-
-  it('is a llama model with FIM tokens, an end-of-text token and a ChatML template', () => {
-    const md = model.fileInfo.metadata as unknown as { general: { architecture: string }; tokenizer: { chat_template?: string } };
-    assert.equal(md.general.architecture, 'llama');
-    const fim = model.tokens.infill;
-    assert.equal(fim.prefixString, '<|fim_prefix|>');
-    assert.equal(fim.suffixString, '<|fim_suffix|>');
-    assert.equal(fim.middleString, '<|fim_middle|>');
-    assert.ok(fim.prefix != null && fim.suffix != null && fim.middle != null);
-    assert.equal(model.detokenize([model.tokens.eos!], true), '<|endoftext|>');
-    assert.match(md.tokenizer.chat_template ?? '', /<\|im_start\|>/);
-  });
-
-  it('tokenizes exactly like the training tokenizer', () => {
-    assert.ok(checks.tokenizer.length >= 20);
-    for (const { text, ids } of checks.tokenizer) {
-      assert.deepEqual(Array.from(model.tokenize(text, false)), ids, JSON.stringify(text));
-      assert.equal(model.detokenize(ids as Token[]), text);
-    }
-  });
-
-  it("reproduces PyTorch's next-token logits (weight layout, rope, norms)", async () => {
-    const ctx = await model.createContext({ contextSize: 512, threads: 1 });
-    try {
-      const seq = ctx.getSequence();
-      for (const ref of checks.logits) {
-        await seq.clearHistory();
-        const tokens = ref.tokens as Token[];
-        const items: ControlledEvaluateInputItem[] = tokens.map((t, i) => (i === tokens.length - 1 ? [t, { generateNext: { logits: true } }] : t));
-        const res = await seq.controlledEvaluate(items);
-        const logits = res[res.length - 1]!.next.logits!;
-        const best = [...logits.entries()].reduce((a, b) => (b[1] > a[1] ? b : a));
-        // q8_0 moves logits by up to ~0.1: llama.cpp's best token must be one of PyTorch's best, within that error
-        assert.ok(ref.top.some(([id, v]) => id === best[0] && v >= ref.top[0]![1] - 0.25), `${ref.kind}: top token ${best[0]}`);
-        for (const [id, v] of ref.top) {
-          const got = logits.get(id as Token)!;
-          assert.ok(Math.abs(got - v) < 0.25, `${ref.kind}: token ${id} ${got} vs ${v}`);
-        }
+/** llama.cpp's logits for each reference prompt: its best token among PyTorch's best, each top-20 logit within `tol`. */
+async function assertLogits(model: LlamaModel, refs: Checks['logits'], tol: number): Promise<void> {
+  const ctx = await model.createContext({ contextSize: 512, threads: 1 });
+  try {
+    const seq = ctx.getSequence();
+    for (const ref of refs) {
+      await seq.clearHistory();
+      const tokens = ref.tokens as Token[];
+      const items: ControlledEvaluateInputItem[] = tokens.map((t, i) => (i === tokens.length - 1 ? [t, { generateNext: { logits: true } }] : t));
+      const res = await seq.controlledEvaluate(items);
+      const logits = res[res.length - 1]!.next.logits!;
+      const best = [...logits.entries()].reduce((a, b) => (b[1] > a[1] ? b : a));
+      assert.ok(ref.top.some(([id, v]) => id === best[0] && v >= ref.top[0]![1] - tol), `${ref.kind}: top token ${best[0]}`);
+      for (const [id, v] of ref.top) {
+        const got = logits.get(id as Token)!;
+        assert.ok(Math.abs(got - v) < tol, `${ref.kind}: token ${id} ${got} vs ${v}`);
       }
-    } finally {
-      await ctx.dispose();
+    }
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+/** The shipped file, and the MoE v4 file beside it while v4 is not the shipped one: each with its own fixtures. */
+const FILES: Array<{ label: string; model: string; checks: string }> = [
+  { label: 'shipped', model: modelPath, checks: resolve(root, 'models/train/checks.json') },
+  { label: 'v4 (beside the shipped file)', model: resolve(root, 'models/hearth-code-tiny-v4.gguf'), checks: resolve(root, 'models/train/checks-v4.json') },
+].filter((f, i) => i === 0 || (existsSync(f.model) && existsSync(f.checks)));
+
+for (const file of FILES) {
+  describe(`trained model hearth-code-tiny, ${file.label} file (node-llama-cpp)`, function () {
+    this.timeout(120_000);
+    let llama: Llama;
+    let model: LlamaModel;
+    const checks = JSON.parse(readFileSync(file.checks, 'utf8')) as Checks;
+
+    before(async () => {
+      const nlc = await import('node-llama-cpp');
+      llama = await nlc.getLlama({ gpu: false, build: 'never', logLevel: nlc.LlamaLogLevel.error });
+      model = await llama.loadModel({ modelPath: file.model, gpuLayers: 0 });
+    });
+    after(async () => {
+      await model?.dispose();
+      await llama?.dispose();
+    });
+
+    it('matches its committed sha256 and stays under 30 MB', () => {
+      const bytes = readFileSync(file.model);
+      const expected = readFileSync(`${file.model}.sha256`, 'utf8').split(/\s+/)[0];
+      assert.equal(createHash('sha256').update(bytes).digest('hex'), expected);
+      assert.ok(bytes.length <= 30 * 1024 * 1024, `${bytes.length} bytes`);
+    });
+
+    it('is a llama model with FIM tokens, an end-of-text token and a ChatML template', () => {
+      const md = model.fileInfo.metadata as unknown as { general: { architecture: string }; tokenizer: { chat_template?: string } };
+      assert.equal(md.general.architecture, 'llama');
+      const fim = model.tokens.infill;
+      assert.equal(fim.prefixString, '<|fim_prefix|>');
+      assert.equal(fim.suffixString, '<|fim_suffix|>');
+      assert.equal(fim.middleString, '<|fim_middle|>');
+      assert.ok(fim.prefix != null && fim.suffix != null && fim.middle != null);
+      assert.equal(model.detokenize([model.tokens.eos!], true), '<|endoftext|>');
+      assert.match(md.tokenizer.chat_template ?? '', /<\|im_start\|>/);
+    });
+
+    if (file.label !== 'shipped') {
+      it('is a mixture of experts (the logits check below then runs through llama.cpp\'s expert path)', () => {
+        const md = model.fileInfo.metadata as unknown as { llama: { expert_count?: number; expert_used_count?: number } };
+        assert.ok((md.llama.expert_count ?? 0) > 1, `expert_count ${md.llama.expert_count}`);
+        assert.ok((md.llama.expert_used_count ?? 0) >= 1 && md.llama.expert_used_count! < md.llama.expert_count!);
+      });
+    }
+
+    it('tokenizes exactly like the training tokenizer', () => {
+      assert.ok(checks.tokenizer.length >= 20);
+      for (const { text, ids } of checks.tokenizer) {
+        assert.deepEqual(Array.from(model.tokenize(text, false)), ids, JSON.stringify(text));
+        assert.equal(model.detokenize(ids as Token[]), text);
+      }
+    });
+
+    if (checks.logits_dequantized) {
+      // A mixture of experts: llama.cpp runs an f32 copy of this file (the same weight values), compared with
+      // PyTorch on those weights (see test/fixtures/gguf/dequantize.ts for why not the q8_0 file itself)
+      it("reproduces PyTorch's next-token logits through the expert path (f32 copy of the file's own weights)", async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'hearth-dequant-'));
+        const f32 = join(dir, 'model-f32.gguf');
+        dequantizeGguf(file.model, f32);
+        const m = await llama.loadModel({ modelPath: f32, gpuLayers: 0 });
+        try {
+          await assertLogits(m, checks.logits_dequantized!, 0.01);
+        } finally {
+          await m.dispose();
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    } else {
+      it("reproduces PyTorch's next-token logits (weight layout, rope, norms)", async () => {
+        // q8_0 moves logits by up to ~0.1: llama.cpp's best token must be one of PyTorch's best, within that error
+        await assertLogits(model, checks.logits, 0.25);
+      });
     }
   });
+}
+
+describe('trained model hearth-code-tiny through the engine (shipped file)', function () {
+  this.timeout(120_000);
 
   it('fills in the middle through the engine: suffix-prefix-middle order and token healing', async function () {
     const client = new EngineClient({ enginePath, mode: 'private' });
