@@ -318,7 +318,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   private async warm(): Promise<void> {
     const editor = vscode.window.activeTextEditor;
     const model = this.host.client.model;
-    const skip = (why: string) => this.trace({ kind: 'warm', skipped: why });
+    const skip = (why: string, where?: string) => this.trace({ kind: 'warm', skipped: why, where });
     if (!editor || !model) return skip(editor ? 'no model loaded' : 'no editor');
     // A request or a next-suggestion prefetch in flight for the document would be cancelled by this one (the
     // engine's newest-request rule); it reschedules the warm-up when it ends.
@@ -335,11 +335,12 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     const where = `${vscode.workspace.asRelativePath(document.uri, false)}:${position.line + 1}:${position.character + 1}`;
     try {
       const r = await this.service.warm(doc, settings, abort.signal);
-      if (!r) return;
+      if (!r) return skip('the spot has a cached suggestion, or a completion there is pointless', where);
       this.logger.debug(`completion warm-up ${where}: ${r.stopReason === 'cancelled' ? 'stopped by a keystroke after' : 'evaluated'} ${r.tokensEvaluated} prompt tokens (${r.promptSource ?? '?'}, ${r.tokensReused ?? 0} reused) in ${r.totalMs.toFixed(0)} ms while idle`);
       this.trace({ kind: 'warm', where, tokensEvaluated: r.tokensEvaluated, tokensReused: r.tokensReused, stopReason: r.stopReason });
     } catch (err) {
       this.logger.debug(`completion warm-up ${where}: ${errorMessage(err)}`);
+      skip(`error: ${errorMessage(err)}`, where);
     }
   }
 

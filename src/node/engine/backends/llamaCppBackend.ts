@@ -54,6 +54,13 @@ const DEFAULT_COMPLETION_SEQUENCES = 4;
  */
 const PREFILL_CHUNK = 128;
 /**
+ * Prompt tokens per prefill step while another request is generating. llama.cpp evaluates the sequences' pending
+ * tokens in one batch, so a 128-token step beside another window's decode makes each of its tokens wait for the
+ * step (~1 s on a 1.5B model on two cores: a 15-token suggestion took 15 s while a window prefilled after a jump).
+ * Small steps keep the decoding window's batches cheap; the prefilling one pays a few more batches.
+ */
+const SHARED_PREFILL_CHUNK = 16;
+/**
  * How long a completion from a window without focus may wait, in all, for the focused window's completions to end
  * before it evaluates anyway: the focused window goes first, the others are late but never starved.
  */
@@ -149,6 +156,8 @@ export class LlamaCppBackend {
   private modelKey = '';
   /** Documents seen, with the model key they were last evaluated under (for the full-prefill reason). */
   private readonly seenDocuments = new Map<string, string>();
+  /** Requests in their generation phase (SHARED_PREFILL_CHUNK: other requests prefill in small steps meanwhile). */
+  private generating = 0;
   /** Per document, where its last psm prompt's middle started: the prefix before it and the suffix (middleStart). */
   private readonly middles = new Map<string, { head: string; suffix: string }>();
   private readonly counts = { live: 0, restored: 0, full: 0 };
@@ -609,6 +618,7 @@ export class LlamaCppBackend {
       ...this.speedFields(sequence, predictionsBefore, threads),
     });
     let text: string;
+    let generating = false;
     try {
       // The prompt's head in steps that a cancel can stop; its last step (at most PREFILL_CHUNK tokens) is evaluated
       // with the first generated token, in one decode (a keystroke's few new tokens cost one decode, not two).
@@ -620,6 +630,8 @@ export class LlamaCppBackend {
         return result('');
       }
       await yieldToFocused?.();
+      this.generating++;
+      generating = true;
       const options = {
         maxTokens: params.maxTokens,
         temperature: params.temperature ?? 0,
@@ -704,6 +716,7 @@ export class LlamaCppBackend {
       else stopReason = 'eos';
       text = lead + res.response;
     } finally {
+      if (generating) this.generating--;
       limit.dispose();
       slot.busy = false;
     }
@@ -717,12 +730,16 @@ export class LlamaCppBackend {
    */
   private async prefill(sequence: LlamaContextSequence, prompt: readonly Token[], priority: 1 | 2 | 3 | 4 | 5, signal: AbortSignal, beforeStep?: () => Promise<void>): Promise<boolean> {
     const common = Math.min(commonPrefix(sequence.contextTokens, prompt), prompt.length - 1);
-    if (prompt.length - common <= PREFILL_CHUNK) return !signal.aborted;
+    // The step (and what is left to generation) is small while another request generates (SHARED_PREFILL_CHUNK).
+    const chunk = () => (this.generating > 0 ? SHARED_PREFILL_CHUNK : PREFILL_CHUNK);
+    if (prompt.length - common <= chunk()) return !signal.aborted;
     if (common < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: common, end: sequence.nextTokenIndex }]);
-    for (let i = common; prompt.length - i > PREFILL_CHUNK; i += PREFILL_CHUNK) {
+    for (let i = common; prompt.length - i > chunk(); ) {
       await beforeStep?.();
       if (signal.aborted) return false;
-      await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(i, i + PREFILL_CHUNK), { evaluationPriority: priority });
+      const step = chunk();
+      await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(i, i + step), { evaluationPriority: priority });
+      i += step;
     }
     return !signal.aborted;
   }
