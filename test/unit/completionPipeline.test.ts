@@ -144,6 +144,12 @@ describe('GenerationControl', () => {
     assert.equal(c.maxTokens, 9, '20 tok/s × 450 ms for one line');
     assert.match(c.reason ?? '', /decode 20 tok\/s/);
     assert.equal(g.caps({ maxTokens: 48, timeLimitMs: 3000 }, true).maxTokens, 21, '20 tok/s × 1050 ms for a block');
+    const typing = new GenerationControl();
+    typing.observe({ totalMs: 1100, timeToFirstTokenMs: 100, tokensOut: 20, stopReason: 'cancelled' });
+    assert.equal(typing.caps({ maxTokens: 48, timeLimitMs: 3000 }, false).maxTokens, 9, 'a request cancelled mid-decode still measures the decode rate');
+    assert.equal(typing.debounceMs(0), 75, 'but not the latency');
+    typing.observe({ totalMs: 300, timeToFirstTokenMs: null, tokensOut: 0, stopReason: 'cancelled' });
+    assert.equal(typing.measured.tokensPerSecond, 20, 'one cancelled before its first token says nothing');
     const slow = new GenerationControl();
     slow.observe({ totalMs: 2100, timeToFirstTokenMs: 100, tokensOut: 4, stopReason: 'eos' }); // 2 tok/s
     assert.equal(slow.caps({ maxTokens: 48, timeLimitMs: 3000 }, false).maxTokens, 8, 'never fewer than a short line needs');

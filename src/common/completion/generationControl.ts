@@ -33,10 +33,15 @@ export class GenerationControl {
   private decode: number | undefined;
   private lastTtft: number | undefined;
 
-  /** Feeds one finished engine request (cancelled ones say little about speed and are skipped). */
+  /**
+   * Feeds one engine request. A cancelled one says nothing of latency (it stopped early), but its decode rate is as
+   * real as a finished one's: while the user types on, nearly every request is cancelled, and the token cap must
+   * still follow the machine's speed (without it every request asked for the full cap and none finished in a pause).
+   */
   observe(result: Pick<InfillResult, 'totalMs' | 'timeToFirstTokenMs' | 'tokensOut' | 'stopReason'>): void {
-    if (result.stopReason === 'cancelled') return;
-    this.latency = ewma(this.latency, result.totalMs);
+    const cancelled = result.stopReason === 'cancelled';
+    if (cancelled && (result.timeToFirstTokenMs === null || result.tokensOut < 2)) return;
+    if (!cancelled) this.latency = ewma(this.latency, result.totalMs);
     if (result.timeToFirstTokenMs !== null) this.lastTtft = result.timeToFirstTokenMs;
     const decodeMs = result.totalMs - (result.timeToFirstTokenMs ?? 0);
     // A beam search returns everything at once (first token = end): total time over tokens is the honest rate.
