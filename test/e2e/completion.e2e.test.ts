@@ -322,6 +322,8 @@ describe('Hearth in a real VS Code (code-server + chromium)', function () {
       await page.keyboard.press('Escape');
       const from = readTrace(tracePath).length;
       await openFile(page, 'format.js');
+      // The cursor to the file's end, where a completion is worth asking for (line 1 has code right of the cursor).
+      await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
       await page.keyboard.press('Control+End');
       // The user reads: no keystroke for a few seconds. The file's prompt is evaluated meanwhile: by the warm-up, or,
       // where the editor itself asked for a suggestion at the new cursor (then the warm-up finds it cached), by that.
