@@ -8,7 +8,8 @@
  *    punctuation and line ends).
  *  - Hearth: the traces replayed in real time through CompletionService (cache, type-through, anchored windows,
  *    speed-derived caps, adaptive debounce, the document's own engine sequence); a keystroke cancels the request
- *    of the one before, as the editor does.
+ *    of the one before, as the editor does. Each trace's file is opened OPEN_PAUSE_MS before its first key, with
+ *    the editor's idle warm-up WARM_IDLE_MS after the cursor is placed (the recorded traces start at the first key).
  *  - Naive: what a plain /infill client without a prompt cache sends: the full prompt for a keystroke, no cache,
  *    a fresh sequence (cacheReuse false), a fixed token cap; measured on keystrokes spread evenly over the traces,
  *    one at a time (never queued behind each other: this flatters naive).
@@ -20,7 +21,8 @@
  * Options (env): HEARTH_BENCH_THREADS (default: all cores), HEARTH_BENCH_NAIVE_N (naive requests sampled evenly over
  * the traces, default 8: each costs a full prefill and they hardly differ, so the run stays bounded),
  * HEARTH_BENCH_TRACES (replay only the first N traces),
- * HEARTH_BENCH_REPS (warm-edit repetitions, default 3), HEARTH_BENCH_MODEL (a GGUF instead of benchDense).
+ * HEARTH_BENCH_REPS (warm-edit repetitions, default 3), HEARTH_BENCH_MODEL (a GGUF instead of benchDense),
+ * HEARTH_BENCH_VERBOSE=1 (a line per answered request).
  * Bounded: the replay is real time (~100 s of recorded typing) plus its answers, naive N full prefills, warm edit
  * 2 × (reps + 2) requests; each section prints its time and the load. The slowest Hearth answers are listed with
  * what they cost (tokens evaluated, where the prompt came from), so the p95 can be read, not guessed.
@@ -28,7 +30,7 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { availableParallelism, tmpdir, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { CompletionService, type Verdict } from '../src/common/completion/completionPipeline';
+import { CompletionService, WARM_IDLE_MS, type Verdict } from '../src/common/completion/completionPipeline';
 import { buildFimInput, windowsForContext } from '../src/common/completion/fimInput';
 import { stopStrings } from '../src/common/completion/postProcess';
 import { Settings } from '../src/common/settings';
@@ -44,8 +46,16 @@ const threads = Number(process.env.HEARTH_BENCH_THREADS ?? availableParallelism(
 const naiveN = Number(process.env.HEARTH_BENCH_NAIVE_N ?? 8);
 const reps = Number(process.env.HEARTH_BENCH_REPS ?? 3);
 const CONTEXT = 2048;
+// HEARTH_BENCH_VERBOSE=1: one line per answered request (what it cost and what it showed).
+const verbose = process.env.HEARTH_BENCH_VERBOSE === '1';
 const MAX_TOKENS = 48;
 const TIME_LIMIT_MS = 3000;
+/**
+ * Between opening a trace's file and its first keystroke: a user opens or switches to a file, finds the spot and
+ * clicks there before typing (2.5 s; the recorded traces start at the first key). The editor's idle warm-up
+ * starts WARM_IDLE_MS after the cursor is placed, as the provider does; a keystroke stops it.
+ */
+const OPEN_PAUSE_MS = 2500;
 
 interface Key {
   /** The character typed; `\b` is a backspace. */
@@ -132,15 +142,16 @@ async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
 /** The slowest answers (the p95 tail): time, the engine's own first token and total, tokens evaluated, prompt source. */
 function tail(answers: Answer[]): string {
   const slow = [...answers].sort((a, b) => b.ms - a.ms).slice(0, Math.max(3, Math.ceil(answers.length * 0.05)));
-  return slow
-    .map((a) => {
-      const r = a.verdict.result;
-      const what = a.verdict.kind === 'shown' ? 'shown' : `none (${a.verdict.reason.slice(0, 40)})`;
-      return r
-        ? `${a.ms.toFixed(0)} ms: engine first token ${r.timeToFirstTokenMs?.toFixed(0) ?? '-'} ms, total ${r.totalMs.toFixed(0)} ms, ${r.tokensEvaluated} tokens evaluated (${r.promptSource ?? '?'}, ${r.tokensReused ?? 0} reused), ${r.tokensOut} out, stop ${r.stopReason}; ${what}`
-        : `${a.ms.toFixed(0)} ms: no engine request; ${what}`;
-    })
-    .join('\n  ');
+  return slow.map(describe).join('\n  ');
+}
+
+/** One answer: time, the engine's own first token and total, tokens evaluated, prompt source, what was shown. */
+function describe(a: Answer): string {
+  const r = a.verdict.result;
+  const what = a.verdict.kind === 'shown' ? `shown ${JSON.stringify(a.verdict.text.slice(0, 40))}` : `none (${a.verdict.reason.slice(0, 60)})`;
+  return r
+    ? `${a.ms.toFixed(0)} ms: engine first token ${r.timeToFirstTokenMs?.toFixed(0) ?? '-'} ms, total ${r.totalMs.toFixed(0)} ms, ${r.tokensEvaluated} tokens evaluated (${r.promptSource ?? '?'}, ${r.tokensReused ?? 0} reused), ${r.tokensOut} out, stop ${r.stopReason}; ${what}`
+    : `${a.ms.toFixed(0)} ms: no engine request; ${what}`;
 }
 
 function pct(xs: number[], p: number): number {
@@ -163,7 +174,11 @@ async function replayHearth(client: EngineClient, traces: Trace[], contextSize: 
   for (const t of traces) {
     let doc = initialDoc(t);
     let at = t.start;
-    let current: AbortController | undefined;
+    let current: AbortController | undefined = new AbortController();
+    const opened = current;
+    const warmTimer = setTimeout(() => void service.warm({ text: doc, offset: at, documentId: t.file }, settings, opened.signal).catch(() => undefined), WARM_IDLE_MS);
+    await sleep(OPEN_PAUSE_MS);
+    clearTimeout(warmTimer);
     let pending: Promise<void> = Promise.resolve();
     for (const key of t.keys) {
       await sleep(key.dt);
@@ -190,6 +205,7 @@ async function replayHearth(client: EngineClient, traces: Trace[], contextSize: 
         // A request that never needed an answer (too much code right of the cursor) is not a time to suggestion.
         if (verdict.kind === 'none' && verdict.reason.startsWith('pointless')) return;
         answers.push({ ms, verdict });
+        if (verbose) console.log(`  ${t.file}: ${ms.toFixed(0)} ms after a ${debounce} ms debounce; ${describe({ ms, verdict })}`);
         // As the provider does: prepare the state after acceptance (cancelled by the next keystroke's request).
         if (verdict.kind === 'shown') void service.prefetch(snapshot, verdict.text, settings);
         if (verdict.result) evaluated.push(verdict.result.tokensEvaluated);
@@ -304,7 +320,7 @@ async function main(): Promise<void> {
     console.log(`\n## Hearth pipeline (real-time replay, load ${loadavg()[0]!.toFixed(2)})`);
     console.log(`keystrokes ${h.keystrokes}; answered ${h.answers.length}, cancelled by the next keystroke ${h.cancelled}`);
     console.log(`time to suggestion: p50 ${pct(hearthMs, 50).toFixed(1)} ms, p95 ${pct(hearthMs, 95).toFixed(1)} ms`);
-    console.log(`engine requests ${s.engineRequests} (prefetches ${s.prefetches}); tokens evaluated per engine request: median ${median(h.evaluated.length ? h.evaluated : [0])}, mean ${(h.evaluated.reduce((a, b) => a + b, 0) / Math.max(1, h.evaluated.length)).toFixed(1)}`);
+    console.log(`engine requests ${s.engineRequests} (prefetches ${s.prefetches}, idle warm-ups ${s.warms}); tokens evaluated per engine request: median ${median(h.evaluated.length ? h.evaluated : [0])}, mean ${(h.evaluated.reduce((a, b) => a + b, 0) / Math.max(1, h.evaluated.length)).toFixed(1)}`);
     console.log(`cache hits ${s.cacheHits} (${((s.cacheHits / Math.max(1, s.requests)) * 100).toFixed(1)}% of requests), type-through hits ${s.typeThroughHits} (${((s.typeThroughHits / Math.max(1, s.requests)) * 100).toFixed(1)}%)`);
     console.log(`suggestions shown per 100 keystrokes: ${((shown / Math.max(1, h.keystrokes)) * 100).toFixed(1)}; gated ${s.gated}, pointless ${s.pointless}, empty ${s.empty}`);
     console.log(`no suggestion, by reason: ${[...h.reasons].map(([r, n]) => `${r} ${n}`).join('; ') || 'none'}`);

@@ -186,6 +186,28 @@ describe('prompt cache and live sequences (engine process, generated models)', f
     const next = await client.infill({ documentId: 'next.ts', prefix: 'const x = ', suffix: ';\n', maxTokens: 2, beamWidth: 1 });
     assert.ok(next.tokensOut >= 1);
   });
+  it('reads on a prompt whose prefill a keystroke stopped while the engine is idle, so the next keystroke pays only its tail', async () => {
+    await client.loadModel({ path: demoPath, contextSize: 8192, sequences: 3, promptCacheBytes: 0, threads: 1 });
+    const long = documentText('typed', 180);
+    await client.infill({ documentId: 'first.ts', prefix: documentText('first', 4), suffix: '', maxTokens: 1, beamWidth: 1 });
+    const t0 = performance.now();
+    const full = await client.infill({ documentId: 'probe.ts', prefix: long, suffix: '', maxTokens: 1, beamWidth: 1 });
+    const fullMs = performance.now() - t0;
+    // The first keystroke in a file just opened: its request is cancelled by the next key a quarter into the prefill.
+    const abort = new AbortController();
+    const pending = client.infill({ documentId: 'typed.ts', prefix: long + '//', suffix: '', maxTokens: 1, beamWidth: 1 }, { signal: abort.signal });
+    await new Promise((r) => setTimeout(r, fullMs / 4));
+    abort.abort();
+    const stopped = await pending;
+    assert.equal(stopped.stopReason, 'cancelled', `the request ended (${stopped.stopReason}) before the cancel; the full prefill took ${fullMs.toFixed(0)} ms`);
+    assert.ok(stopped.tokensEvaluated < full.tokensEvaluated - 128, `evaluated ${stopped.tokensEvaluated} of ${full.tokensEvaluated} tokens before stopping`);
+    // The user types on without a pause long enough for a request: the engine reads on meanwhile.
+    await new Promise((r) => setTimeout(r, fullMs * 1.5 + 300));
+    const next = await client.infill({ documentId: 'typed.ts', prefix: long + '// x', suffix: '', maxTokens: 1, beamWidth: 1 });
+    assert.equal(next.promptSource, 'live');
+    assert.ok(next.tokensEvaluated <= 16, `the next keystroke evaluated ${next.tokensEvaluated} tokens (reused ${next.tokensReused} of the ${full.tokensEvaluated}-token prompt)`);
+  });
+
   it('the focused window goes first: a completion from a window without focus waits while a focused one runs', async () => {
     await client.loadModel({ path: demoPath, contextSize: 4096, sequences: 3, promptCacheBytes: 0 });
     const text = documentText('focus', 25);

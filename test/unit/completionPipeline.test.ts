@@ -126,32 +126,40 @@ describe('CompletionService', () => {
 });
 
 describe('GenerationControl', () => {
-  it('adapts the debounce to the measured latency, and a fixed setting wins', () => {
+  it('adapts the debounce to a keystroke\'s measured time to first token, not to prefills, and a fixed setting wins', () => {
     const g = new GenerationControl();
     assert.equal(g.debounceMs(0), 75);
-    g.observe({ totalMs: 40, timeToFirstTokenMs: 10, tokensOut: 4, stopReason: 'eos' });
+    g.observe({ totalMs: 40, timeToFirstTokenMs: 10, tokensOut: 4, stopReason: 'eos', tokensEvaluated: 1 });
     assert.equal(g.debounceMs(0), 25);
-    for (let i = 0; i < 20; i++) g.observe({ totalMs: 2000, timeToFirstTokenMs: 500, tokensOut: 10, stopReason: 'eos' });
+    for (let i = 0; i < 20; i++) g.observe({ totalMs: 2000, timeToFirstTokenMs: 500, tokensOut: 10, stopReason: 'eos', tokensEvaluated: 3 });
     assert.equal(g.debounceMs(0), 300);
     assert.equal(g.debounceMs(120), 120);
+    const typist = new GenerationControl();
+    typist.observe({ totalMs: 400, timeToFirstTokenMs: 90, tokensOut: 8, stopReason: 'maxTokens', tokensEvaluated: 1 });
+    assert.equal(typist.debounceMs(0), 90);
+    // A new file's prompt read until the time cap, and a long prompt's answer: neither is a keystroke's cost.
+    typist.observe({ totalMs: 3000, timeToFirstTokenMs: null, tokensOut: 0, stopReason: 'timeLimit', tokensEvaluated: 512 });
+    typist.observe({ totalMs: 3000, timeToFirstTokenMs: 2800, tokensOut: 3, stopReason: 'eos', tokensEvaluated: 400 });
+    assert.equal(typist.debounceMs(0), 90, 'prefills do not push the debounce to its maximum');
   });
 
   it('caps tokens by the measured decode speed: a slow machine gets fewer', () => {
     const g = new GenerationControl();
     assert.equal(g.caps({ maxTokens: 48, timeLimitMs: 3000 }, false).maxTokens, 48);
-    g.observe({ totalMs: 1100, timeToFirstTokenMs: 100, tokensOut: 20, stopReason: 'eos' }); // 20 tok/s
+    g.observe({ totalMs: 1100, timeToFirstTokenMs: 100, tokensOut: 20, stopReason: 'eos', tokensEvaluated: 1 }); // 20 tok/s
     const c = g.caps({ maxTokens: 48, timeLimitMs: 3000 }, false);
     assert.equal(c.maxTokens, 9, '20 tok/s × 450 ms for one line');
     assert.match(c.reason ?? '', /decode 20 tok\/s/);
     assert.equal(g.caps({ maxTokens: 48, timeLimitMs: 3000 }, true).maxTokens, 21, '20 tok/s × 1050 ms for a block');
     const typing = new GenerationControl();
-    typing.observe({ totalMs: 1100, timeToFirstTokenMs: 100, tokensOut: 20, stopReason: 'cancelled' });
+    typing.observe({ totalMs: 1100, timeToFirstTokenMs: 100, tokensOut: 20, stopReason: 'cancelled', tokensEvaluated: 1 });
     assert.equal(typing.caps({ maxTokens: 48, timeLimitMs: 3000 }, false).maxTokens, 9, 'a request cancelled mid-decode still measures the decode rate');
-    assert.equal(typing.debounceMs(0), 75, 'but not the latency');
-    typing.observe({ totalMs: 300, timeToFirstTokenMs: null, tokensOut: 0, stopReason: 'cancelled' });
+    assert.equal(typing.debounceMs(0), 100, 'and its time to first token');
+    assert.equal(typing.measured.latencyMs, undefined, 'but not the latency');
+    typing.observe({ totalMs: 300, timeToFirstTokenMs: null, tokensOut: 0, stopReason: 'cancelled', tokensEvaluated: 40 });
     assert.equal(typing.measured.tokensPerSecond, 20, 'one cancelled before its first token says nothing');
     const slow = new GenerationControl();
-    slow.observe({ totalMs: 2100, timeToFirstTokenMs: 100, tokensOut: 4, stopReason: 'eos' }); // 2 tok/s
+    slow.observe({ totalMs: 2100, timeToFirstTokenMs: 100, tokensOut: 4, stopReason: 'eos', tokensEvaluated: 1 }); // 2 tok/s
     assert.equal(slow.caps({ maxTokens: 48, timeLimitMs: 3000 }, false).maxTokens, 8, 'never fewer than a short line needs');
     assert.equal(g.caps({ maxTokens: 32, timeLimitMs: 60_000 }, false).maxTokens, 32, 'a generous time limit allows the full token cap');
   });

@@ -127,6 +127,13 @@ export interface CompletionStats {
 }
 
 /**
+ * Quiet time in an editor before its prompt is evaluated ahead of the next keystroke (the provider's idle warm-up,
+ * which the benchmark replays): past the repository context's refresh (1.5 s, RepoContext), so the warm-up
+ * evaluates the context the next keystroke will send.
+ */
+export const WARM_IDLE_MS = 1600;
+
+/**
  * The completion pipeline with state: an LRU cache of suggestions keyed on the FIM windows, type-through, the
  * measured speed that sets caps and debounce, a request in flight for the same windows joined rather than sent
  * again, and the next suggestion prepared after one is shown.
@@ -205,7 +212,8 @@ export class CompletionService {
     const input = buildFimInput(doc.text, doc.offset, settings.windows ?? defaultFimWindows, doc.base);
     if (this.cache.get(input.prefix, input.suffix) || pointlessHere(input)) return undefined;
     this.stats.warms++;
-    return this.engine.infill({ ...infillParams(input, doc, settings), maxTokens: 1, beamWidth: 1 }, { signal });
+    // No time cap: the suggestion's cap would stop a long prompt part-read, and the next keystroke would pay the rest.
+    return this.engine.infill({ ...infillParams(input, doc, settings), maxTokens: 1, beamWidth: 1, timeLimitMs: undefined }, { signal });
   }
 
   private gate(confidence: number | null, settings: CompletionSettings): string | undefined {

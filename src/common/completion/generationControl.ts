@@ -20,6 +20,8 @@ export const MULTI_LINE_SHARE = 0.35;
 const DEFAULT_DEBOUNCE_MS = 75;
 const MIN_DEBOUNCE_MS = 25;
 const MAX_DEBOUNCE_MS = 300;
+/** A request that evaluated at most this many prompt tokens measures a keystroke's latency (not a prefill's). */
+const KEYSTROKE_TOKENS = 32;
 /** Fewest tokens a cap allows: a short line still needs a few. */
 const MIN_TOKENS = 8;
 
@@ -32,17 +34,22 @@ export class GenerationControl {
   private latency: number | undefined;
   private decode: number | undefined;
   private lastTtft: number | undefined;
+  /** Time to first token of keystroke-sized requests (EWMA, ms): what the debounce follows. */
+  private keystroke: number | undefined;
 
   /**
    * Feeds one engine request. A cancelled one says nothing of latency (it stopped early), but its decode rate is as
    * real as a finished one's: while the user types on, nearly every request is cancelled, and the token cap must
    * still follow the machine's speed (without it every request asked for the full cap and none finished in a pause).
    */
-  observe(result: Pick<InfillResult, 'totalMs' | 'timeToFirstTokenMs' | 'tokensOut' | 'stopReason'>): void {
+  observe(result: Pick<InfillResult, 'totalMs' | 'timeToFirstTokenMs' | 'tokensOut' | 'stopReason' | 'tokensEvaluated'>): void {
     const cancelled = result.stopReason === 'cancelled';
     if (cancelled && (result.timeToFirstTokenMs === null || result.tokensOut < 2)) return;
     if (!cancelled) this.latency = ewma(this.latency, result.totalMs);
-    if (result.timeToFirstTokenMs !== null) this.lastTtft = result.timeToFirstTokenMs;
+    if (result.timeToFirstTokenMs !== null) {
+      this.lastTtft = result.timeToFirstTokenMs;
+      if (result.tokensEvaluated <= KEYSTROKE_TOKENS) this.keystroke = ewma(this.keystroke, result.timeToFirstTokenMs);
+    }
     const decodeMs = result.totalMs - (result.timeToFirstTokenMs ?? 0);
     // A beam search returns everything at once (first token = end): total time over tokens is the honest rate.
     const rateMs = decodeMs > 5 ? decodeMs : result.totalMs;
@@ -54,11 +61,18 @@ export class GenerationControl {
     return { latencyMs: this.latency, tokensPerSecond: this.decode, lastTtftMs: this.lastTtft };
   }
 
-  /** The debounce: `setting` when positive, else half the measured latency within [25, 300] ms. */
+  /**
+   * The debounce: `setting` when positive, else the measured time to first token of a keystroke within [25, 300] ms:
+   * a request is not sent more often than the engine can start answering one. It follows the keystroke's own cost,
+   * not the whole answer's: a request cut by the time cap while it read a new file's prompt (3 s) or a long block's
+   * decode used to push the debounce to its 300 ms maximum, so in a typist's short pauses (300–800 ms after a comma
+   * or a bracket) no request started early enough to answer. A request sent too early costs little: the next
+   * keystroke cancels it at the engine's next token, and what it read of the prompt stays for the next one.
+   */
   debounceMs(setting: number): number {
     if (setting > 0) return setting;
-    if (this.latency === undefined) return DEFAULT_DEBOUNCE_MS;
-    return Math.round(Math.min(MAX_DEBOUNCE_MS, Math.max(MIN_DEBOUNCE_MS, this.latency / 2)));
+    if (this.keystroke === undefined) return DEFAULT_DEBOUNCE_MS;
+    return Math.round(Math.min(MAX_DEBOUNCE_MS, Math.max(MIN_DEBOUNCE_MS, this.keystroke)));
   }
 
   /**

@@ -1,6 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { CompletionService, type CompletionOutcome, type CompletionSettings, type CompletionStats, type Verdict } from '../../common/completion/completionPipeline';
+import { CompletionService, type CompletionOutcome, type CompletionSettings, type CompletionStats, type Verdict, WARM_IDLE_MS } from '../../common/completion/completionPipeline';
 import { windowsForContext, type FimWindowOptions } from '../../common/completion/fimInput';
 import type { FimOverride } from '../../common/completion/fimTemplates';
 import { RepoContext } from './repoContext';
@@ -48,11 +48,6 @@ interface Shown extends ShownSuggestion {
 }
 
 export const acceptedCommand = 'hearth.completionAccepted';
-/**
- * Quiet time in an editor before its prompt is evaluated ahead of the next keystroke: past the repository context's
- * refresh (1.5 s, RepoContext), so the warm-up evaluates the context the next keystroke will send.
- */
-const WARM_IDLE_MS = 1600;
 /** When accepted text's survival is measured; the ledger record is written after the last. */
 const SURVIVAL_CHECKS_MS = survivalChecks(process.env.HEARTH_SURVIVAL_CHECKS_MS);
 

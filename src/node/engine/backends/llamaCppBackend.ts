@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import { LoadMonitor } from '../threads';
 import { createNativeLlama, findNativeBuild, loadLlama, writeBackendChoice, type BackendInfo } from '../nativeBuild';
 import { placementFor } from '../../../common/hardware/placement';
-import { evaluationPriorityOf } from '../scheduler';
+import { evaluationPriority, evaluationPriorityOf } from '../scheduler';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
 import { GenerationLimit } from './generationLimit';
 import { beamSearch, topLogProbs, type BeamModel } from './beamSearch';
@@ -171,6 +171,10 @@ export class LlamaCppBackend {
   private lastThreads = 0;
   private lookupEnabled = false;
   private readonly lookupTotals = { accepted: 0, rejected: 0 };
+  /** A completion's prompt read on after a keystroke or the time cap stopped its prefill (see `readOn`). */
+  private reader: { stop: AbortController; done: Promise<void> } | undefined;
+  /** Requests (completion, chat) inside the backend now: the reader starts only when there are none. */
+  private active = 0;
   /** Focused-window completions in flight, and the unfocused ones waiting for them to end (see `focusedFirst`). */
   private focusedActive = 0;
   private focusedWaiters: Array<() => void> = [];
@@ -557,17 +561,62 @@ export class LlamaCppBackend {
     if (!this.model || !this.info) throw new Error('no model loaded');
     if (!this.info.infillSupported) throw new Error(`model ${this.info.name} has no fill-in-the-middle tokens in its GGUF metadata; choose a code model with FIM support`);
     const started = performance.now();
+    // Cancelled while it waited for its document's previous request: a newer keystroke's request follows, so this
+    // one leaves everything as it is (the prompt being read on, the sequences) and answers at once.
+    if (signal.aborted) return { text: '', tokensEvaluated: 0, tokensOut: 0, timeToFirstTokenMs: null, totalMs: 0, stopReason: 'cancelled' };
     const priority = params.priority ?? 'completion';
     const evalPriority = evaluationPriorityOf(priority, params.focused);
     const { tokens, heal, split, parts } = this.fimPrompt(params);
     this.rememberMiddle(params, split);
     const focused = priority === 'completion' && params.focused !== false;
+    let unread: { slot: Slot; documentId: string | undefined } | undefined;
+    await this.stopReading();
+    this.active++;
     if (focused) this.focusedActive++;
     try {
-      return await this.infillPlanned(params, signal, onText, started, evalPriority, tokens, heal, parts);
+      return await this.infillPlanned(params, signal, onText, started, evalPriority, tokens, heal, parts, (slot) => (unread = { slot, documentId: params.documentId }));
     } finally {
       if (focused && --this.focusedActive === 0) for (const wake of this.focusedWaiters.splice(0)) wake();
+      this.active--;
+      if (unread && priority === 'completion') this.readOn(unread.slot, tokens, unread.documentId);
     }
+  }
+
+  /**
+   * Reads on the prompt of a completion that a keystroke or the time cap stopped during its prefill, in the
+   * background, while no other request is in the backend. A typist's every key cancels the request of the key
+   * before; on a file just opened (a ~1,000-token prompt takes ~10 s on a 1.5B model on two cores) each request
+   * then stopped at a step boundary and the next one, which waited for that step, was itself cancelled before it
+   * began: the prompt was read only in the typist's pauses, and the first suggestions in a file came late or never
+   * (seen in bench:completion: the same 128 tokens held through a whole typed line). The next keystroke's prompt
+   * differs from this one only in its tail, so what is read here is what that request reuses. Any request that
+   * enters the backend stops the reader first and waits at most for its current step (`stopReading`), so a file
+   * the user left never holds the engine for longer than one step.
+   */
+  private readOn(slot: Slot, tokens: readonly Token[], documentId: string | undefined): void {
+    if (this.active > 0 || !this.slots.includes(slot)) return;
+    const stop = new AbortController();
+    const before = slot.sequence.tokenMeter.usedInputTokens;
+    const t0 = performance.now();
+    slot.busy = true;
+    const done = this.prefill(slot.sequence, tokens, evaluationPriority.background, stop.signal, undefined, 1)
+      .then(
+        (whole) => this.logger.debug(`read on ${documentId ?? 'a prompt'} while idle: ${slot.sequence.tokenMeter.usedInputTokens - before} tokens in ${(performance.now() - t0).toFixed(0)} ms${whole ? ', the whole prompt' : ', stopped by a request'}`),
+        (err: unknown) => this.logger.debug(`read on ${documentId ?? 'a prompt'}: ${err instanceof Error ? err.message : String(err)}`),
+      )
+      .finally(() => {
+        slot.busy = false;
+        if (this.reader?.stop === stop) this.reader = undefined;
+      });
+    this.reader = { stop, done };
+  }
+
+  /** Stops reading on a prompt (see `readOn`); resolves once its current step is evaluated. */
+  private async stopReading(): Promise<void> {
+    const reader = this.reader;
+    if (!reader) return;
+    reader.stop.abort();
+    await reader.done;
   }
 
   /**
@@ -593,7 +642,7 @@ export class LlamaCppBackend {
     }
   }
 
-  private async infillPlanned(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, started: number, evalPriority: 1 | 2 | 3 | 4 | 5, tokens: Token[], heal: string, parts: PromptPart[]): Promise<InfillResult> {
+  private async infillPlanned(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, started: number, evalPriority: 1 | 2 | 3 | 4 | 5, tokens: Token[], heal: string, parts: PromptPart[], unread: (slot: Slot) => void): Promise<InfillResult> {
     const priority = params.priority ?? 'completion';
     const plan = await this.plan(priority, params.documentId, tokens, params.cacheReuse !== false);
     // Per request: what was reused of the prompt and where the held tokens first differ from it (a switch or a
@@ -627,6 +676,7 @@ export class LlamaCppBackend {
       if (!(await this.prefill(sequence, tokens, evalPriority, limit.signal, yieldToFocused))) {
         stopReason = limit.timedOut ? 'timeLimit' : 'cancelled';
         this.logger.debug(`infill ${params.documentId ?? ''}: ${stopReason} during prefill after ${sequence.tokenMeter.usedInputTokens - tokensBefore} of ${tokens.length - plan.reused} tokens`);
+        unread(slot);
         return result('');
       }
       await yieldToFocused?.();
@@ -725,19 +775,21 @@ export class LlamaCppBackend {
 
   /**
    * Evaluates `prompt` into `sequence` after the longest prefix it already holds, `PREFILL_CHUNK` tokens at a
-   * time, leaving the last step (at most `PREFILL_CHUNK` tokens, at least the last token) to generation; false
-   * when `signal` aborted it between steps (what was evaluated stays: a later request reuses it).
+   * time, leaving the last step (at most `PREFILL_CHUNK` tokens, at least the last token) to generation, or only
+   * the last `leave` tokens; false when `signal` aborted it between steps (what was evaluated stays: a later
+   * request reuses it).
    */
-  private async prefill(sequence: LlamaContextSequence, prompt: readonly Token[], priority: 1 | 2 | 3 | 4 | 5, signal: AbortSignal, beforeStep?: () => Promise<void>): Promise<boolean> {
+  private async prefill(sequence: LlamaContextSequence, prompt: readonly Token[], priority: 1 | 2 | 3 | 4 | 5, signal: AbortSignal, beforeStep?: () => Promise<void>, leave?: number): Promise<boolean> {
     const common = Math.min(commonPrefix(sequence.contextTokens, prompt), prompt.length - 1);
     // The step (and what is left to generation) is small while another request generates (SHARED_PREFILL_CHUNK).
     const chunk = () => (this.generating > 0 ? SHARED_PREFILL_CHUNK : PREFILL_CHUNK);
-    if (prompt.length - common <= chunk()) return !signal.aborted;
+    const left = () => leave ?? chunk();
+    if (prompt.length - common <= left()) return !signal.aborted;
     if (common < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: common, end: sequence.nextTokenIndex }]);
-    for (let i = common; prompt.length - i > chunk(); ) {
+    for (let i = common; prompt.length - i > left(); ) {
       await beforeStep?.();
       if (signal.aborted) return false;
-      const step = chunk();
+      const step = Math.min(chunk(), prompt.length - left() - i);
       await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(i, i + step), { evaluationPriority: priority });
       i += step;
     }
@@ -865,6 +917,7 @@ export class LlamaCppBackend {
    */
   async tune(params: z.output<typeof TuneParams>, signal: AbortSignal, onProgress: (index: number, count: number) => void): Promise<TuneResult> {
     if (!this.model || !this.info) throw new Error('no model loaded: load a model before tuning');
+    await this.stopReading();
     const started = performance.now();
     let settings = params.settings;
     if (!settings) {
@@ -922,10 +975,12 @@ export class LlamaCppBackend {
   /** A chat answer (see `llamaCppChat.ts`) on the chat slot's sequence, at chat priority. */
   async chat(params: z.output<typeof ChatParams>, signal: AbortSignal, onText: (text: string) => void): Promise<ChatResult> {
     if (!this.model || !this.info || !this.mod) throw new Error('no model loaded');
+    await this.stopReading();
     const sequence = this.slotFor('chat', undefined).sequence;
     const threads = this.chooseRequestThreads();
     const before = LlamaCppBackend.predictions(sequence);
-    const r = await generateChat({ mod: this.mod, model: this.model, sequence }, params, signal, onText);
+    this.active++;
+    const r = await generateChat({ mod: this.mod, model: this.model, sequence }, params, signal, onText).finally(() => this.active--);
     const speed = this.speedFields(sequence, before, threads);
     if (speed.lookupAccepted !== undefined) this.logger.debug(`chat: ${threads} threads, lookup ${speed.lookupAccepted} accepted / ${speed.lookupRejected} rejected`);
     return { ...r, ...speed };
@@ -953,6 +1008,7 @@ export class LlamaCppBackend {
   }
 
   async unload(): Promise<void> {
+    await this.stopReading();
     for (const slot of this.slots) {
       slot.completion.dispose();
       slot.sequence.dispose();
