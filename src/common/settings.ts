@@ -61,7 +61,7 @@ export const Settings = {
     default: 0,
     minimum: 0,
     maximum: 2000,
-    description: 'Milliseconds to wait after a keystroke before asking the model; a newer keystroke cancels the older request. 0: adapted to the measured engine latency (half of it, 25–300 ms).',
+    description: 'Milliseconds to wait after a keystroke before asking the model; a newer keystroke cancels the older request. 0: adapted to the measured time to first token of a keystroke (25–300 ms).',
   }),
   completionMaxTokens: setting<number>({
     key: 'hearth.completion.maxTokens',
