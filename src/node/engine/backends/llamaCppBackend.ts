@@ -10,7 +10,7 @@ import { detectHardwareProfile } from '../../hardware/hardwareProfile';
 import { measureLlamaSetting, measureLookup, runSweep, sampleTokens, tuneCandidates } from '../tuner';
 import type { Logger } from '../../../common/logger';
 import type { z } from 'zod';
-import { LoadMonitor } from '../threads';
+import { LoadMonitor, toleratedLoad } from '../threads';
 import { createNativeLlama, findNativeBuild, loadLlama, writeBackendChoice, type BackendInfo } from '../nativeBuild';
 import { placementFor } from '../../../common/hardware/placement';
 import { evaluationPriorityOf } from '../scheduler';
@@ -195,7 +195,7 @@ export class LlamaCppBackend {
   private chooseRequestThreads(): number {
     // HEARTH_ENGINE_FIXED_THREADS=1: always the ceiling, for benchmarks that compare builds side by side at one
     // count on a machine whose load would otherwise make each side choose differently.
-    const threads = process.env.HEARTH_ENGINE_FIXED_THREADS === '1' ? this.threadCeiling : this.load.threadsFor(this.threadCeiling);
+    const threads = process.env.HEARTH_ENGINE_FIXED_THREADS === '1' ? this.threadCeiling : this.load.threadsFor(this.threadCeiling, undefined, toleratedLoad(this.backendInfo));
     if (this.llama && this.llama.maxThreads !== threads) {
       this.llama.maxThreads = threads;
       this.logger.debug(`threads: ${threads} of ${this.threadCeiling} (other processes busy ${this.load.lastLoad.toFixed(2)} cores)`);
