@@ -269,7 +269,8 @@ export class EngineClient {
    * spinning team, but on a machine that is not idle that is what collapses: measured at 2 threads on 2 shared cores,
    * 0.4–0.7 tok/s and 600–900 ms of CPU a token with one worker, 2–2.4 tok/s and ~220 ms with one worker and
    * `GOMP_SPINCOUNT=10000`, against 5–14 tok/s and 70–95 ms with the default 4 workers, even while other processes
-   * held under half a core (the load-aware choice then still gives 2 threads). The sleeping barrier is the likely
+   * held under half a core (the load-aware choice then still gives 2 threads; bench/threadsProbe.ts,
+   * bench/results/threads-probe-uv-dev-session7.txt). The sleeping barrier is the likely
    * cause of the gap left on an idle machine (native ÷ llama-bench 0.872 in session 5); it degrades gracefully on a
    * busy one. `npm run bench:engine-speed` measures both teams side by side (see its sides).
    */

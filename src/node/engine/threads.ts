@@ -21,9 +21,9 @@ export function chooseThreads(cores = availableParallelism(), othersBusy = loada
  * The native build's OpenMP threads sleep at a barrier instead (the engine runs more OpenMP teams than cores, see
  * `engineEnv` in engineClient.ts), and the scheduler favours a thread waking from sleep over a program that keeps
  * running, so both threads keep most of their cores against one core of other work: measured on 2 shared cores
- * with a spinning process added, 2 threads 8.4 tok/s against 1 thread 6.1 (median of 13 alternating rounds, 2
- * ahead in 12; without it 11.2 against 8.0, ahead in 18 of 19; benchDense, session 7). So one core's worth is
- * tolerated there; from the second on, a thread per core as before (not measured: both cores busy).
+ * with a spinning process added (bench/threadsProbe.ts, PROBE_BUSY=1), 2 threads 10.2 tok/s against 1 thread 5.9,
+ * 2 ahead in 15 of 16 alternating rounds (benchDense, session 7, bench/results/threads-probe-busy-dev-session7.txt).
+ * So one core's worth is tolerated there; from the second on, a thread per core as before (not measured).
  */
 export function toleratedLoad(backend: { kind: 'native' | 'prebuilt'; flags: string } | undefined): number {
   return backend?.kind === 'native' && /GGML_OPENMP=ON/.test(backend.flags) ? 1 : 0;
