@@ -13,6 +13,9 @@
  *    window (`lookup_speedup_copyable`), with the drafts' acceptance and the tokens generated per request.
  * `HEARTH_BENCH_QUICK=1`: benchDense only, fewer repetitions and replay tasks. `HEARTH_BENCH_ONLY=decode|lookup`: one part
  * alone; `HEARTH_BENCH_MODELS=benchMoe` (comma-separated presets): the decode rows of those models only.
+ * `HEARTH_BENCH_SIDES`: the engine sides of the decode rows (below); `HEARTH_BENCH_THREADS=N`: every side and
+ * llama-bench at N threads whatever the load (no busy ÷ quiet row); `HEARTH_BENCH_REPS`: repetitions. Each side's
+ * decode row also prints the engine's CPU time a token on a cached prompt (waiting threads that spin show there).
  * Builds (or reuses): `.bench-cache/` (llama-bench, see llamaCppTools.ts) and `.hearth-build/` (the native backend).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -34,6 +37,8 @@ const DECODE_TOKENS = quick ? 24 : 48;
 const PROMPT_TOKENS = 256;
 const buildRoot = resolve(repoRoot, '.hearth-build');
 const shippedModel = resolve(repoRoot, 'models/hearth-code-tiny.gguf');
+/** `HEARTH_BENCH_THREADS=N`: every side and llama-bench at N threads (the engine ignores the load); unset: automatic. */
+const fixedThreads = Number(process.env.HEARTH_BENCH_THREADS ?? 0) || undefined;
 
 function load(step: string): void {
   const [l1, l5] = loadavg();
@@ -46,17 +51,35 @@ function busyChild(ms: number): ChildProcess {
 }
 
 /**
- * The engine sides compared: the native build, the prebuilt, and (a diagnostic) the native build with OpenMP's idle
- * threads sleeping at once (`OMP_WAIT_POLICY=passive`). node-llama-cpp runs each decode on whichever libuv worker is
- * free, and libgomp keeps one thread team per calling thread: after a few tokens the engine holds four teams, and a
- * team's thread that spins after its decode competes on a two-core machine with the next decode's threads;
- * llama-bench calls from one thread, one team.
+ * The engine sides compared: the native build, the prebuilt, and diagnostics: the native build with environment
+ * settings for the engine process, named `native+VAR=value+…` (`HEARTH_BENCH_SIDES=native,prebuilt,native+OMP_WAIT_POLICY=passive`).
+ * node-llama-cpp runs each decode on whichever of libuv's 4 workers is free, and libgomp keeps one thread team per
+ * calling thread: more OpenMP threads than cores, so libgomp's barriers spin 100 times and sleep; llama-bench calls
+ * from one thread, one team, and spins 300,000 times. The diagnostics give the engine one worker (one team, as
+ * llama-bench) with libgomp's default spin and with a short one; the engine keeps libuv's default (see
+ * `engineEnv` in engineClient.ts for why and what was measured).
  */
-type Side = 'native' | 'prebuilt' | 'native-passive';
+type Side = string;
+const DEFAULT_SIDES: Side[] = ['native', 'prebuilt', 'native+UV_THREADPOOL_SIZE=1', 'native+UV_THREADPOOL_SIZE=1+GOMP_SPINCOUNT=10000'];
+
+function sideEnv(side: Side): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of side.split('+').slice(1)) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new Error(`HEARTH_BENCH_SIDES: "${side}": each setting after the backend is VAR=value (e.g. native+OMP_WAIT_POLICY=passive)`);
+    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return env;
+}
+
+function sideBackend(side: Side): 'native' | 'prebuilt' {
+  const b = side.split('+')[0];
+  if (b !== 'native' && b !== 'prebuilt') throw new Error(`HEARTH_BENCH_SIDES: "${side}" must start with native or prebuilt`);
+  return b;
+}
 
 function client(side: Side): EngineClient {
-  const env: Record<string, string> = { HEARTH_ENGINE_BUILD_DIR: side === 'prebuilt' ? mkdtempSync(join(tmpdir(), 'hearth-nobuild-')) : buildRoot };
-  if (side === 'native-passive') env.OMP_WAIT_POLICY = 'passive';
+  const env: Record<string, string> = { HEARTH_ENGINE_BUILD_DIR: sideBackend(side) === 'prebuilt' ? mkdtempSync(join(tmpdir(), 'hearth-nobuild-')) : buildRoot, ...(fixedThreads ? { HEARTH_ENGINE_FIXED_THREADS: '1' } : {}), ...sideEnv(side) };
   return new EngineClient({ enginePath, runtimeDir: mkdtempSync(join(tmpdir(), 'hearth-speed-')), idleExitMs: 5000, env });
 }
 
@@ -75,6 +98,35 @@ async function engineDecode(c: EngineClient, prefix: string): Promise<{ tps: num
   return { tps: (res.tokensOut - 1) / (decodeMs / 1000), threads: res.threads ?? 0, tokensIn: res.tokensEvaluated };
 }
 
+/** CPU time (user + system) of a process so far, ms; undefined where /proc is absent. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * 10; // USER_HZ 100
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The engine's CPU time per decoded token, ms: the prompt evaluated once beforehand (kept in the cache), so the
+ * measured request decodes and little else. Spinning thread teams show here even where the load hides them in the
+ * wall time; decode at N threads costs about N × (wall per token) when nothing waits.
+ */
+async function engineDecodeCpu(c: EngineClient, prefix: string): Promise<{ cpuMsPerToken: number; wallMsPerToken: number } | undefined> {
+  const req = { prefix, suffix: '', beamWidth: 1, temperature: 0, cacheReuse: true, documentId: 'cpu', stream: false } as const;
+  await c.infill({ ...req, maxTokens: 1 });
+  const before = processCpuMs(c.pid);
+  const t0 = performance.now();
+  const res = await c.infill({ ...req, maxTokens: DECODE_TOKENS });
+  const wall = performance.now() - t0;
+  const after = processCpuMs(c.pid);
+  if (before === undefined || after === undefined || res.tokensOut < 2) return undefined;
+  return { cpuMsPerToken: (after - before) / res.tokensOut, wallMsPerToken: wall / res.tokensOut };
+}
+
 /** llama-bench's tg tok/s at `threads` and `depth`, median of its own repetitions. */
 function llamaBenchTg(bin: string, model: string, threads: number, depth: number): number | undefined {
   const r = spawnSync(bin, ['-m', model, '-t', String(threads), '-p', '0', '-n', String(DECODE_TOKENS), '-d', String(depth), '-r', String(reps), '-o', 'json'], { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -86,37 +138,55 @@ function llamaBenchTg(bin: string, model: string, threads: number, depth: number
   return rows.find((x) => x.n_gen > 0)?.avg_ts;
 }
 
-async function nativeVsLlamaBench(preset: string, llamaBench: string | undefined, nativeReady: boolean): Promise<{ native?: number; prebuilt?: number; nativePassive?: number; busy?: number }> {
+interface ModelRow {
+  native?: number;
+  prebuilt?: number;
+  /** Each diagnostic side's decode ÷ llama-bench. */
+  diagnostics: Record<string, number>;
+  busy?: number;
+}
+
+async function nativeVsLlamaBench(preset: string, llamaBench: string | undefined, nativeReady: boolean): Promise<ModelRow> {
   load(`${preset}: model`);
   const path = benchModel(preset);
   const prefix = codeText(PROMPT_TOKENS * 3);
-  const out: { native?: number; prebuilt?: number; nativePassive?: number; busy?: number } = {};
-  // Each engine process holds its own copy of repacked weights: the diagnostic third side only where three fit.
-  const third = statSync(path).size * 3 < freemem() * 0.7;
-  const sides: Side[] = nativeReady ? ['native', 'prebuilt', ...(third ? (['native-passive'] as const) : [])] : ['prebuilt'];
-  if (nativeReady && !third) console.log(`# ${preset}: no OMP_WAIT_POLICY=passive side (three copies of the weights would not fit in free memory)`);
+  const out: ModelRow = { diagnostics: {} };
+  const wanted = process.env.HEARTH_BENCH_SIDES?.split(',').filter(Boolean) ?? DEFAULT_SIDES;
+  for (const s of wanted) sideBackend(s); // a typo fails before any model loads
+  // Each engine process holds its own copy of repacked weights: the diagnostic sides only where they fit.
+  const fit = Math.max(2, Math.floor((freemem() * 0.7) / statSync(path).size));
+  const sides: Side[] = (nativeReady ? wanted : wanted.filter((s) => sideBackend(s) === 'prebuilt')).filter((s, i, all) => all.indexOf(s) === i);
+  if (!sides.includes('native') && nativeReady) sides.unshift('native');
+  if (!sides.includes('prebuilt')) sides.push('prebuilt');
+  const dropped = sides.splice(fit);
+  if (dropped.length) console.log(`# ${preset}: not measured (their copies of the weights would not fit in free memory): ${dropped.join(', ')}`);
   const clients = new Map(sides.map((s) => [s, client(s)] as const));
   try {
     for (const [side, c] of clients) {
       load(`${preset}: loading on the ${side} backend`);
-      await c.loadModel({ path, contextSize: 2048, engineBackend: side === 'prebuilt' ? 'prebuilt' : 'native' });
+      await c.loadModel({ path, contextSize: 2048, engineBackend: sideBackend(side), ...(fixedThreads ? { threads: fixedThreads } : {}) });
       await engineDecode(c, prefix.slice(0, 200)); // warm: page the weights in
     }
-    const tps: Record<string, number[]> = { native: [], prebuilt: [], 'native-passive': [], bench: [] };
+    const tps: Record<string, number[]> = Object.fromEntries([...sides, 'bench'].map((s) => [s, [] as number[]]));
     const threadsSeen: number[] = [];
+    const cpuPerToken: Record<string, number[]> = {};
     let depth = PROMPT_TOKENS;
     for (let r = 0; r < reps; r++) {
-      for (const [side, c] of clients) {
+      // Rotate the order each repetition: under a changing load no side always goes first.
+      const order = [...clients].map((_, i, all) => all[(i + r) % all.length]!);
+      for (const [side, c] of order) {
         load(`${preset}: engine decode (${side}), rep ${r + 1}`);
         const d = await engineDecode(c, prefix);
         tps[side]!.push(d.tps);
-        threadsSeen.push(d.threads);
+        if (side === 'native' || !nativeReady) threadsSeen.push(d.threads);
         depth = d.tokensIn;
-        console.log(`  ${preset} engine ${side}: ${d.tps.toFixed(2)} tok/s decode at ${d.threads} threads, depth ${d.tokensIn}`);
+        const cpu = await engineDecodeCpu(c, prefix);
+        if (cpu) (cpuPerToken[side] ??= []).push(cpu.cpuMsPerToken);
+        console.log(`  ${preset} engine ${side}: ${d.tps.toFixed(2)} tok/s decode at ${d.threads} threads, depth ${d.tokensIn}${cpu ? `; cached prompt: ${cpu.cpuMsPerToken.toFixed(1)} ms CPU and ${cpu.wallMsPerToken.toFixed(1)} ms wall a token` : ''}`);
       }
       if (llamaBench) {
-        // Same threads as the engine's last request chose, same depth as its prompt.
-        const threads = threadsSeen[threadsSeen.length - 1]!;
+        // Same threads as the engine's main side chose, same depth as its prompt.
+        const threads = fixedThreads ?? threadsSeen[threadsSeen.length - 1]!;
         load(`${preset}: llama-bench tg${DECODE_TOKENS} at ${threads} threads, depth ${depth}`);
         const tg = llamaBenchTg(llamaBench, path, threads, depth);
         if (tg !== undefined) {
@@ -126,14 +196,20 @@ async function nativeVsLlamaBench(preset: string, llamaBench: string | undefined
       }
     }
     const bench = tps.bench!.length ? median(tps.bench!) : undefined;
-    if (bench) {
-      if (tps.native!.length) out.native = median(tps.native!) / bench;
-      if (tps.prebuilt!.length) out.prebuilt = median(tps.prebuilt!) / bench;
-      if (tps['native-passive']!.length) out.nativePassive = median(tps['native-passive']!) / bench;
+    const ratio = (side: Side) => (bench && tps[side]?.length ? median(tps[side]!) / bench : undefined);
+    out.native = ratio('native');
+    out.prebuilt = ratio('prebuilt');
+    for (const side of sides) {
+      const r = side === 'native' || side === 'prebuilt' ? undefined : ratio(side);
+      if (r !== undefined) out.diagnostics[side] = r;
     }
-    console.log(`${preset}: engine native ${tps.native!.length ? median(tps.native!).toFixed(2) : '-'}, prebuilt ${median(tps.prebuilt!).toFixed(2)}, llama-bench ${bench?.toFixed(2) ?? '-'} tok/s → native/llama-bench ${out.native?.toFixed(3) ?? '-'}, prebuilt/llama-bench ${out.prebuilt?.toFixed(3) ?? '-'}; native with OMP_WAIT_POLICY=passive ${tps['native-passive']!.length ? median(tps['native-passive']!).toFixed(2) : '-'} tok/s → ${out.nativePassive?.toFixed(3) ?? '-'}`);
+    console.log(`${preset}: llama-bench ${bench?.toFixed(2) ?? '-'} tok/s; ${sides.map((s) => `${s} ${tps[s]!.length ? median(tps[s]!).toFixed(2) : '-'} tok/s (${ratio(s)?.toFixed(3) ?? '-'}, ${cpuPerToken[s]?.length ? median(cpuPerToken[s]!).toFixed(1) : '-'} ms CPU a token)`).join('; ')}`);
 
     // Busy ÷ quiet, automatic threads, on the backend the engine would use (native when built).
+    if (fixedThreads) {
+      console.log(`# ${preset}: no busy ÷ quiet row: HEARTH_BENCH_THREADS fixes the threads, and that row is about the automatic choice`);
+      return out;
+    }
     const c = clients.get(nativeReady ? 'native' : 'prebuilt')!;
     const quiet: number[] = [];
     const busy: number[] = [];
@@ -241,7 +317,7 @@ async function main(): Promise<void> {
   if (!native.ok) console.log(`# no native backend: ${native.reason}`);
 
   const result: Record<string, number | string | boolean> = {};
-  const perModel: Record<string, { native?: number; prebuilt?: number; nativePassive?: number; busy?: number }> = {};
+  const perModel: Record<string, ModelRow> = {};
   const presets = process.env.HEARTH_BENCH_MODELS?.split(',') ?? (quick ? ['benchDense'] : ['benchDense', 'benchMoe']);
   if (only !== 'lookup') {
     for (const preset of presets) perModel[preset] = await nativeVsLlamaBench(preset, tools.ok ? tools.llamaBench : undefined, native.ok);
@@ -260,7 +336,7 @@ async function main(): Promise<void> {
   for (const [preset, m] of Object.entries(perModel)) {
     if (m.native !== undefined) result[`native_decode_over_llamabench_${preset}`] = round(m.native);
     if (m.prebuilt !== undefined) result[`prebuilt_decode_over_llamabench_${preset}`] = round(m.prebuilt);
-    if (m.nativePassive !== undefined) result[`native_omp_passive_decode_over_llamabench_${preset}`] = round(m.nativePassive);
+    for (const [side, r] of Object.entries(m.diagnostics)) result[`decode_over_llamabench_${preset}_${side.replace(/[^A-Za-z0-9]+/g, '_')}`] = round(r);
     if (m.busy !== undefined) result[`busy_decode_over_quiet_${preset}`] = round(m.busy);
   }
   result.load1 = round(loadavg()[0]!, 2);

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { chooseThreads, LoadMonitor, othersBusyBetween, parsePidStat, parseProcStat, parseRunnable, type CpuCounters } from '../../src/node/engine/threads';
+import { chooseThreads, LoadMonitor, toleratedLoad, othersBusyBetween, parsePidStat, parseProcStat, parseRunnable, type CpuCounters } from '../../src/node/engine/threads';
 
 describe('chooseThreads', () => {
   it('uses every core on an idle machine', () => assert.equal(chooseThreads(4, 0.1), 4));
@@ -9,6 +9,19 @@ describe('chooseThreads', () => {
     assert.equal(chooseThreads(4, 0.4), 4);
     assert.equal(chooseThreads(4, 0.6), 3);
     assert.equal(chooseThreads(8, 2.4), 6);
+  });
+  it('keeps every thread under one core of other work where the backend tolerates it (OpenMP sleeps at barriers)', () => {
+    assert.equal(chooseThreads(2, 1.2, 1), 2);
+    assert.equal(chooseThreads(2, 1.4, 1), 2);
+    assert.equal(chooseThreads(2, 1.6, 1), 1, 'from the second busy core on, a thread per core');
+    assert.equal(chooseThreads(2, 7, 1), 1);
+    assert.equal(chooseThreads(4, 2.6, 1), 2);
+  });
+  it('tolerates one core only for the native build with OpenMP; the prebuilt spins at its barriers', () => {
+    assert.equal(toleratedLoad({ kind: 'native', flags: 'GGML_NATIVE=ON GGML_OPENMP=ON' }), 1);
+    assert.equal(toleratedLoad({ kind: 'native', flags: 'GGML_NATIVE=ON GGML_OPENMP=OFF' }), 0);
+    assert.equal(toleratedLoad({ kind: 'prebuilt', flags: "node-llama-cpp's, llama.cpp b1, CPU variant picked at load, no OpenMP" }), 0);
+    assert.equal(toleratedLoad(undefined), 0);
   });
 });
 

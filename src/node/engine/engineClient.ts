@@ -260,12 +260,30 @@ export class EngineClient {
     this.options.onProcessChange?.({ kind: 'exited', message });
   }
 
+  /**
+   * The engine process's environment: the editor's or the shell's, then this client's. Deliberately NOT
+   * `UV_THREADPOOL_SIZE=1` (issue #17, session 7). node-llama-cpp decodes on whichever of libuv's 4 workers is free
+   * and libgomp (the native build's OpenMP) keeps a thread team per calling thread, so the engine ends up with more
+   * OpenMP threads than cores; libgomp then spins only 100 times at a barrier before sleeping, where `llama-bench`
+   * (one team, threads = cores) spins 300,000 times (~3 ms). One worker would give the engine llama-bench's single
+   * spinning team, but on a machine that is not idle that is what collapses: measured at 2 threads on 2 shared cores,
+   * 0.4–0.7 tok/s and 600–900 ms of CPU a token with one worker, 2–2.4 tok/s and ~220 ms with one worker and
+   * `GOMP_SPINCOUNT=10000`, against 5–14 tok/s and 70–95 ms with the default 4 workers, even while other processes
+   * held under half a core (the load-aware choice then still gives 2 threads; bench/threadsProbe.ts,
+   * bench/results/threads-probe-uv-dev-session7.txt). The sleeping barrier is the likely
+   * cause of the gap left on an idle machine (native ÷ llama-bench 0.872 in session 5); it degrades gracefully on a
+   * busy one. `npm run bench:engine-speed` measures both teams side by side (see its sides).
+   */
+  private engineEnv(): NodeJS.ProcessEnv {
+    return { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' };
+  }
+
   // ---- private engine: a child process on stdio ------------------------------------------------------------
 
   private async startPrivate(): Promise<Connected> {
     const execPath = this.options.execPath ?? process.execPath;
     const child = spawn(execPath, [this.options.enginePath, '--stdio'], {
-      env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: this.engineEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
     });
@@ -337,7 +355,7 @@ export class EngineClient {
     const log = openSync(paths.log, 'a', 0o600);
     try {
       const child = spawn(execPath, [this.options.enginePath, '--runtime-dir', paths.dir, '--idle-exit-ms', String(this.options.idleExitMs ?? 10 * 60_000)], {
-        env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' },
+        env: this.engineEnv(),
         stdio: ['ignore', log, log],
         detached: true,
         windowsHide: true,

@@ -10,9 +10,23 @@ import { availableParallelism, getPriority, loadavg } from 'node:os';
  * `othersBusy` is in cores (1.0 = one core fully used by other processes). Half a core of other work already
  * costs a thread: the stall of a shared core is paid at every synchronisation, not in proportion to its use.
  */
-export function chooseThreads(cores = availableParallelism(), othersBusy = loadavg()[0] ?? 0): number {
-  const busy = Math.round(Math.max(0, othersBusy));
+export function chooseThreads(cores = availableParallelism(), othersBusy = loadavg()[0] ?? 0, tolerated = 0): number {
+  const busy = Math.round(Math.max(0, othersBusy - tolerated));
   return Math.max(1, Math.min(cores, cores - busy));
+}
+
+/**
+ * Cores of other processes' work a backend's threads share before one is given up. The prebuilt (ggml's own
+ * thread pool) spins at every barrier: a thread sharing a core with other work stalls the rest, so none (above).
+ * The native build's OpenMP threads sleep at a barrier instead (the engine runs more OpenMP teams than cores, see
+ * `engineEnv` in engineClient.ts), and the scheduler favours a thread waking from sleep over a program that keeps
+ * running, so both threads keep most of their cores against one core of other work: measured on 2 shared cores
+ * with a spinning process added (bench/threadsProbe.ts, PROBE_BUSY=1), 2 threads 10.2 tok/s against 1 thread 5.9,
+ * 2 ahead in 15 of 16 alternating rounds (benchDense, session 7, bench/results/threads-probe-busy-dev-session7.txt).
+ * So one core's worth is tolerated there; from the second on, a thread per core as before (not measured).
+ */
+export function toleratedLoad(backend: { kind: 'native' | 'prebuilt'; flags: string } | undefined): number {
+  return backend?.kind === 'native' && /GGML_OPENMP=ON/.test(backend.flags) ? 1 : 0;
 }
 
 /** CPU time counters, in clock ticks, from /proc. */
@@ -181,10 +195,13 @@ export class LoadMonitor {
     return runnable === undefined ? this.smoothed : Math.min(this.smoothed, runnable);
   }
 
-  /** Threads for the next request, at most `ceiling` (the configured or tuned count, else the cores). */
-  threadsFor(ceiling: number, cores = availableParallelism()): number {
+  /**
+   * Threads for the next request, at most `ceiling` (the configured or tuned count, else the cores); `tolerated`:
+   * cores of other work the backend's threads share before giving one up (see `toleratedLoad`).
+   */
+  threadsFor(ceiling: number, cores = availableParallelism(), tolerated = 0): number {
     this.lastLoad = this.loadNow();
-    return Math.max(1, Math.min(ceiling, chooseThreads(cores, this.lastLoad)));
+    return Math.max(1, Math.min(ceiling, chooseThreads(cores, this.lastLoad, tolerated)));
   }
 
   /** The load the last `threadsFor` decided on (cores of other processes' work). */

@@ -10,7 +10,7 @@ import { detectHardwareProfile } from '../../hardware/hardwareProfile';
 import { measureLlamaSetting, measureLookup, runSweep, sampleTokens, tuneCandidates } from '../tuner';
 import type { Logger } from '../../../common/logger';
 import type { z } from 'zod';
-import { LoadMonitor } from '../threads';
+import { LoadMonitor, toleratedLoad } from '../threads';
 import { createNativeLlama, findNativeBuild, loadLlama, writeBackendChoice, type BackendInfo } from '../nativeBuild';
 import { placementFor } from '../../../common/hardware/placement';
 import { evaluationPriority, evaluationPriorityOf } from '../scheduler';
@@ -197,7 +197,9 @@ export class LlamaCppBackend {
    * (`llama_set_n_threads`: no reload, no wait), so the count changes between two batches, never during one.
    */
   private chooseRequestThreads(): number {
-    const threads = this.load.threadsFor(this.threadCeiling);
+    // HEARTH_ENGINE_FIXED_THREADS=1: always the ceiling, for benchmarks that compare builds side by side at one
+    // count on a machine whose load would otherwise make each side choose differently.
+    const threads = process.env.HEARTH_ENGINE_FIXED_THREADS === '1' ? this.threadCeiling : this.load.threadsFor(this.threadCeiling, undefined, toleratedLoad(this.backendInfo));
     if (this.llama && this.llama.maxThreads !== threads) {
       this.llama.maxThreads = threads;
       this.logger.debug(`threads: ${threads} of ${this.threadCeiling} (other processes busy ${this.load.lastLoad.toFixed(2)} cores)`);
