@@ -8,7 +8,8 @@
  *   - rest of line: cursor inside a code line after at least one typed character; expected = the rest of the line.
  *   - bracket/argument: cursor right after `(` or `[`; expected = the text up to the matching close on that line.
  * Models run through Hearth's engine (EngineClient, private engine, the llama.cpp backend's infill: the model's FIM
- * order, token healing, stop at a newline) with the engine's default decoding for them (a beam search of 4 for
+ * order, token healing — after punctuation such as `(` both the healed prompt and the prompt as typed, the likelier
+ * answer —, stop at a newline) with the engine's default decoding for them (a beam search of 4 for
  * models this small, src/node/engine/backends/beamSearch.ts); the trained model is also run greedy (beamWidth 1),
  * and both figures are printed. Measures: exact match (after trimming trailing whitespace) and edit similarity
  * (1 − Levenshtein / longer length). Next-token accuracy: teacher-forced greedy prediction through node-llama-cpp

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { beamSearch, topLogProbs, type BeamModel } from '../../src/node/engine/backends/beamSearch';
+import { beamSearch, bestOf, topLogProbs, type BeamModel } from '../../src/node/engine/backends/beamSearch';
 
 /** A toy language model over a few tokens: a table from the text so far to next-token probabilities. */
 const VOCAB = ['<end>', 'a', 'b', 'c', '\n', 're', 'ret', 'return'];
@@ -70,6 +70,35 @@ describe('beamSearch', () => {
     const allowed = new Set([VOCAB.indexOf('ret'), VOCAB.indexOf('return'), VOCAB.indexOf('re')]);
     const r = await beamSearch(toyModel(table), { width: 2, maxTokens: 8, stops: [], heal: 're', firstAllowed: allowed });
     assert.equal(r.text, 'turn');
+  });
+
+  it('nonEmpty: a healed middle that is only the taken-back text is dropped and the search goes on', async () => {
+    // `re` then the end (0.6 × 0.9 = 0.54) beats `return` then the end (0.4): an empty answer after healing.
+    const table = { '': { re: 0.6, return: 0.4 }, re: { '<end>': 0.9, '\n': 0.1 }, return: { '<end>': 1 } };
+    const allowed = new Set([VOCAB.indexOf('ret'), VOCAB.indexOf('return'), VOCAB.indexOf('re')]);
+    const plain = await beamSearch(toyModel(table), { width: 2, maxTokens: 8, stops: ['\n'], heal: 're', firstAllowed: allowed });
+    assert.equal(plain.text, '');
+    const r = await beamSearch(toyModel(table), { width: 2, maxTokens: 8, stops: ['\n'], heal: 're', firstAllowed: allowed, nonEmpty: true });
+    assert.equal(r.text, 'turn');
+    assert.ok(Math.abs(r.logProb - Math.log(0.4)) < 1e-9, String(r.logProb));
+    // nothing but empty candidates: no answer, with no probability (bestOf then prefers any other search)
+    const none = await beamSearch(toyModel({ '': { re: 1 }, re: { '<end>': 1 } }), { width: 2, maxTokens: 8, stops: [], heal: 're', firstAllowed: allowed, nonEmpty: true });
+    assert.equal(none.text, '');
+    assert.equal(none.logProb, -Infinity);
+  });
+
+  it('bestOf: the likelier of two searches, the other one among the alternatives', async () => {
+    const healed = await beamSearch(toyModel({ '': { a: 0.2, b: 0.1 }, a: { '<end>': 1 }, b: { '<end>': 1 } }), { width: 2, maxTokens: 4, stops: [] });
+    const asTyped = await beamSearch(toyModel({ '': { c: 0.5, a: 0.3 }, c: { '<end>': 1 }, a: { '<end>': 1 } }), { width: 2, maxTokens: 4, stops: [] });
+    const r = bestOf([healed, asTyped]);
+    assert.equal(r.text, 'c');
+    assert.deepEqual(r.alternatives.map((a) => a.text), ['a', 'b']);
+    assert.ok(Math.abs(r.alternatives[0]!.logProb - Math.log(0.3)) < 1e-9);
+    const ac = new AbortController();
+    ac.abort();
+    const cancelled = await beamSearch(toyModel({}), { width: 2, maxTokens: 4, stops: [], signal: ac.signal });
+    assert.equal(bestOf([cancelled, healed]).text, 'a');
+    assert.equal(bestOf([healed, cancelled]).text, 'a');
   });
 
   it('returns the best partial beam when cut by maxTokens or cancelled', async () => {

@@ -27,6 +27,12 @@ export interface BeamOptions {
   heal?: string;
   /** The tokens the first one must be among (token healing). */
   firstAllowed?: ReadonlySet<number>;
+  /**
+   * Finished candidates must show some text: those that end (or stop) right after the healed part are dropped and
+   * the search goes on. Healing supposes the cursor is inside a token's text; a middle that is exactly the taken-back
+   * text says the cursor was at its end instead, which a search of the unhealed prompt scores (see `bestOf`).
+   */
+  nonEmpty?: boolean;
   signal?: AbortSignal;
 }
 
@@ -95,12 +101,13 @@ export async function beamSearch(model: BeamModel, opts: BeamOptions): Promise<B
       const last = c.tokens[c.tokens.length - 1]!;
       if (model.isEnd(last)) {
         const tokens = c.tokens.slice(0, -1);
-        finished.push({ tokens, logProb: c.logProb, text: visible(model, tokens, heal, []).text, stopReason: 'eos' });
+        const text = visible(model, tokens, heal, []).text;
+        if (text || !opts.nonEmpty) finished.push({ tokens, logProb: c.logProb, text, stopReason: 'eos' });
         continue;
       }
       const v = visible(model, c.tokens, heal, opts.stops);
       if (v.stopped) {
-        finished.push({ ...c, text: v.text, stopReason: 'stop' });
+        if (v.text || !opts.nonEmpty) finished.push({ ...c, text: v.text, stopReason: 'stop' });
         continue;
       }
       live.push(c);
@@ -113,8 +120,10 @@ export async function beamSearch(model: BeamModel, opts: BeamOptions): Promise<B
   // Finished candidates first; a beam cut by maxTokens or cancellation only when nothing finished.
   const pool: Finished[] = finished.length
     ? finished
-    : live.map((b) => ({ ...b, text: visible(model, b.tokens, heal, opts.stops).text, stopReason: cancelled ? 'cancelled' : 'maxTokens' }));
-  if (!pool.length) return { text: '', tokens: [], logProb: 0, stopReason: cancelled ? 'cancelled' : 'eos', alternatives: [] };
+    : live.filter((b) => b.tokens.length).map((b) => ({ ...b, text: visible(model, b.tokens, heal, opts.stops).text, stopReason: cancelled ? 'cancelled' : 'maxTokens' }));
+  // Nothing found (cancelled before the first step, or every candidate dropped): no answer, and no probability
+  // (so `bestOf` prefers any other search's).
+  if (!pool.length) return { text: '', tokens: [], logProb: -Infinity, stopReason: cancelled ? 'cancelled' : 'eos', alternatives: [] };
   const ranked = [...pool].sort((a, b) => b.logProb - a.logProb);
   const best = ranked[0]!;
   const seen = new Set([best.text]);
@@ -125,6 +134,24 @@ export async function beamSearch(model: BeamModel, opts: BeamOptions): Promise<B
     alternatives.push({ text: f.text, tokens: f.tokens, logProb: f.logProb });
   }
   return { text: best.text, tokens: best.tokens, logProb: best.logProb, stopReason: best.stopReason, alternatives };
+}
+
+/**
+ * The likeliest of several searches' answers (each the probability of what follows the typed text under its own
+ * prompt), with the others' candidates merged into the alternatives (distinct texts, likeliest first).
+ */
+export function bestOf(results: readonly BeamResult[]): BeamResult {
+  if (!results.length) return { text: '', tokens: [], logProb: -Infinity, stopReason: 'eos', alternatives: [] };
+  const best = results.reduce((a, b) => (b.logProb > a.logProb ? b : a));
+  const seen = new Set([best.text]);
+  const alternatives: BeamResult['alternatives'] = [];
+  const pool = results.filter((r) => Number.isFinite(r.logProb)).flatMap((r) => [...(r === best ? [] : [{ text: r.text, tokens: r.tokens, logProb: r.logProb }]), ...r.alternatives]);
+  for (const a of pool.sort((x, y) => y.logProb - x.logProb)) {
+    if (seen.has(a.text) || !a.text.trim()) continue;
+    seen.add(a.text);
+    alternatives.push(a);
+  }
+  return { ...best, alternatives };
 }
 
 /** The `k` largest entries of a token → probability map, as [token, log-probability], best first. */
