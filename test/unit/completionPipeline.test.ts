@@ -158,6 +158,11 @@ describe('GenerationControl', () => {
     assert.equal(typing.measured.latencyMs, undefined, 'but not the latency');
     typing.observe({ totalMs: 300, timeToFirstTokenMs: null, tokensOut: 0, stopReason: 'cancelled', tokensEvaluated: 40 });
     assert.equal(typing.measured.tokensPerSecond, 20, 'one cancelled before its first token says nothing');
+    const first = new GenerationControl();
+    first.observe({ totalMs: 80, timeToFirstTokenMs: 80, tokensOut: 1, stopReason: 'cancelled', tokensEvaluated: 1 });
+    const guessed = first.caps({ maxTokens: 48, timeLimitMs: 3000 }, true);
+    assert.equal(guessed.maxTokens, 13, 'before any decode is measured: a keystroke\'s first token (80 ms) × 1050 ms for a block');
+    assert.match(guessed.reason ?? '', /from a keystroke's first token/);
     const slow = new GenerationControl();
     slow.observe({ totalMs: 2100, timeToFirstTokenMs: 100, tokensOut: 4, stopReason: 'eos', tokensEvaluated: 1 }); // 2 tok/s
     assert.equal(slow.caps({ maxTokens: 48, timeLimitMs: 3000 }, false).maxTokens, 8, 'never fewer than a short line needs');

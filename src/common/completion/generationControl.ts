@@ -44,12 +44,12 @@ export class GenerationControl {
    */
   observe(result: Pick<InfillResult, 'totalMs' | 'timeToFirstTokenMs' | 'tokensOut' | 'stopReason' | 'tokensEvaluated'>): void {
     const cancelled = result.stopReason === 'cancelled';
-    if (cancelled && (result.timeToFirstTokenMs === null || result.tokensOut < 2)) return;
-    if (!cancelled) this.latency = ewma(this.latency, result.totalMs);
     if (result.timeToFirstTokenMs !== null) {
       this.lastTtft = result.timeToFirstTokenMs;
       if (result.tokensEvaluated <= KEYSTROKE_TOKENS) this.keystroke = ewma(this.keystroke, result.timeToFirstTokenMs);
     }
+    if (cancelled && (result.timeToFirstTokenMs === null || result.tokensOut < 2)) return;
+    if (!cancelled) this.latency = ewma(this.latency, result.totalMs);
     const decodeMs = result.totalMs - (result.timeToFirstTokenMs ?? 0);
     // A beam search returns everything at once (first token = end): total time over tokens is the honest rate.
     const rateMs = decodeMs > 5 ? decodeMs : result.totalMs;
@@ -83,10 +83,16 @@ export class GenerationControl {
   caps(settings: Caps, multiLine: boolean): Caps & { reason?: string } {
     const budget = settings.timeLimitMs * (multiLine ? MULTI_LINE_SHARE : SINGLE_LINE_SHARE);
     const timeLimitMs = settings.timeLimitMs;
-    if (this.decode === undefined) return { maxTokens: settings.maxTokens, timeLimitMs };
-    const affordable = Math.max(MIN_TOKENS, Math.floor((this.decode * budget) / 1000));
+    // Before any decode is measured (a session's first suggestions: while a typist types on, most requests are
+    // cancelled before their second token), a keystroke's time to first token stands in for a token's time: it is
+    // one decode of a few prompt tokens plus the round trip, so it errs towards a shorter suggestion. Without it the
+    // first suggestion asked for the full token cap (48 tokens, ~1.9 s on a 1.5B model on two cores).
+    const rate = this.decode ?? (this.keystroke ? 1000 / this.keystroke : undefined);
+    if (rate === undefined) return { maxTokens: settings.maxTokens, timeLimitMs };
+    const affordable = Math.max(MIN_TOKENS, Math.floor((rate * budget) / 1000));
     if (affordable >= settings.maxTokens) return { maxTokens: settings.maxTokens, timeLimitMs };
-    return { maxTokens: affordable, timeLimitMs, reason: `token cap ${affordable} (decode ${this.decode.toFixed(0)} tok/s × ${budget.toFixed(0)} ms)` };
+    const basis = this.decode !== undefined ? `decode ${rate.toFixed(0)} tok/s` : `~${rate.toFixed(0)} tok/s from a keystroke's first token`;
+    return { maxTokens: affordable, timeLimitMs, reason: `token cap ${affordable} (${basis} × ${budget.toFixed(0)} ms)` };
   }
 }
 
