@@ -167,7 +167,8 @@ describe('prompt cache and live sequences (engine process, generated models)', f
     const t0 = performance.now();
     const full = await client.infill({ documentId: 'warm.ts', prefix: long, suffix: '', maxTokens: 1, beamWidth: 1 });
     const fullMs = performance.now() - t0;
-    const stepMs = fullMs / Math.ceil(full.tokensEvaluated / 128);
+    // Its steps are small when another document's completion ended within 2 s (first.ts above): see the test below.
+    const stepMs = fullMs / Math.ceil(full.tokensEvaluated / (full.prefillStepTokens ?? 128));
     const abort = new AbortController();
     const started = performance.now();
     const pending = client.infill({ documentId: 'cancelled.ts', prefix: long + '//', suffix: '', maxTokens: 1, beamWidth: 1 }, { signal: abort.signal });
@@ -186,6 +187,28 @@ describe('prompt cache and live sequences (engine process, generated models)', f
     const next = await client.infill({ documentId: 'next.ts', prefix: 'const x = ', suffix: ';\n', maxTokens: 2, beamWidth: 1 });
     assert.ok(next.tokensOut >= 1);
   });
+  it("a window's prefill takes small steps while another window types (so that window's next key never waits behind a long step), big ones alone", async () => {
+    await client.loadModel({ path: modelPath, contextSize: 2048, sequences: 4, promptCacheBytes: 0, threads: 1 });
+    const long = (seed: string) => documentText(seed, 12);
+    // Another window's keystroke has just been answered: its next one may come any moment.
+    await client.infill({ documentId: 'typing.ts', prefix: 'const x = ', suffix: ';\n', maxTokens: 1, beamWidth: 1 });
+    const beside = await client.infill({ documentId: 'beside.ts', prefix: long('beside'), suffix: '', maxTokens: 1, beamWidth: 1 });
+    assert.equal(beside.promptSource, 'full');
+    assert.ok(beside.tokensEvaluated > 300, `evaluated ${beside.tokensEvaluated} tokens`);
+    assert.ok(beside.prefillStepTokens! <= 16, `prefilled in steps of up to ${beside.prefillStepTokens} tokens while another window typed`);
+    // A window without focus: small steps even when nobody else typed for a while (the focused window's next key
+    // may come any time).
+    await new Promise((r) => setTimeout(r, 2200));
+    const unfocused = await client.infill({ documentId: 'unfocused.ts', prefix: long('unfocused'), suffix: '', maxTokens: 1, beamWidth: 1, focused: false });
+    assert.ok(unfocused.prefillStepTokens! <= 16, `a window without focus prefilled in steps of up to ${unfocused.prefillStepTokens} tokens`);
+    // Typing alone (nobody else for 2 s): full-size steps, the fastest prefill.
+    await new Promise((r) => setTimeout(r, 2200));
+    const alone = await client.infill({ documentId: 'alone.ts', prefix: long('alone'), suffix: '', maxTokens: 1, beamWidth: 1 });
+    assert.equal(alone.prefillStepTokens, 128, `typing alone, prefilled in steps of ${alone.prefillStepTokens} tokens`);
+    const next = await client.infill({ documentId: 'alone.ts', prefix: long('alone') + 'export ', suffix: '', maxTokens: 1, beamWidth: 1 });
+    assert.ok(next.prefillStepTokens! <= 4, `a keystroke evaluated ${next.prefillStepTokens} tokens in one step`);
+  });
+
   it('the focused window goes first: a completion from a window without focus waits while a focused one runs', async () => {
     await client.loadModel({ path: demoPath, contextSize: 4096, sequences: 3, promptCacheBytes: 0 });
     const text = documentText('focus', 25);

@@ -16,6 +16,7 @@ import { placementFor } from '../../../common/hardware/placement';
 import { evaluationPriorityOf } from '../scheduler';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
 import { GenerationLimit } from './generationLimit';
+import { PrefillPacer } from '../prefillPacer';
 import { beamSearch, topLogProbs, type BeamModel } from './beamSearch';
 import { detectFimFamily, fimTemplate } from '../../../common/completion/fimTemplates';
 import { generateChat } from './llamaCppChat';
@@ -48,18 +49,21 @@ export const LOOKUP_OPTIONS = {};
 /** Live completion sequences by default (llama-server keeps 4 slots), fewer where free memory is short. */
 const DEFAULT_COMPLETION_SEQUENCES = 4;
 /**
- * Prompt tokens evaluated per prefill step. Between steps the request's signal is checked, so a superseded or
- * cancelled request releases its sequence (and its share of every batch) within one step; steps of different
- * sequences still meet in one llama.cpp batch.
+ * Prompt tokens evaluated per prefill step while a window types alone. Between steps the request's signal is
+ * checked, so a superseded or cancelled request releases its sequence (and its share of every batch) within one
+ * step; steps of different sequences still meet in one llama.cpp batch.
  */
 const PREFILL_CHUNK = 128;
 /**
- * Prompt tokens per prefill step while another request is generating. llama.cpp evaluates the sequences' pending
- * tokens in one batch, so a 128-token step beside another window's decode makes each of its tokens wait for the
- * step (~1 s on a 1.5B model on two cores: a 15-token suggestion took 15 s while a window prefilled after a jump).
- * Small steps keep the decoding window's batches cheap; the prefilling one pays a few more batches.
+ * Prompt tokens per prefill step while other windows type, or another request generates, or the window has no
+ * focus (see PrefillPacer). llama.cpp cannot stop a batch once it runs: another window's keystroke (or a decoding
+ * window's next token) waits for the step in progress and then shares a batch with the next one. A 128-token step
+ * takes ~1 s on a 1.5B model on two cores; 8 tokens cost about a keystroke's own decode (~50-70 ms), so the other
+ * window's first token comes after at most about two decodes. The prefilling window pays more batches.
  */
-const SHARED_PREFILL_CHUNK = 16;
+const SHARED_PREFILL_CHUNK = 8;
+/** How long after a window's last completion ended it still counts as typing (keys come 60-600 ms apart). */
+const TYPING_RECENT_MS = 2000;
 /**
  * How long a completion from a window without focus may wait, in all, for the focused window's completions to end
  * before it evaluates anyway: the focused window goes first, the others are late but never starved.
@@ -158,6 +162,8 @@ export class LlamaCppBackend {
   private readonly seenDocuments = new Map<string, string>();
   /** Requests in their generation phase (SHARED_PREFILL_CHUNK: other requests prefill in small steps meanwhile). */
   private generating = 0;
+  /** Which documents are typing: a prefill takes small steps while other windows type (see PrefillPacer). */
+  private readonly pacer = new PrefillPacer({ bigStep: PREFILL_CHUNK, smallStep: SHARED_PREFILL_CHUNK, recentMs: TYPING_RECENT_MS });
   /** Per document, where its last psm prompt's middle started: the prefix before it and the suffix (middleStart). */
   private readonly middles = new Map<string, { head: string; suffix: string }>();
   private readonly counts = { live: 0, restored: 0, full: 0 };
@@ -563,9 +569,13 @@ export class LlamaCppBackend {
     this.rememberMiddle(params, split);
     const focused = priority === 'completion' && params.focused !== false;
     if (focused) this.focusedActive++;
+    // Completions mark their document as typing; other work (background) only reads whether windows type.
+    const typing = priority === 'completion' ? this.pacer.begin(params.documentId) : { key: this.pacer.keyFor(undefined), end: () => undefined };
+    const step = () => (this.generating > 0 ? SHARED_PREFILL_CHUNK : this.pacer.step(typing.key, priority !== 'completion' || params.focused !== false));
     try {
-      return await this.infillPlanned(params, signal, onText, started, evalPriority, tokens, heal, parts);
+      return await this.infillPlanned(params, signal, onText, started, evalPriority, tokens, heal, parts, step);
     } finally {
+      typing.end();
       if (focused && --this.focusedActive === 0) for (const wake of this.focusedWaiters.splice(0)) wake();
     }
   }
@@ -593,7 +603,7 @@ export class LlamaCppBackend {
     }
   }
 
-  private async infillPlanned(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, started: number, evalPriority: 1 | 2 | 3 | 4 | 5, tokens: Token[], heal: string, parts: PromptPart[]): Promise<InfillResult> {
+  private async infillPlanned(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, started: number, evalPriority: 1 | 2 | 3 | 4 | 5, tokens: Token[], heal: string, parts: PromptPart[], step: () => number): Promise<InfillResult> {
     const priority = params.priority ?? 'completion';
     const plan = await this.plan(priority, params.documentId, tokens, params.cacheReuse !== false);
     // Per request: what was reused of the prompt and where the held tokens first differ from it (a switch or a
@@ -610,11 +620,13 @@ export class LlamaCppBackend {
     const outputBefore = sequence.tokenMeter.usedOutputTokens;
     const threads = this.chooseRequestThreads();
     const predictionsBefore = LlamaCppBackend.predictions(sequence);
+    const paced = { largest: 0 };
     const result = (text: string) => ({
       // llama.cpp's meter counts a token evaluated with logits as output: the prompt's last token is one of them.
       ...this.infillResult(text, sequence, tokensBefore - (sequence.tokenMeter.usedOutputTokens > outputBefore ? 1 : 0), tokensOut, firstTokenAt, started, stopReason),
       promptSource: plan.source,
       tokensReused: plan.reused,
+      ...(paced.largest ? { prefillStepTokens: paced.largest } : {}),
       ...this.speedFields(sequence, predictionsBefore, threads),
     });
     let text: string;
@@ -624,7 +636,7 @@ export class LlamaCppBackend {
       // with the first generated token, in one decode (a keystroke's few new tokens cost one decode, not two).
       const wait = priority === 'completion' && params.focused === false ? { ms: UNFOCUSED_MAX_WAIT_MS } : undefined;
       const yieldToFocused = wait ? () => this.focusedFirst(limit.signal, wait) : undefined;
-      if (!(await this.prefill(sequence, tokens, evalPriority, limit.signal, yieldToFocused))) {
+      if (!(await this.prefill(sequence, tokens, evalPriority, limit.signal, step, paced, yieldToFocused))) {
         stopReason = limit.timedOut ? 'timeLimit' : 'cancelled';
         this.logger.debug(`infill ${params.documentId ?? ''}: ${stopReason} during prefill after ${sequence.tokenMeter.usedInputTokens - tokensBefore} of ${tokens.length - plan.reused} tokens`);
         return result('');
@@ -724,24 +736,32 @@ export class LlamaCppBackend {
   }
 
   /**
-   * Evaluates `prompt` into `sequence` after the longest prefix it already holds, `PREFILL_CHUNK` tokens at a
-   * time, leaving the last step (at most `PREFILL_CHUNK` tokens, at least the last token) to generation; false
-   * when `signal` aborted it between steps (what was evaluated stays: a later request reuses it).
+   * Evaluates `prompt` into `sequence` after the longest prefix it already holds, `chunk()` tokens at a time
+   * (PREFILL_CHUNK, or SHARED_PREFILL_CHUNK while other windows type: see PrefillPacer), leaving the last step (at
+   * most one step's tokens, at least the last token) to generation; false when `signal` aborted it between steps
+   * (what was evaluated stays: a later request reuses it). `paced.largest`: the most tokens evaluated in one step,
+   * the step left to generation included.
    */
-  private async prefill(sequence: LlamaContextSequence, prompt: readonly Token[], priority: 1 | 2 | 3 | 4 | 5, signal: AbortSignal, beforeStep?: () => Promise<void>): Promise<boolean> {
+  private async prefill(sequence: LlamaContextSequence, prompt: readonly Token[], priority: 1 | 2 | 3 | 4 | 5, signal: AbortSignal, chunk: () => number, paced: { largest: number }, beforeStep?: () => Promise<void>): Promise<boolean> {
     const common = Math.min(commonPrefix(sequence.contextTokens, prompt), prompt.length - 1);
-    // The step (and what is left to generation) is small while another request generates (SHARED_PREFILL_CHUNK).
-    const chunk = () => (this.generating > 0 ? SHARED_PREFILL_CHUNK : PREFILL_CHUNK);
-    if (prompt.length - common <= chunk()) return !signal.aborted;
+    const lastStep = (from: number) => {
+      paced.largest = Math.max(paced.largest, prompt.length - from);
+      return !signal.aborted;
+    };
+    if (prompt.length - common <= chunk()) return lastStep(common);
     if (common < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: common, end: sequence.nextTokenIndex }]);
-    for (let i = common; prompt.length - i > chunk(); ) {
+    let i = common;
+    for (;;) {
       await beforeStep?.();
       if (signal.aborted) return false;
+      // Chosen again before each step: a window that starts typing mid-prefill gets small steps from then on.
       const step = chunk();
+      if (prompt.length - i <= step) break;
       await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(i, i + step), { evaluationPriority: priority });
+      paced.largest = Math.max(paced.largest, step);
       i += step;
     }
-    return !signal.aborted;
+    return lastStep(i);
   }
 
   /**

@@ -1,0 +1,72 @@
+/**
+ * How many prompt tokens a completion's prefill evaluates per step. llama.cpp cannot stop a batch once it runs, so
+ * a keystroke of another window that arrives during a prefill step waits for the whole step before its own token is
+ * evaluated: ~1 s for a 128-token step of a 1.5B model on two cores, against ~50 ms for the keystroke itself. Big
+ * steps are only safe while nobody else is typing.
+ *  - Big steps (`bigStep`): no other document has a completion in flight or had one end within `recentMs`, and the
+ *    request comes from the focused window. A window typing alone prefills at full speed (a jump, a new file).
+ *  - Small steps (`smallStep`) otherwise: another window's next keystroke waits at most one small step. The
+ *    prefilling window pays more batches (prefill throughput at a few tokens per batch is lower). A window without
+ *    focus always takes small steps: the focused window's next keystroke may come at any time, and an idle pause
+ *    there said nothing about when (session 6: focused keystrokes waited ~1 s behind unfocused 128-token steps).
+ * Requests of one document supersede each other (the newest keystroke wins), so they do not slow each other down.
+ */
+export interface PrefillPacerOptions {
+  bigStep: number;
+  smallStep: number;
+  /** How long after another document's last completion ends its window still counts as typing. */
+  recentMs: number;
+  now?: () => number;
+}
+
+export class PrefillPacer {
+  private readonly inFlight = new Map<string, number>();
+  private readonly lastEnded = new Map<string, number>();
+  private readonly now: () => number;
+  private anonymous = 0;
+
+  constructor(private readonly options: PrefillPacerOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /**
+   * Marks a completion of `documentId` in flight until the returned function is called. A request without a
+   * document counts as a document of its own.
+   */
+  begin(documentId: string | undefined): { key: string; end: () => void } {
+    const key = this.keyFor(documentId);
+    this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      const n = (this.inFlight.get(key) ?? 1) - 1;
+      if (n > 0) this.inFlight.set(key, n);
+      else this.inFlight.delete(key);
+      this.lastEnded.set(key, this.now());
+    };
+    return { key, end };
+  }
+
+  /** A request's key: its document, or a key of its own when it has none. */
+  keyFor(documentId: string | undefined): string {
+    return documentId ?? `\0anonymous-${this.anonymous++}`;
+  }
+
+  /** Whether a completion of another document is in flight or ended within `recentMs`. */
+  othersTyping(key: string): boolean {
+    for (const other of this.inFlight.keys()) if (other !== key) return true;
+    const since = this.now() - this.options.recentMs;
+    let typing = false;
+    for (const [other, at] of this.lastEnded) {
+      if (at < since) this.lastEnded.delete(other);
+      else if (other !== key) typing = true;
+    }
+    return typing;
+  }
+
+  /** Prompt tokens for the next prefill step of the request `key` (see the file comment). */
+  step(key: string, focused: boolean): number {
+    return !focused || this.othersTyping(key) ? this.options.smallStep : this.options.bigStep;
+  }
+}
