@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { PrefillPacer } from '../../src/node/engine/prefillPacer';
+import { PrefillPacer, StepGate } from '../../src/node/engine/prefillPacer';
 
 describe('PrefillPacer', () => {
   let clock = 0;
@@ -61,5 +61,94 @@ describe('PrefillPacer', () => {
     a2.end();
     clock = 20_000;
     assert.equal(p.step(b.key, true), 128);
+  });
+});
+
+describe('StepGate', () => {
+  const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+  /** A step that records its start and end and lasts until `finish()` is called. */
+  function step(log: string[], name: string) {
+    let finish!: () => void;
+    const done = new Promise<void>((r) => (finish = r));
+    return {
+      run: async () => {
+        log.push(`start ${name}`);
+        await done;
+        log.push(`end ${name}`);
+      },
+      finish: () => finish(),
+    };
+  }
+
+  it('runs steps of different windows one at a time, in the order they came', async () => {
+    const gate = new StepGate(300);
+    const log: string[] = [];
+    const a = step(log, 'a');
+    const b = step(log, 'b');
+    const c = step(log, 'c');
+    const signal = new AbortController().signal;
+    const runs = [gate.run(a.run, signal), gate.run(b.run, signal), gate.run(c.run, signal)];
+    await tick();
+    assert.deepEqual(log, ['start a'], 'b and c wait for a');
+    a.finish();
+    await tick();
+    assert.deepEqual(log, ['start a', 'end a', 'start b']);
+    b.finish();
+    c.finish();
+    assert.deepEqual(await Promise.all(runs), [true, true, true]);
+    assert.deepEqual(log, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+  });
+
+  it('holds a step back while a request waits for its first token, and runs it once the token came', async () => {
+    const gate = new StepGate(5000);
+    const log: string[] = [];
+    const first = gate.awaitFirstToken();
+    const a = step(log, 'a');
+    const run = gate.run(a.run, new AbortController().signal);
+    await tick(20);
+    assert.deepEqual(log, [], 'the keystroke goes first');
+    first();
+    first();
+    await tick();
+    assert.deepEqual(log, ['start a']);
+    a.finish();
+    assert.equal(await run, true);
+  });
+
+  it('waits for first tokens at most maxWaitMs, so keystrokes cannot starve a prefill', async () => {
+    const gate = new StepGate(50);
+    gate.awaitFirstToken();
+    const t0 = performance.now();
+    assert.equal(await gate.run(async () => undefined, new AbortController().signal), true);
+    assert.ok(performance.now() - t0 >= 45, `ran after ${(performance.now() - t0).toFixed(0)} ms`);
+  });
+
+  it('a cancelled step, waiting or holding the turn, gives way to the next one', async () => {
+    const gate = new StepGate(300);
+    const log: string[] = [];
+    const a = step(log, 'a');
+    const c = step(log, 'c');
+    const cancelB = new AbortController();
+    const signal = new AbortController().signal;
+    const ra = gate.run(a.run, signal);
+    const rb = gate.run(async () => void log.push('b ran'), cancelB.signal);
+    const rc = gate.run(c.run, signal);
+    cancelB.abort();
+    assert.equal(await rb, false, 'cancelled while waiting: not run');
+    a.finish();
+    c.finish();
+    assert.deepEqual(await Promise.all([ra, rc]), [true, true]);
+    assert.deepEqual(log, ['start a', 'end a', 'start c', 'end c']);
+    // A step cancelled while it waits for a first token hands the turn on.
+    const first = gate.awaitFirstToken();
+    const cancelD = new AbortController();
+    const rd = gate.run(async () => void log.push('d ran'), cancelD.signal);
+    const re = gate.run(async () => void log.push('e ran'), signal);
+    await tick();
+    cancelD.abort();
+    assert.equal(await rd, false);
+    first();
+    assert.equal(await re, true);
+    assert.deepEqual(log.slice(4), ['e ran']);
   });
 });

@@ -70,3 +70,80 @@ export class PrefillPacer {
     return !focused || this.othersTyping(key) ? this.options.smallStep : this.options.bigStep;
   }
 }
+
+/**
+ * Small prefill steps of all windows, one at a time, after the keystrokes. Each window's step being small is not
+ * enough: three windows prefilling at once (after a jump each) put three steps in every batch, and a keystroke's
+ * token that joins a batch with a step waits for the step's tokens too. So while windows type, prefill steps run
+ * one at a time across sequences (they take turns, first come first served), and a step does not start while a
+ * request waits for its first token: that token gets a batch of its own (a decode), then the prefills go on. A step
+ * waits for such requests at most `maxWaitMs`, so a stream of keystrokes cannot starve a prefill.
+ */
+export class StepGate {
+  private stepping = false;
+  private readonly turns: Array<() => void> = [];
+  private awaiting = 0;
+  private readonly firstTokenWaiters = new Set<() => void>();
+
+  constructor(private readonly maxWaitMs: number) {}
+
+  /** A request is about to evaluate its last prompt tokens and wants its first token: call the result when it has it. */
+  awaitFirstToken(): () => void {
+    this.awaiting++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.awaiting === 0) for (const wake of [...this.firstTokenWaiters]) wake();
+    };
+  }
+
+  /**
+   * Runs `step` when no other gated step runs and no request waits for its first token (that wait at most
+   * `maxWaitMs`); false without running it when `signal` aborts first.
+   */
+  async run(step: () => Promise<void>, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return false;
+    if (this.stepping) {
+      const turn = await new Promise<boolean>((resolve) => {
+        // Called by the step before, which hands its turn over (no longer queued), or by the abort (still queued).
+        const done = () => {
+          signal.removeEventListener('abort', done);
+          const queued = this.turns.indexOf(done);
+          if (queued >= 0) this.turns.splice(queued, 1);
+          resolve(queued < 0);
+        };
+        this.turns.push(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
+      if (!turn) return false;
+    } else {
+      this.stepping = true;
+    }
+    try {
+      await this.afterFirstTokens(signal);
+      if (signal.aborted) return false;
+      await step();
+      return true;
+    } finally {
+      const next = this.turns.shift();
+      if (next) next();
+      else this.stepping = false;
+    }
+  }
+
+  private async afterFirstTokens(signal: AbortSignal): Promise<void> {
+    if (this.awaiting === 0 || signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.firstTokenWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.maxWaitMs);
+      signal.addEventListener('abort', done, { once: true });
+      this.firstTokenWaiters.add(done);
+    });
+  }
+}

@@ -16,7 +16,7 @@ import { placementFor } from '../../../common/hardware/placement';
 import { evaluationPriorityOf } from '../scheduler';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
 import { GenerationLimit } from './generationLimit';
-import { PrefillPacer } from '../prefillPacer';
+import { PrefillPacer, StepGate } from '../prefillPacer';
 import { beamSearch, topLogProbs, type BeamModel } from './beamSearch';
 import { detectFimFamily, fimTemplate } from '../../../common/completion/fimTemplates';
 import { generateChat } from './llamaCppChat';
@@ -57,13 +57,16 @@ const PREFILL_CHUNK = 128;
 /**
  * Prompt tokens per prefill step while other windows type, or another request generates, or the window has no
  * focus (see PrefillPacer). llama.cpp cannot stop a batch once it runs: another window's keystroke (or a decoding
- * window's next token) waits for the step in progress and then shares a batch with the next one. A 128-token step
- * takes ~1 s on a 1.5B model on two cores; 8 tokens cost about a keystroke's own decode (~50-70 ms), so the other
- * window's first token comes after at most about two decodes. The prefilling window pays more batches.
+ * window's next token) waits for the step in progress. A 128-token step takes ~1 s on a 1.5B model on two cores.
+ * On a CPU a one-token decode is bound by reading the weights (~40 ms for benchDense's 870 MB) and each more token
+ * in the batch adds ~8 ms of compute, so a 4-token step costs about one decode: another window's first token comes
+ * after at most about two decodes. The prefilling window pays more batches (~90 tok/s instead of ~125).
  */
-const SHARED_PREFILL_CHUNK = 8;
+const SHARED_PREFILL_CHUNK = 4;
 /** How long after a window's last completion ended it still counts as typing (keys come 60-600 ms apart). */
 const TYPING_RECENT_MS = 2000;
+/** How long a small prefill step waits, at most, for requests waiting for their first token (StepGate). */
+const FIRST_TOKEN_MAX_WAIT_MS = 300;
 /**
  * How long a completion from a window without focus may wait, in all, for the focused window's completions to end
  * before it evaluates anyway: the focused window goes first, the others are late but never starved.
@@ -164,6 +167,8 @@ export class LlamaCppBackend {
   private generating = 0;
   /** Which documents are typing: a prefill takes small steps while other windows type (see PrefillPacer). */
   private readonly pacer = new PrefillPacer({ bigStep: PREFILL_CHUNK, smallStep: SHARED_PREFILL_CHUNK, recentMs: TYPING_RECENT_MS });
+  /** Small prefill steps one at a time across windows, after the requests waiting for their first token. */
+  private readonly gate = new StepGate(FIRST_TOKEN_MAX_WAIT_MS);
   /** Per document, where its last psm prompt's middle started: the prefix before it and the suffix (middleStart). */
   private readonly middles = new Map<string, { head: string; suffix: string }>();
   private readonly counts = { live: 0, restored: 0, full: 0 };
@@ -631,6 +636,7 @@ export class LlamaCppBackend {
     });
     let text: string;
     let generating = false;
+    let firstToken: (() => void) | undefined;
     try {
       // The prompt's head in steps that a cancel can stop; its last step (at most PREFILL_CHUNK tokens) is evaluated
       // with the first generated token, in one decode (a keystroke's few new tokens cost one decode, not two).
@@ -644,6 +650,8 @@ export class LlamaCppBackend {
       await yieldToFocused?.();
       this.generating++;
       generating = true;
+      // Other windows' small prefill steps hold back until this request has its first token (StepGate).
+      firstToken = this.gate.awaitFirstToken();
       const options = {
         maxTokens: params.maxTokens,
         temperature: params.temperature ?? 0,
@@ -657,6 +665,7 @@ export class LlamaCppBackend {
           onText(chunk);
         },
         onToken: () => {
+          firstToken?.();
           tokensOut++;
         },
       };
@@ -696,6 +705,7 @@ export class LlamaCppBackend {
           tokenBias: this.healBias(heal),
           onTextChunk: undefined,
           onToken: (t: Token[]) => {
+            firstToken?.();
             first ??= t[0];
           },
         });
@@ -728,6 +738,7 @@ export class LlamaCppBackend {
       else stopReason = 'eos';
       text = lead + res.response;
     } finally {
+      firstToken?.();
       if (generating) this.generating--;
       limit.dispose();
       slot.busy = false;
@@ -757,7 +768,13 @@ export class LlamaCppBackend {
       // Chosen again before each step: a window that starts typing mid-prefill gets small steps from then on.
       const step = chunk();
       if (prompt.length - i <= step) break;
-      await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(i, i + step), { evaluationPriority: priority });
+      const evaluate = () => sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(i, i + step), { evaluationPriority: priority });
+      // Small steps (other windows typing) take turns across windows, after their keystrokes (StepGate).
+      if (step < PREFILL_CHUNK) {
+        if (!(await this.gate.run(evaluate, signal))) return false;
+      } else {
+        await evaluate();
+      }
       paced.largest = Math.max(paced.largest, step);
       i += step;
     }
