@@ -3,18 +3,19 @@
  * a keystroke of another window that arrives during a prefill step waits for the whole step before its own token is
  * evaluated: ~1 s for a 128-token step of a 1.5B model on two cores, against ~50 ms for the keystroke itself. Big
  * steps are only safe while nobody else is typing.
- *  - Big steps (`bigStep`): no other document has a completion in flight or had one end within `recentMs`, and the
- *    request comes from the focused window. A window typing alone prefills at full speed (a jump, a new file).
+ *  - Big steps (`bigStep`): no other window has a completion in flight or had one end within `recentMs`, and the
+ *    request comes from the focused window. A window typing alone prefills at full speed (a jump, a new file, a
+ *    switch to another file: one window is one typist). A window is a client connection (else a document).
  *  - Small steps (`smallStep`) otherwise: another window's next keystroke waits at most one small step. The
  *    prefilling window pays more batches (prefill throughput at a few tokens per batch is lower). A window without
  *    focus always takes small steps: the focused window's next keystroke may come at any time, and an idle pause
  *    there said nothing about when (session 6: focused keystrokes waited ~1 s behind unfocused 128-token steps).
- * Requests of one document supersede each other (the newest keystroke wins), so they do not slow each other down.
+ * Requests of one window come one at a time (the newest keystroke wins), so they do not slow each other down.
  */
 export interface PrefillPacerOptions {
   bigStep: number;
   smallStep: number;
-  /** How long after another document's last completion ends its window still counts as typing. */
+  /** How long after another window's last completion ended it still counts as typing. */
   recentMs: number;
   now?: () => number;
 }
@@ -30,11 +31,11 @@ export class PrefillPacer {
   }
 
   /**
-   * Marks a completion of `documentId` in flight until the returned function is called. A request without a
-   * document counts as a document of its own.
+   * Marks a completion of `window` (a client connection, or a document) in flight until the returned function is
+   * called. A request without either counts as a window of its own.
    */
-  begin(documentId: string | undefined): { key: string; end: () => void } {
-    const key = this.keyFor(documentId);
+  begin(window: string | undefined): { key: string; end: () => void } {
+    const key = this.keyFor(window);
     this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
     let ended = false;
     const end = () => {
@@ -48,12 +49,12 @@ export class PrefillPacer {
     return { key, end };
   }
 
-  /** A request's key: its document, or a key of its own when it has none. */
-  keyFor(documentId: string | undefined): string {
-    return documentId ?? `\0anonymous-${this.anonymous++}`;
+  /** A request's key: its window, or a key of its own when it has none. */
+  keyFor(window: string | undefined): string {
+    return window ?? `\0anonymous-${this.anonymous++}`;
   }
 
-  /** Whether a completion of another document is in flight or ended within `recentMs`. */
+  /** Whether a completion of another window is in flight or ended within `recentMs`. */
   othersTyping(key: string): boolean {
     for (const other of this.inFlight.keys()) if (other !== key) return true;
     const since = this.now() - this.options.recentMs;

@@ -564,7 +564,7 @@ export class LlamaCppBackend {
    * Fill-in-the-middle generation. `onText` receives each piece of text as it is generated; `signal`
    * stops generation before the next token and returns what was generated so far.
    */
-  async infill(params: InfillParams, signal: AbortSignal, onText: (text: string) => void): Promise<InfillResult> {
+  async infill(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, origin?: string): Promise<InfillResult> {
     if (!this.model || !this.info) throw new Error('no model loaded');
     if (!this.info.infillSupported) throw new Error(`model ${this.info.name} has no fill-in-the-middle tokens in its GGUF metadata; choose a code model with FIM support`);
     const started = performance.now();
@@ -574,8 +574,9 @@ export class LlamaCppBackend {
     this.rememberMiddle(params, split);
     const focused = priority === 'completion' && params.focused !== false;
     if (focused) this.focusedActive++;
-    // Completions mark their document as typing; other work (background) only reads whether windows type.
-    const typing = priority === 'completion' ? this.pacer.begin(params.documentId) : { key: this.pacer.keyFor(undefined), end: () => undefined };
+    // Completions mark their window (the client connection; else the document) as typing: one window moving between
+    // files is one typist. Other work (background) only reads whether windows type.
+    const typing = priority === 'completion' ? this.pacer.begin(origin ?? params.documentId) : { key: this.pacer.keyFor(undefined), end: () => undefined };
     const step = () => (this.generating > 0 ? SHARED_PREFILL_CHUNK : this.pacer.step(typing.key, priority !== 'completion' || params.focused !== false));
     try {
       return await this.infillPlanned(params, signal, onText, started, evalPriority, tokens, heal, parts, step);
