@@ -11,17 +11,20 @@
  *    typed in both phases; goal ≤ 2.
  *  - windows side by side: three clients typing into their own 1,500-token documents (seeded traces of
  *    HEARTH_BENCH_KEYS keys each, default 40: pauses between keys, typos taken back, deletes, a jump up the file),
- *    p95 over all their keystrokes ÷ one client's p95 typing alone; goal ≤ 1.5. Then the same with window 0
- *    focused (its p95 ÷ alone: the focused window's priority). Then more documents than live sequences: the
- *    prompt cache's restore and size.
- *  - memory: the engine's resident memory with 1 client vs 3 clients; goal ≤ 1.05×.
+ *    p95 over all their keystrokes ÷ one client's p95 typing alone; goal ≤ 1.5. Each window's keystrokes are also
+ *    counted in multiples of the one-window p95 (what the p95 is made of). Then the same with window 0 focused (its
+ *    p95 ÷ alone: the focused window's priority). Then more documents than live sequences: the prompt cache's
+ *    restore and size. The engine's resident memory with three windows typing ÷ one window typing into its
+ *    document (`three_windows_rss_ratio`; goal: three ≤ 1.1× one, plus the cache budget), and llama-server's.
+ *  - memory: the engine's resident memory with 1 client vs 3 clients on short prompts; goal ≤ 1.05×.
  *  - anchor: the same switching and windows workload against `llama-server -np 3` (built for this machine from the
  *    llama.cpp source node-llama-cpp ships, see llamaCppTools.ts, or HEARTH_LLAMA_SERVER), /infill with
  *    `cache_prompt`, streamed; skipped with the reason when it cannot be built (HEARTH_BENCH_ANCHOR=0 skips it).
  * Each section prints how long it took. `HEARTH_BENCH_ONLY=reuse` runs only warm edit, switching, windows, cache
  * and the anchor (no overhead, MoE or memory rows); `HEARTH_BENCH_ONLY=windows` also leaves out warm edit (no
- * restore_ratio then). `HEARTH_BENCH_VERBOSE=1` lists each switching request with its reuse; the slowest 5 % of the
- * windows' keystrokes are always listed with what they consisted of (tokens reused and evaluated).
+ * restore_ratio then). `HEARTH_BENCH_VERBOSE=1` lists each switching request with its reuse, and every windows'
+ * keystroke over 1.5× the one-window p95 with when it was sent (what it overlapped); the slowest 5 % of the windows'
+ * keystrokes are always listed with what they consisted of (tokens reused and evaluated, prefill step).
  * Models are generated (random weights, realistic shapes): a dense Qwen2.5-Coder-1.5B shape and a MoE with
  * ~2.4 B active parameters, both q4_0. `HEARTH_BENCH_QUICK=1` runs the dense model only.
  */
@@ -273,23 +276,54 @@ class TypedDoc {
 interface Answer {
   ms: number;
   note?: string;
+  /** When the request was sent, ms after its phase began (what it overlapped with). */
+  at?: number;
 }
 
 /** One request, as a client of one engine or server sees it. */
 type Complete = (client: number, doc: TypedDoc, focused?: boolean) => Promise<Answer>;
 
 /** Replays `trace` into `doc` through `complete`; each key waits for the previous answer plus its pause. */
-async function replay(complete: Complete, client: number, doc: TypedDoc, trace: Key[], out: Answer[], focused?: boolean): Promise<void> {
+async function replay(complete: Complete, client: number, doc: TypedDoc, trace: Key[], out: Answer[], focused?: boolean, phaseStart = performance.now()): Promise<void> {
   for (const key of trace) {
     await sleep(key.dt);
     doc.apply(key);
+    const at = performance.now() - phaseStart;
     const a = await complete(client, doc, focused);
-    out.push({ ...a, note: `window ${client}, ${keyName(key)}: ${a.note ?? ''}` });
+    out.push({ ...a, at, note: `window ${client}, ${keyName(key)}: ${a.note ?? ''}` });
   }
 }
 
 const keyName = (key: Key) => ('to' in key ? 'jump up the file' : key.k === '\b' ? 'backspace' : `'${key.k}'`);
 const ms = (xs: Answer[]) => xs.map((a) => a.ms);
+
+/**
+ * How a phase's keystrokes spread, per window, in multiples of the one-window p95 (`unit`): what a p95 over all
+ * windows is made of (a few prefills, or many ordinary keystrokes queued behind other windows' batches).
+ */
+function distribution(label: string, windows: Answer[][], unit: number): string {
+  const edges = [1, 1.5, 3, 10];
+  const names = [...edges.map((e) => `≤${e}×`), `>${edges[edges.length - 1]}×`];
+  return windows
+    .map((xs, i) => {
+      const counts = names.map(() => 0);
+      for (const a of xs) {
+        const bucket = edges.findIndex((e) => a.ms <= e * unit);
+        counts[bucket < 0 ? edges.length : bucket]!++;
+      }
+      return `${label} window ${i} (${xs.length} keys, p50 ${percentile(ms(xs), 50).toFixed(0)} ms, p95 ${percentile(ms(xs), 95).toFixed(0)} ms): ${names.map((n, j) => `${n} ${counts[j]}`).join(', ')}`;
+    })
+    .join('\n');
+}
+
+/** Every keystroke slower than `limit` ms, in the order sent, with when it was sent: what it overlapped with. */
+function overLimit(xs: Answer[], limit: number): string {
+  return xs
+    .filter((a) => a.ms > limit)
+    .sort((a, b) => (a.at ?? 0) - (b.at ?? 0))
+    .map((a) => `  at ${((a.at ?? 0) / 1000).toFixed(2)} s, ${a.ms.toFixed(0)} ms: ${a.note ?? ''}`)
+    .join('\n');
+}
 
 /** The slowest 5 % of `xs` (those at or above the p95) with what each consisted of: what a p95 is made of. */
 function slowest(xs: Answer[]): string {
@@ -322,19 +356,22 @@ interface Workload {
   switchRatio: number;
   threeRatio: number;
   focusedRatio?: number;
+  /** The server's resident memory with one window's document evaluated, and the most seen with three windows typing. */
+  rss?: { one: number; three: number };
   /** The documents as the workload left them (text and cursor). */
   docs: TypedDoc[];
 }
 
 /**
- * The switching and windows workload on any server: three 1,500-token documents opened (cold), then two documents
- * alternating in one client vs one document (switch ratio, medians); then client 0's typing trace alone, and the
- * three clients' traces at once (p95 over all their keystrokes ÷ the p95 alone); with `focus`, the three at once
+ * The switching and windows workload on any server: one 1,500-token document opened (cold) and typed into (the
+ * server's memory with one window, when `rss` reads it), the two others opened, then two documents alternating in
+ * one client vs one document (switch ratio, medians); then client 0's typing trace alone, and the three clients'
+ * traces at once (p95 over all their keystrokes ÷ the p95 alone; memory again); with `focus`, the three at once
  * again with window 0 focused and the other two not (the focused window's p95 ÷ alone: does the priority hold?).
  */
-async function workload(label: string, complete: Complete, docsText: string[], focus: boolean): Promise<Workload> {
+async function workload(label: string, complete: Complete, docsText: string[], focus: boolean, rss?: () => Promise<number>): Promise<Workload> {
   const docs = docsText.map((text, i) => new TypedDoc(`/bench/window${i}.ts`, text));
-  await Promise.all(docs.map((d, i) => complete(i, d)));
+  await complete(0, docs[0]!);
   const n = Math.max(6, reps + 3);
   // The same keystrokes in both phases: one document types the first n characters of a line; then each of two
   // documents types those n characters, alternating key by key (2n requests). Session 5's bench gave the two
@@ -352,6 +389,9 @@ async function workload(label: string, complete: Complete, docsText: string[], f
     key(docs[0]!);
     same.push(await complete(0, docs[0]!));
   }
+  // One window so far: its document evaluated and typed into.
+  const rssOne = await rss?.();
+  await Promise.all(docs.slice(1).map((d, i) => complete(i + 1, d)));
   typed.clear();
   const alternating: Answer[] = [];
   for (let r = 0; r < 2 * n; r++) {
@@ -368,17 +408,36 @@ async function workload(label: string, complete: Complete, docsText: string[], f
   await replay(complete, 0, docs[0]!, typingTrace(20, keysPerClient), alone);
   const together: Answer[][] = [[], [], []];
   await Promise.all(docs.map((d, i) => replay(complete, i, d, typingTrace(21 + i, keysPerClient), together[i]!)));
+  const rssThree = await rss?.();
   const all = together.flat();
-  const threeRatio = percentile(ms(all), 95) / percentile(ms(alone), 95);
+  const aloneP95 = percentile(ms(alone), 95);
+  const threeRatio = percentile(ms(all), 95) / aloneP95;
   const per = together.map((xs, i) => `window ${i} p95 ${percentile(ms(xs), 95).toFixed(0)}`).join(', ');
-  console.log(`${label} three windows typing at once (${keysPerClient} keys each: typos, deletes, a jump): p95 ${percentile(ms(all), 95).toFixed(1)} ms (p50 ${percentile(ms(all), 50).toFixed(1)}, max ${Math.max(...ms(all)).toFixed(0)}; ${per}) vs one window alone p95 ${percentile(ms(alone), 95).toFixed(1)} ms (p50 ${percentile(ms(alone), 50).toFixed(1)}) (ratio ${threeRatio.toFixed(3)}); load ${loadText()}`);
+  console.log(`${label} three windows typing at once (${keysPerClient} keys each: typos, deletes, a jump): p95 ${percentile(ms(all), 95).toFixed(1)} ms (p50 ${percentile(ms(all), 50).toFixed(1)}, max ${Math.max(...ms(all)).toFixed(0)}; ${per}) vs one window alone p95 ${aloneP95.toFixed(1)} ms (p50 ${percentile(ms(alone), 50).toFixed(1)}) (ratio ${threeRatio.toFixed(3)}); load ${loadText()}`);
   console.log(`${label} one window alone, its slowest 5 %:\n${slowest(alone)}\n${label} three windows at once, their slowest 5 %:\n${slowest(all)}`);
-  if (!focus) return { switchRatio, threeRatio, docs };
+  console.log(`${label} keystrokes by time to first token, in multiples of the one-window p95 (${aloneP95.toFixed(0)} ms):\n${distribution(`${label} alone,`, [alone], aloneP95)}\n${distribution(`${label} three at once,`, together, aloneP95)}`);
+  if (verbose) console.log(`${label} three windows at once, every keystroke over 1.5× the one-window p95 (${(1.5 * aloneP95).toFixed(0)} ms), by when it was sent:\n${overLimit(all, 1.5 * aloneP95)}`);
+  if (!focus) return { switchRatio, threeRatio, docs, ...(rssOne !== undefined && rssThree !== undefined ? { rss: { one: rssOne, three: rssThree } } : {}) };
   const focused: Answer[][] = [[], [], []];
   await Promise.all(docs.map((d, i) => replay(complete, i, d, typingTrace(24 + i, keysPerClient), focused[i]!, i === 0)));
-  const focusedRatio = percentile(ms(focused[0]!), 95) / percentile(ms(alone), 95);
-  console.log(`${label} three windows at once, window 0 focused: its p95 ${percentile(ms(focused[0]!), 95).toFixed(1)} ms (p50 ${percentile(ms(focused[0]!), 50).toFixed(1)}) vs alone ${percentile(ms(alone), 95).toFixed(1)} ms (ratio ${focusedRatio.toFixed(3)}); the unfocused two p95 ${percentile(ms([...focused[1]!, ...focused[2]!]), 95).toFixed(1)} ms; load ${loadText()}`);
-  return { switchRatio, threeRatio, focusedRatio, docs };
+  const rssFocused = await rss?.();
+  const focusedRatio = percentile(ms(focused[0]!), 95) / aloneP95;
+  console.log(`${label} three windows at once, window 0 focused: its p95 ${percentile(ms(focused[0]!), 95).toFixed(1)} ms (p50 ${percentile(ms(focused[0]!), 50).toFixed(1)}) vs alone ${aloneP95.toFixed(1)} ms (ratio ${focusedRatio.toFixed(3)}); the unfocused two p95 ${percentile(ms([...focused[1]!, ...focused[2]!]), 95).toFixed(1)} ms; load ${loadText()}`);
+  console.log(distribution(`${label} window 0 focused,`, focused, aloneP95));
+  if (verbose) console.log(`${label} window 0 focused, its keystrokes over 1.5× the one-window p95, by when they were sent:\n${overLimit(focused[0]!, 1.5 * aloneP95)}`);
+  const rssMost = rssThree !== undefined && rssFocused !== undefined ? Math.max(rssThree, rssFocused) : undefined;
+  return { switchRatio, threeRatio, focusedRatio, docs, ...(rssOne !== undefined && rssMost !== undefined ? { rss: { one: rssOne, three: rssMost } } : {}) };
+}
+
+/**
+ * Resident memory with three windows typing against one window: the ratio, and whether three windows stay within
+ * 1.1× one window plus the prompt cache's budget (the cache's bytes counted with them, as the engine's memory).
+ */
+function rssCheck(rss: { one: number; three: number }, cacheBytes: number, budgetBytes: number): { ratio: number; text: string } {
+  const ratio = rss.three / rss.one;
+  const within = rss.three + cacheBytes <= 1.1 * rss.one + budgetBytes;
+  const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
+  return { ratio, text: `RSS with three windows typing ${mb(rss.three)} (the most seen) vs one window ${mb(rss.one)} (ratio ${ratio.toFixed(3)}); with the prompt cache's ${mb(cacheBytes)} in RAM, ${within ? 'within' : 'over'} 1.1× one window plus the cache budget (${mb(1.1 * rss.one)} + ${mb(budgetBytes)})` };
 }
 
 /**
@@ -398,9 +457,10 @@ async function sideBySide(path: string, model: LlamaModel, coldMs: number | unde
     let first: number | undefined;
     const r = await clients[client]!.infill({ prefix, suffix, maxTokens: 1, temperature: 0, documentId: doc.id, ...(focused !== undefined ? { focused } : {}) }, { onText: () => (first ??= performance.now()) });
     const ttft = (first ?? performance.now()) - t0;
-    return { ms: ttft, note: `${doc.id} ${r.promptSource ?? '?'}, ${r.tokensReused ?? 0} reused, ${r.tokensEvaluated} evaluated, engine first token ${r.timeToFirstTokenMs?.toFixed(0) ?? '-'} ms, ${r.threads ?? '?'} threads` };
+    return { ms: ttft, note: `${doc.id} ${r.promptSource ?? '?'}, ${r.tokensReused ?? 0} reused, ${r.tokensEvaluated} evaluated${r.prefillStepTokens && r.tokensEvaluated > r.prefillStepTokens ? ` in steps of ${r.prefillStepTokens}` : ''}, engine first token ${r.timeToFirstTokenMs?.toFixed(0) ?? '-'} ms, ${r.threads ?? '?'} threads` };
   };
-  const w = await timed('hearth switching and three windows', () => workload('hearth', complete, docsText, true));
+  const rss = async () => (await clients[0]!.status()).rssBytes;
+  const w = await timed('hearth switching and three windows', () => workload('hearth', complete, docsText, true, rss));
 
   // More documents than live sequences: the oldest go to the prompt cache; going back restores them.
   const before = await clients[0]!.status();
@@ -427,11 +487,15 @@ async function sideBySide(path: string, model: LlamaModel, coldMs: number | unde
     `prompt cache: back to a document evicted from the live sequences: ${back.promptSource}, ${back.tokensReused ?? 0} tokens reused, ${back.tokensEvaluated} evaluated, first token after ${restoreMs.toFixed(1)} ms${coldMs === undefined ? '' : ` vs ${coldMs.toFixed(1)} ms cold (ratio ${(restoreMs / coldMs).toFixed(3)})`}; the same keystroke live: ${liveAgain.ms.toFixed(1)} ms (${liveAgain.note ?? ''}); ` +
       `${cache?.entries ?? 0} states, ${((cache?.bytes ?? 0) / 1e6).toFixed(1)} MB of ${((cache?.budgetBytes ?? 0) / 1e6).toFixed(0)} MB, hit rate ${cache?.hitRate?.toFixed(2) ?? '-'}, engine RSS ${(status.rssBytes / 1e6).toFixed(0)} MB (${(before.rssBytes / 1e6).toFixed(0)} MB before); load ${loadText()}`,
   );
+  // Three windows against one: the engine's resident memory (the prompt cache's states are files in RAM-backed
+  // /dev/shm, outside it, held to their own budget): the goal is three ≤ 1.1× one, plus the cache budget.
+  const rssLine = w.rss && rssCheck(w.rss, cache?.bytes ?? 0, cache?.budgetBytes ?? 0);
+  if (rssLine) console.log(`hearth memory: ${rssLine.text}; load ${loadText()}`);
   await clients[0]!.restart();
   for (const c of clients) await c.dispose();
   if (engineLog && existsSync(join(runtimeDir, 'engine.log'))) copyFileSync(join(runtimeDir, 'engine.log'), engineLog);
   rmSync(runtimeDir, { recursive: true, force: true });
-  return { ...w, restoreRatio: coldMs === undefined ? undefined : restoreMs / coldMs, cacheMb: (cache?.bytes ?? 0) / 1e6, restored: back.promptSource === 'restored' };
+  return { ...w, restoreRatio: coldMs === undefined ? undefined : restoreMs / coldMs, cacheMb: (cache?.bytes ?? 0) / 1e6, restored: back.promptSource === 'restored', rssRatio: rssLine?.ratio };
 }
 
 /** The llama-server binary: HEARTH_LLAMA_SERVER, else built from node-llama-cpp's llama.cpp source (bench/llamaCppTools.ts). */
@@ -492,7 +556,10 @@ async function llamaServerAnchor(path: string, model: LlamaModel): Promise<Recor
       const { prefix, suffix } = doc.request();
       return { ms: await infill(prefix, suffix, true), note: doc.id };
     };
-    const w = await timed('llama-server switching and three windows', () => workload('llama-server', complete, docsText, false));
+    // Its resident memory, as the engine's: what the process holds (its prompt cache is in it).
+    const rss = async () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+    const w = await timed('llama-server switching and three windows', () => workload('llama-server', complete, docsText, false, process.platform === 'linux' ? rss : undefined));
+    if (w.rss) console.log(`llama-server memory: RSS with three windows typing ${(w.rss.three / 1e6).toFixed(0)} MB vs one window ${(w.rss.one / 1e6).toFixed(0)} MB (ratio ${(w.rss.three / w.rss.one).toFixed(3)}); load ${loadText()}`);
     const warm: number[] = [];
     const doc = new TypedDoc('warm', docsText[0]!);
     await complete(0, doc);
@@ -500,7 +567,7 @@ async function llamaServerAnchor(path: string, model: LlamaModel): Promise<Recor
       doc.apply({ k: TYPED[r % TYPED.length]!, dt: 0 });
       warm.push((await complete(0, doc)).ms);
     }
-    const row = { warm_edit_ratio: median(warm) / cold, switch_ratio: w.switchRatio, three_windows_p95_ratio: w.threeRatio };
+    const row = { warm_edit_ratio: median(warm) / cold, switch_ratio: w.switchRatio, three_windows_p95_ratio: w.threeRatio, ...(w.rss ? { three_windows_rss_ratio: w.rss.three / w.rss.one } : {}) };
     console.log(`llama-server anchor (-np 3, /infill, cache_prompt, streamed): warm edit ${median(warm).toFixed(1)} ms vs ${cold.toFixed(1)} ms cold (ratio ${row.warm_edit_ratio.toFixed(4)}); switch ratio ${w.switchRatio.toFixed(3)}; three windows p95 ratio ${w.threeRatio.toFixed(3)}; load ${loadText()}`);
     return row;
   } catch (err) {
@@ -568,12 +635,14 @@ async function main() {
     ...(rows.length ? { decode_ratio: round(Math.min(...rows.map((r) => r.decode))), prefill_ratio: round(Math.min(...rows.map((r) => r.prefill))) } : {}),
     ...(rss !== undefined ? { rss_3_over_1: round(rss) } : {}),
     ...(anchor ? { anchor_warm_edit_ratio: round(anchor.warm_edit_ratio!, 4), anchor_switch_ratio: round(anchor.switch_ratio!), anchor_three_windows_p95_ratio: round(anchor.three_windows_p95_ratio!) } : {}),
+    ...(anchor?.three_windows_rss_ratio !== undefined ? { anchor_three_windows_rss_ratio: round(anchor.three_windows_rss_ratio) } : {}),
     ...(side.focusedRatio !== undefined ? { focused_window_p95_ratio: round(side.focusedRatio) } : {}),
     ...(edits ? { warm_edit_tokens_evaluated: edits.warm.evaluated, warm_edit_ratio_spm: round(edits.warmSpm.ratio, 4) } : {}),
     ...(side.restoreRatio !== undefined ? { restore_ratio: round(side.restoreRatio) } : {}),
     load_1min: round(loadavg()[0] ?? 0, 2),
     switch_ratio: round(side.switchRatio),
     three_windows_p95_ratio: round(side.threeRatio),
+    ...(side.rssRatio !== undefined ? { three_windows_rss_ratio: round(side.rssRatio) } : {}),
     cache_rss_mb: round(side.cacheMb, 1),
     ...(edits ? { warm_edit_ratio: round(edits.warm.ratio, 4) } : {}),
   });

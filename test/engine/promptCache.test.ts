@@ -167,7 +167,8 @@ describe('prompt cache and live sequences (engine process, generated models)', f
     const t0 = performance.now();
     const full = await client.infill({ documentId: 'warm.ts', prefix: long, suffix: '', maxTokens: 1, beamWidth: 1 });
     const fullMs = performance.now() - t0;
-    const stepMs = fullMs / Math.ceil(full.tokensEvaluated / 128);
+    // Its steps are small when another document's completion ended within 2 s (first.ts above): see the test below.
+    const stepMs = fullMs / Math.ceil(full.tokensEvaluated / (full.prefillStepTokens ?? 128));
     const abort = new AbortController();
     const started = performance.now();
     const pending = client.infill({ documentId: 'cancelled.ts', prefix: long + '//', suffix: '', maxTokens: 1, beamWidth: 1 }, { signal: abort.signal });
@@ -206,6 +207,42 @@ describe('prompt cache and live sequences (engine process, generated models)', f
     const next = await client.infill({ documentId: 'typed.ts', prefix: long + '// x', suffix: '', maxTokens: 1, beamWidth: 1 });
     assert.equal(next.promptSource, 'live');
     assert.ok(next.tokensEvaluated <= 16, `the next keystroke evaluated ${next.tokensEvaluated} tokens (reused ${next.tokensReused} of the ${full.tokensEvaluated}-token prompt)`);
+  });
+
+  it("a window's prefill takes small steps while another window types (so that window's next key never waits behind a long step), big ones alone", async () => {
+    await client.loadModel({ path: modelPath, contextSize: 2048, sequences: 4, promptCacheBytes: 0, threads: 1 });
+    // Another window: a second connection to the same engine (the engine is shared by every window).
+    const other = new EngineClient({ enginePath, runtimeDir: client.runtimeDir, idleExitMs: 500, clientName: 'other-window' });
+    try {
+      await other.loadModel({ path: modelPath, contextSize: 2048, sequences: 4, promptCacheBytes: 0, threads: 1 });
+      const long = (seed: string) => documentText(seed, 12);
+      // The other window's keystroke has just been answered: its next one may come any moment.
+      await other.infill({ documentId: 'typing.ts', prefix: 'const x = ', suffix: ';\n', maxTokens: 1, beamWidth: 1 });
+      const beside = await client.infill({ documentId: 'beside.ts', prefix: long('beside'), suffix: '', maxTokens: 1, beamWidth: 1 });
+      assert.equal(beside.promptSource, 'full');
+      assert.ok(beside.tokensEvaluated > 300, `evaluated ${beside.tokensEvaluated} tokens`);
+      assert.ok(beside.prefillStepTokens! <= 16, `prefilled in steps of up to ${beside.prefillStepTokens} tokens while another window typed`);
+      // One window moving to another file is one typist: its own keystroke a moment ago does not slow it. (The
+      // other window typed within 2 s: that is waited out first.)
+      await new Promise((r) => setTimeout(r, 2200));
+      await client.infill({ documentId: 'beside.ts', prefix: long('beside') + 'export ', suffix: '', maxTokens: 1, beamWidth: 1 });
+      const switched = await client.infill({ documentId: 'switched.ts', prefix: long('switched'), suffix: '', maxTokens: 1, beamWidth: 1 });
+      assert.ok(switched.tokensEvaluated > 300);
+      assert.equal(switched.prefillStepTokens, 128, `a window switching files alone prefilled in steps of ${switched.prefillStepTokens} tokens`);
+      // A window without focus: small steps even when nobody else typed for a while (the focused window's next key
+      // may come any time).
+      await new Promise((r) => setTimeout(r, 2200));
+      const unfocused = await other.infill({ documentId: 'unfocused.ts', prefix: long('unfocused'), suffix: '', maxTokens: 1, beamWidth: 1, focused: false });
+      assert.ok(unfocused.prefillStepTokens! <= 16, `a window without focus prefilled in steps of up to ${unfocused.prefillStepTokens} tokens`);
+      // Typing alone (nobody else for 2 s): full-size steps, the fastest prefill.
+      await new Promise((r) => setTimeout(r, 2200));
+      const alone = await client.infill({ documentId: 'alone.ts', prefix: long('alone'), suffix: '', maxTokens: 1, beamWidth: 1 });
+      assert.equal(alone.prefillStepTokens, 128, `typing alone, prefilled in steps of ${alone.prefillStepTokens} tokens`);
+      const next = await client.infill({ documentId: 'alone.ts', prefix: long('alone') + 'export ', suffix: '', maxTokens: 1, beamWidth: 1 });
+      assert.ok(next.prefillStepTokens! <= 4, `a keystroke evaluated ${next.prefillStepTokens} tokens in one step`);
+    } finally {
+      await other.dispose();
+    }
   });
 
   it('the focused window goes first: a completion from a window without focus waits while a focused one runs', async () => {

@@ -203,6 +203,11 @@ export const InfillResult = z.object({
   /** Prompt tokens reused from the live sequence or the restored state. */
   tokensReused: z.number().int().nonnegative().optional(),
   /**
+   * The most prompt tokens this request evaluated in one step (llama.cpp batch): large while a window types alone,
+   * small while other windows type, so their keystrokes never wait behind a long step.
+   */
+  prefillStepTokens: z.number().int().nonnegative().optional(),
+  /**
    * Mean log-probability per generated token of the returned text (≤ 0; nearer 0 is surer), where the backend
    * knows it (the beam search does); the completion gate hides suggestions below a threshold. Absent: unknown.
    */

@@ -156,7 +156,7 @@ export class EngineSession {
         return await core.scheduler.run(
           // Completions are keyed per client and document: the newest keystroke in a document wins.
           { priority: params.priority, key: `${this.name}\u0000${params.documentId ?? ''}`, signal: controller.signal },
-          (signal) => core.backend.infill(params, signal, (text) => stream?.push(text)),
+          (signal) => core.backend.infill(params, signal, (text) => stream?.push(text), this.name),
         );
       } finally {
         stream?.flush();

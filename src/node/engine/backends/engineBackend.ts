@@ -9,7 +9,8 @@ export interface EngineBackend {
   loadModel(params: LoadModelParams): Promise<ModelInfo>;
   /** Options that apply without a reload (the prompt cache budget), for a load of the model already loaded. */
   applyLoadOptions?(params: LoadModelParams): void;
-  infill(params: InfillParams, signal: AbortSignal, onText: (text: string) => void): Promise<InfillResult>;
+  /** `origin`: the client connection (a window) the request came from; prefills pace themselves by other windows. */
+  infill(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, origin?: string): Promise<InfillResult>;
   /** A chat answer in the model's own chat template; absent where the backend has no chat (OpenVINO). */
   chat?(params: z.output<typeof ChatParams>, signal: AbortSignal, onText: (text: string) => void): Promise<ChatResult>;
   /** The measured settings sweep; absent where the backend has nothing to tune (OpenVINO). */

@@ -16,6 +16,7 @@ import { placementFor } from '../../../common/hardware/placement';
 import { evaluationPriority, evaluationPriorityOf } from '../scheduler';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
 import { GenerationLimit } from './generationLimit';
+import { PrefillPacer, StepGate } from '../prefillPacer';
 import { beamSearch, bestOf, topLogProbs, type BeamModel } from './beamSearch';
 import { detectFimFamily, fimTemplate } from '../../../common/completion/fimTemplates';
 import { generateChat } from './llamaCppChat';
@@ -48,18 +49,24 @@ export const LOOKUP_OPTIONS = {};
 /** Live completion sequences by default (llama-server keeps 4 slots), fewer where free memory is short. */
 const DEFAULT_COMPLETION_SEQUENCES = 4;
 /**
- * Prompt tokens evaluated per prefill step. Between steps the request's signal is checked, so a superseded or
- * cancelled request releases its sequence (and its share of every batch) within one step; steps of different
- * sequences still meet in one llama.cpp batch.
+ * Prompt tokens evaluated per prefill step while a window types alone. Between steps the request's signal is
+ * checked, so a superseded or cancelled request releases its sequence (and its share of every batch) within one
+ * step; steps of different sequences still meet in one llama.cpp batch.
  */
 const PREFILL_CHUNK = 128;
 /**
- * Prompt tokens per prefill step while another request is generating. llama.cpp evaluates the sequences' pending
- * tokens in one batch, so a 128-token step beside another window's decode makes each of its tokens wait for the
- * step (~1 s on a 1.5B model on two cores: a 15-token suggestion took 15 s while a window prefilled after a jump).
- * Small steps keep the decoding window's batches cheap; the prefilling one pays a few more batches.
+ * Prompt tokens per prefill step while other windows type, or another request generates, or the window has no
+ * focus (see PrefillPacer). llama.cpp cannot stop a batch once it runs: another window's keystroke (or a decoding
+ * window's next token) waits for the step in progress. A 128-token step takes ~1 s on a 1.5B model on two cores.
+ * On a CPU a one-token decode is bound by reading the weights (~40 ms for benchDense's 870 MB) and each more token
+ * in the batch adds ~8 ms of compute, so a 4-token step costs about one decode: another window's first token comes
+ * after at most about two decodes. The prefilling window pays more batches (~90 tok/s instead of ~125).
  */
-const SHARED_PREFILL_CHUNK = 16;
+const SHARED_PREFILL_CHUNK = 4;
+/** How long after a window's last completion ended it still counts as typing (keys come 60-600 ms apart). */
+const TYPING_RECENT_MS = 2000;
+/** How long a small prefill step waits, at most, for requests waiting for their first token (StepGate). */
+const FIRST_TOKEN_MAX_WAIT_MS = 300;
 /**
  * How long a completion from a window without focus may wait, in all, for the focused window's completions to end
  * before it evaluates anyway: the focused window goes first, the others are late but never starved.
@@ -158,6 +165,10 @@ export class LlamaCppBackend {
   private readonly seenDocuments = new Map<string, string>();
   /** Requests in their generation phase (SHARED_PREFILL_CHUNK: other requests prefill in small steps meanwhile). */
   private generating = 0;
+  /** Which documents are typing: a prefill takes small steps while other windows type (see PrefillPacer). */
+  private readonly pacer = new PrefillPacer({ bigStep: PREFILL_CHUNK, smallStep: SHARED_PREFILL_CHUNK, recentMs: TYPING_RECENT_MS });
+  /** Small prefill steps one at a time across windows, after the requests waiting for their first token. */
+  private readonly gate = new StepGate(FIRST_TOKEN_MAX_WAIT_MS);
   /** Per document, where its last psm prompt's middle started: the prefix before it and the suffix (middleStart). */
   private readonly middles = new Map<string, { head: string; suffix: string }>();
   private readonly counts = { live: 0, restored: 0, full: 0 };
@@ -560,7 +571,7 @@ export class LlamaCppBackend {
    * Fill-in-the-middle generation. `onText` receives each piece of text as it is generated; `signal`
    * stops generation before the next token and returns what was generated so far.
    */
-  async infill(params: InfillParams, signal: AbortSignal, onText: (text: string) => void): Promise<InfillResult> {
+  async infill(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, origin?: string): Promise<InfillResult> {
     if (!this.model || !this.info) throw new Error('no model loaded');
     if (!this.info.infillSupported) throw new Error(`model ${this.info.name} has no fill-in-the-middle tokens in its GGUF metadata; choose a code model with FIM support`);
     const started = performance.now();
@@ -576,12 +587,17 @@ export class LlamaCppBackend {
     await this.stopReading();
     this.active++;
     if (focused) this.focusedActive++;
+    // Completions mark their window (the client connection; else the document) as typing: one window moving between
+    // files is one typist. Other work (background) only reads whether windows type.
+    const typing = priority === 'completion' ? this.pacer.begin(origin ?? params.documentId) : { key: this.pacer.keyFor(undefined), end: () => undefined };
+    const step = () => (this.generating > 0 ? SHARED_PREFILL_CHUNK : this.pacer.step(typing.key, priority !== 'completion' || params.focused !== false));
     try {
-      return await this.infillPlanned(params, signal, onText, started, evalPriority, tokens, heal, parts, (slot) => (unread = { slot, documentId: params.documentId }));
+      return await this.infillPlanned(params, signal, onText, started, evalPriority, tokens, heal, parts, step, (slot) => (unread = { slot, documentId: params.documentId }));
     } finally {
+      typing.end();
       if (focused && --this.focusedActive === 0) for (const wake of this.focusedWaiters.splice(0)) wake();
       this.active--;
-      if (unread && priority === 'completion') this.readOn(unread.slot, tokens, unread.documentId);
+      if (unread && priority === 'completion') this.readOn(unread.slot, tokens, unread.documentId, step);
     }
   }
 
@@ -596,13 +612,14 @@ export class LlamaCppBackend {
    * enters the backend stops the reader first and waits at most for its current step (`stopReading`), so a file
    * the user left never holds the engine for longer than one step.
    */
-  private readOn(slot: Slot, tokens: readonly Token[], documentId: string | undefined): void {
+  private readOn(slot: Slot, tokens: readonly Token[], documentId: string | undefined, step: () => number): void {
     if (this.active > 0 || !this.slots.includes(slot)) return;
     const stop = new AbortController();
     const before = slot.sequence.tokenMeter.usedInputTokens;
     const t0 = performance.now();
     slot.busy = true;
-    const done = this.prefill(slot.sequence, tokens, evaluationPriority.background, stop.signal, undefined, 1)
+    // Steps as the request's own (small while other windows type: see PrefillPacer), all but the last token.
+    const done = this.prefill(slot.sequence, tokens, evaluationPriority.background, stop.signal, step, { largest: 0 }, undefined, 1)
       .then(
         (whole) => this.logger.debug(`read on ${documentId ?? 'a prompt'} while idle: ${slot.sequence.tokenMeter.usedInputTokens - before} tokens in ${(performance.now() - t0).toFixed(0)} ms${whole ? ', the whole prompt' : ', stopped by a request'}`),
         (err: unknown) => this.logger.debug(`read on ${documentId ?? 'a prompt'}: ${err instanceof Error ? err.message : String(err)}`),
@@ -645,7 +662,7 @@ export class LlamaCppBackend {
     }
   }
 
-  private async infillPlanned(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, started: number, evalPriority: 1 | 2 | 3 | 4 | 5, tokens: Token[], heal: string, parts: PromptPart[], unread: (slot: Slot) => void): Promise<InfillResult> {
+  private async infillPlanned(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, started: number, evalPriority: 1 | 2 | 3 | 4 | 5, tokens: Token[], heal: string, parts: PromptPart[], step: () => number, unread: (slot: Slot) => void): Promise<InfillResult> {
     const priority = params.priority ?? 'completion';
     const plan = await this.plan(priority, params.documentId, tokens, params.cacheReuse !== false);
     // Per request: what was reused of the prompt and where the held tokens first differ from it (a switch or a
@@ -662,21 +679,24 @@ export class LlamaCppBackend {
     const outputBefore = sequence.tokenMeter.usedOutputTokens;
     const threads = this.chooseRequestThreads();
     const predictionsBefore = LlamaCppBackend.predictions(sequence);
+    const paced = { largest: 0 };
     const result = (text: string) => ({
       // llama.cpp's meter counts a token evaluated with logits as output: the prompt's last token is one of them.
       ...this.infillResult(text, sequence, tokensBefore - (sequence.tokenMeter.usedOutputTokens > outputBefore ? 1 : 0), tokensOut, firstTokenAt, started, stopReason),
       promptSource: plan.source,
       tokensReused: plan.reused,
+      ...(paced.largest ? { prefillStepTokens: paced.largest } : {}),
       ...this.speedFields(sequence, predictionsBefore, threads),
     });
     let text: string;
     let generating = false;
+    let firstToken: (() => void) | undefined;
     try {
       // The prompt's head in steps that a cancel can stop; its last step (at most PREFILL_CHUNK tokens) is evaluated
       // with the first generated token, in one decode (a keystroke's few new tokens cost one decode, not two).
       const wait = priority === 'completion' && params.focused === false ? { ms: UNFOCUSED_MAX_WAIT_MS } : undefined;
       const yieldToFocused = wait ? () => this.focusedFirst(limit.signal, wait) : undefined;
-      if (!(await this.prefill(sequence, tokens, evalPriority, limit.signal, yieldToFocused))) {
+      if (!(await this.prefill(sequence, tokens, evalPriority, limit.signal, step, paced, yieldToFocused))) {
         stopReason = limit.timedOut ? 'timeLimit' : 'cancelled';
         this.logger.debug(`infill ${params.documentId ?? ''}: ${stopReason} during prefill after ${sequence.tokenMeter.usedInputTokens - tokensBefore} of ${tokens.length - plan.reused} tokens`);
         unread(slot);
@@ -685,6 +705,8 @@ export class LlamaCppBackend {
       await yieldToFocused?.();
       this.generating++;
       generating = true;
+      // Other windows' small prefill steps hold back until this request has its first token (StepGate).
+      firstToken = this.gate.awaitFirstToken();
       const options = {
         maxTokens: params.maxTokens,
         temperature: params.temperature ?? 0,
@@ -698,6 +720,7 @@ export class LlamaCppBackend {
           onText(chunk);
         },
         onToken: () => {
+          firstToken?.();
           tokensOut++;
         },
       };
@@ -751,6 +774,7 @@ export class LlamaCppBackend {
           tokenBias: this.healBias(heal),
           onTextChunk: undefined,
           onToken: (t: Token[]) => {
+            firstToken?.();
             first ??= t[0];
           },
         });
@@ -783,6 +807,7 @@ export class LlamaCppBackend {
       else stopReason = 'eos';
       text = lead + res.response;
     } finally {
+      firstToken?.();
       if (generating) this.generating--;
       limit.dispose();
       slot.busy = false;
@@ -791,26 +816,39 @@ export class LlamaCppBackend {
   }
 
   /**
-   * Evaluates `prompt` into `sequence` after the longest prefix it already holds, `PREFILL_CHUNK` tokens at a
-   * time, leaving the last step (at most `PREFILL_CHUNK` tokens, at least the last token) to generation, or only
-   * the last `leave` tokens; false when `signal` aborted it between steps (what was evaluated stays: a later
-   * request reuses it).
+   * Evaluates `prompt` into `sequence` after the longest prefix it already holds, `chunk()` tokens at a time
+   * (PREFILL_CHUNK, or SHARED_PREFILL_CHUNK while other windows type: see PrefillPacer), leaving the last step (at
+   * most one step's tokens, at least the last token) to generation; false when `signal` aborted it between steps
+   * (what was evaluated stays: a later request reuses it), or only the last `leave` tokens. `paced.largest`: the
+   * most tokens evaluated in one step, the step left to generation included.
    */
-  private async prefill(sequence: LlamaContextSequence, prompt: readonly Token[], priority: 1 | 2 | 3 | 4 | 5, signal: AbortSignal, beforeStep?: () => Promise<void>, leave?: number): Promise<boolean> {
+  private async prefill(sequence: LlamaContextSequence, prompt: readonly Token[], priority: 1 | 2 | 3 | 4 | 5, signal: AbortSignal, chunk: () => number, paced: { largest: number }, beforeStep?: () => Promise<void>, leave?: number): Promise<boolean> {
     const common = Math.min(commonPrefix(sequence.contextTokens, prompt), prompt.length - 1);
-    // The step (and what is left to generation) is small while another request generates (SHARED_PREFILL_CHUNK).
-    const chunk = () => (this.generating > 0 ? SHARED_PREFILL_CHUNK : PREFILL_CHUNK);
-    const left = () => leave ?? chunk();
-    if (prompt.length - common <= left()) return !signal.aborted;
+    const lastStep = (from: number) => {
+      paced.largest = Math.max(paced.largest, prompt.length - from);
+      return !signal.aborted;
+    };
+    if (prompt.length - common <= (leave ?? chunk())) return lastStep(common);
     if (common < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: common, end: sequence.nextTokenIndex }]);
-    for (let i = common; prompt.length - i > left(); ) {
+    let i = common;
+    for (;;) {
       await beforeStep?.();
       if (signal.aborted) return false;
-      const step = Math.min(chunk(), prompt.length - left() - i);
-      await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(i, i + step), { evaluationPriority: priority });
+      // Chosen again before each step: a window that starts typing mid-prefill gets small steps from then on.
+      const size = chunk();
+      if (prompt.length - i <= (leave ?? size)) break;
+      const step = leave === undefined ? size : Math.min(size, prompt.length - leave - i);
+      const evaluate = () => sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(i, i + step), { evaluationPriority: priority });
+      // Small steps (other windows typing) take turns across windows, after their keystrokes (StepGate).
+      if (step < PREFILL_CHUNK) {
+        if (!(await this.gate.run(evaluate, signal))) return false;
+      } else {
+        await evaluate();
+      }
+      paced.largest = Math.max(paced.largest, step);
       i += step;
     }
-    return !signal.aborted;
+    return lastStep(i);
   }
 
   /**
