@@ -146,18 +146,21 @@ describe('GenerationControl', () => {
   it('caps tokens by the measured decode speed: a slow machine gets fewer', () => {
     const g = new GenerationControl();
     assert.equal(g.caps({ maxTokens: 48, timeLimitMs: 3000 }, false).maxTokens, 48);
-    g.observe({ totalMs: 1100, timeToFirstTokenMs: 100, tokensOut: 20, stopReason: 'eos', tokensEvaluated: 1 }); // 20 tok/s
+    g.observe({ totalMs: 1050, timeToFirstTokenMs: 100, tokensOut: 20, stopReason: 'eos', tokensEvaluated: 1 }); // 19 more in 950 ms: 20 tok/s
     const c = g.caps({ maxTokens: 48, timeLimitMs: 3000 }, false);
     assert.equal(c.maxTokens, 9, '20 tok/s × 450 ms for one line');
     assert.match(c.reason ?? '', /decode 20 tok\/s/);
     assert.equal(g.caps({ maxTokens: 48, timeLimitMs: 3000 }, true).maxTokens, 21, '20 tok/s × 1050 ms for a block');
     const typing = new GenerationControl();
-    typing.observe({ totalMs: 1100, timeToFirstTokenMs: 100, tokensOut: 20, stopReason: 'cancelled', tokensEvaluated: 1 });
+    typing.observe({ totalMs: 1050, timeToFirstTokenMs: 100, tokensOut: 20, stopReason: 'cancelled', tokensEvaluated: 1 });
     assert.equal(typing.caps({ maxTokens: 48, timeLimitMs: 3000 }, false).maxTokens, 9, 'a request cancelled mid-decode still measures the decode rate');
     assert.equal(typing.debounceMs(0), 100, 'and its time to first token');
     assert.equal(typing.measured.latencyMs, undefined, 'but not the latency');
     typing.observe({ totalMs: 300, timeToFirstTokenMs: null, tokensOut: 0, stopReason: 'cancelled', tokensEvaluated: 40 });
     assert.equal(typing.measured.tokensPerSecond, 20, 'one cancelled before its first token says nothing');
+    const early = new GenerationControl();
+    early.observe({ totalMs: 115, timeToFirstTokenMs: 100, tokensOut: 2, stopReason: 'cancelled', tokensEvaluated: 1 });
+    assert.equal(Math.round(early.measured.tokensPerSecond ?? 0), 67, 'a request cancelled two tokens in: one token in 15 ms, not two');
     const first = new GenerationControl();
     first.observe({ totalMs: 80, timeToFirstTokenMs: 80, tokensOut: 1, stopReason: 'cancelled', tokensEvaluated: 1 });
     const guessed = first.caps({ maxTokens: 48, timeLimitMs: 3000 }, true);

@@ -51,9 +51,12 @@ export class GenerationControl {
     if (cancelled && (result.timeToFirstTokenMs === null || result.tokensOut < 2)) return;
     if (!cancelled) this.latency = ewma(this.latency, result.totalMs);
     const decodeMs = result.totalMs - (result.timeToFirstTokenMs ?? 0);
-    // A beam search returns everything at once (first token = end): total time over tokens is the honest rate.
-    const rateMs = decodeMs > 5 ? decodeMs : result.totalMs;
-    if (result.tokensOut >= 2 && rateMs > 0) this.decode = ewma(this.decode, (result.tokensOut / rateMs) * 1000);
+    // Streamed: the tokens after the first came in the time after it (counting the first as well overstated the
+    // rate, most for a request cancelled two tokens in: 2 tokens in 15 ms read 133 tok/s, and the caps then let a
+    // "one line" decode 48 tokens for 1.7 s). A beam search returns everything at once (first token = end): total
+    // time over tokens is the honest rate.
+    const [tokens, rateMs] = decodeMs > 5 ? [result.tokensOut - 1, decodeMs] : [result.tokensOut, result.totalMs];
+    if (result.tokensOut >= 2 && rateMs > 0) this.decode = ewma(this.decode, (tokens / rateMs) * 1000);
   }
 
   /** Measured engine latency (EWMA, ms) and decode speed (tokens/s), when known. */
