@@ -584,8 +584,10 @@ export class LlamaCppBackend {
     this.rememberMiddle(params, split);
     const focused = priority === 'completion' && params.focused !== false;
     let unread: { slot: Slot; documentId: string | undefined } | undefined;
-    await this.stopReading();
+    // Counted as active before the reader is stopped: a request that ends while this one waits for the reader's
+    // step would otherwise see an idle backend and start another reader in the gap.
     this.active++;
+    await this.stopReading();
     if (focused) this.focusedActive++;
     // Completions mark their window (the client connection; else the document) as typing: one window moving between
     // files is one typist. Other work (background) only reads whether windows type.
@@ -1030,12 +1032,14 @@ export class LlamaCppBackend {
   /** A chat answer (see `llamaCppChat.ts`) on the chat slot's sequence, at chat priority. */
   async chat(params: z.output<typeof ChatParams>, signal: AbortSignal, onText: (text: string) => void): Promise<ChatResult> {
     if (!this.model || !this.info || !this.mod) throw new Error('no model loaded');
-    await this.stopReading();
-    const sequence = this.slotFor('chat', undefined).sequence;
-    const threads = this.chooseRequestThreads();
-    const before = LlamaCppBackend.predictions(sequence);
-    this.active++;
-    const r = await generateChat({ mod: this.mod, model: this.model, sequence }, params, signal, onText).finally(() => this.active--);
+    this.active++; // before the reader is stopped, as in `infill`
+    const { r, sequence, threads, before } = await (async () => {
+      await this.stopReading();
+      const sequence = this.slotFor('chat', undefined).sequence;
+      const threads = this.chooseRequestThreads();
+      const before = LlamaCppBackend.predictions(sequence);
+      return { r: await generateChat({ mod: this.mod!, model: this.model!, sequence }, params, signal, onText), sequence, threads, before };
+    })().finally(() => this.active--);
     const speed = this.speedFields(sequence, before, threads);
     if (speed.lookupAccepted !== undefined) this.logger.debug(`chat: ${threads} threads, lookup ${speed.lookupAccepted} accepted / ${speed.lookupRejected} rejected`);
     return { ...r, ...speed };
