@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EngineClient } from '../../src/node/engine/engineClient';
+import type { InfillResult } from '../../src/common/protocol/engineProtocol';
 import { makeModel, demo, tinyDense } from '../fixtures/gguf/makeModel';
 import { makeCodeTokenizer } from '../fixtures/gguf/tokenizer';
 
@@ -155,51 +156,54 @@ describe('prompt cache and live sequences (engine process, generated models)', f
     assert.ok(next.tokensEvaluated < 32 && (next.tokensReused ?? 0) > 300, `a keystroke evaluated ${next.tokensEvaluated} tokens and reused ${next.tokensReused}`);
   });
 
-  it('a cancelled prefill lets go of the engine within one prefill step', async () => {
-    // Two completion sequences: the cancelled document gets an empty one and must evaluate its whole prompt. One
-    // thread: the load-aware choice per request could give the timed prefill and the cancelled one different counts
-    // (seen: 19 s against 6 s under load), and the cancel, timed from the first, then came after the second ended.
+  /**
+   * One thread, two completion sequences and no prompt cache (so a cancelled document gets an empty sequence and
+   * must evaluate its whole prompt); then a full prefill of a long document, timed. One thread: the load-aware
+   * choice per request could give the timed prefill and the cancelled one different counts (seen: 19 s against 6 s
+   * under load), and a cancel timed from the first then came after the second ended.
+   */
+  async function timedFullPrefill(seed: string): Promise<{ long: string; full: InfillResult; fullMs: number }> {
     await client.loadModel({ path: demoPath, contextSize: 8192, sequences: 3, promptCacheBytes: 0, threads: 1 });
-    const long = documentText('long', 180);
+    const long = documentText(seed, 180);
     // Pages the weights in and builds the healing tables, so the timed prefill below is a plain one.
     await client.infill({ documentId: 'first.ts', prefix: documentText('first', 4), suffix: '', maxTokens: 1, beamWidth: 1 });
-    // A full prefill of the same length, to know how long one step (128 tokens) takes here.
     const t0 = performance.now();
-    const full = await client.infill({ documentId: 'warm.ts', prefix: long, suffix: '', maxTokens: 1, beamWidth: 1 });
-    const fullMs = performance.now() - t0;
-    // Its steps are small when another document's completion ended within 2 s (first.ts above): see the test below.
-    const stepMs = fullMs / Math.ceil(full.tokensEvaluated / (full.prefillStepTokens ?? 128));
+    const full = await client.infill({ documentId: `${seed}-full.ts`, prefix: long, suffix: '', maxTokens: 1, beamWidth: 1 });
+    return { long, full, fullMs: performance.now() - t0 };
+  }
+
+  /** A request for `prefix` in `documentId`, cancelled `afterMs` in; its result and when the cancel came. */
+  async function cancelledAfter(documentId: string, prefix: string, afterMs: number): Promise<{ res: InfillResult; startedAt: number; cancelledAt: number }> {
     const abort = new AbortController();
-    const started = performance.now();
-    const pending = client.infill({ documentId: 'cancelled.ts', prefix: long + '//', suffix: '', maxTokens: 1, beamWidth: 1 }, { signal: abort.signal });
-    await new Promise((r) => setTimeout(r, fullMs / 3));
+    const startedAt = performance.now();
+    const pending = client.infill({ documentId, prefix, suffix: '', maxTokens: 1, beamWidth: 1 }, { signal: abort.signal });
+    await new Promise((r) => setTimeout(r, afterMs));
     const cancelledAt = performance.now();
     abort.abort();
-    const res = await pending;
+    return { res: await pending, startedAt, cancelledAt };
+  }
+
+  it('a cancelled prefill lets go of the engine within one prefill step', async () => {
+    const { long, full, fullMs } = await timedFullPrefill('long');
+    // Its steps are small when another document's completion ended within 2 s (first.ts above): see the test below.
+    const stepMs = fullMs / Math.ceil(full.tokensEvaluated / (full.prefillStepTokens ?? 128));
+    const { res, startedAt, cancelledAt } = await cancelledAfter('cancelled.ts', long + '//', fullMs / 3);
     const releasedMs = performance.now() - cancelledAt;
-    assert.equal(res.stopReason, 'cancelled', `the request ended (${res.stopReason}, ${res.tokensEvaluated} tokens) before the cancel ${(cancelledAt - started).toFixed(0)} ms in; the full prefill took ${fullMs.toFixed(0)} ms`);
+    assert.equal(res.stopReason, 'cancelled', `the request ended (${res.stopReason}, ${res.tokensEvaluated} tokens) before the cancel ${(cancelledAt - startedAt).toFixed(0)} ms in; the full prefill took ${fullMs.toFixed(0)} ms`);
     // A request's meter counts its own sequence only: never more than its prompt, whatever runs beside it.
     assert.ok(res.tokensEvaluated <= full.tokensEvaluated + 2, `evaluated ${res.tokensEvaluated} tokens, more than the prompt (${full.tokensEvaluated})`);
     assert.ok(res.tokensEvaluated < full.tokensEvaluated - 128, `evaluated ${res.tokensEvaluated} of ${full.tokensEvaluated} tokens before stopping`);
     // One step plus scheduling slack (this machine is shared): far less than the rest of the prefill.
-    assert.ok(releasedMs < Math.max(4 * stepMs, 250), `released ${releasedMs.toFixed(0)} ms after the cancel; one step takes ${stepMs.toFixed(0)} ms, the full prefill ${fullMs.toFixed(0)} ms (cancel ${(cancelledAt - started).toFixed(0)} ms in)`);
+    assert.ok(releasedMs < Math.max(4 * stepMs, 250), `released ${releasedMs.toFixed(0)} ms after the cancel; one step takes ${stepMs.toFixed(0)} ms, the full prefill ${fullMs.toFixed(0)} ms (cancel ${(cancelledAt - startedAt).toFixed(0)} ms in)`);
     // The engine is free: another document completes at once.
     const next = await client.infill({ documentId: 'next.ts', prefix: 'const x = ', suffix: ';\n', maxTokens: 2, beamWidth: 1 });
     assert.ok(next.tokensOut >= 1);
   });
+
   it('reads on a prompt whose prefill a keystroke stopped while the engine is idle, so the next keystroke pays only its tail', async () => {
-    await client.loadModel({ path: demoPath, contextSize: 8192, sequences: 3, promptCacheBytes: 0, threads: 1 });
-    const long = documentText('typed', 180);
-    await client.infill({ documentId: 'first.ts', prefix: documentText('first', 4), suffix: '', maxTokens: 1, beamWidth: 1 });
-    const t0 = performance.now();
-    const full = await client.infill({ documentId: 'probe.ts', prefix: long, suffix: '', maxTokens: 1, beamWidth: 1 });
-    const fullMs = performance.now() - t0;
+    const { long, full, fullMs } = await timedFullPrefill('typed');
     // The first keystroke in a file just opened: its request is cancelled by the next key a quarter into the prefill.
-    const abort = new AbortController();
-    const pending = client.infill({ documentId: 'typed.ts', prefix: long + '//', suffix: '', maxTokens: 1, beamWidth: 1 }, { signal: abort.signal });
-    await new Promise((r) => setTimeout(r, fullMs / 4));
-    abort.abort();
-    const stopped = await pending;
+    const { res: stopped } = await cancelledAfter('typed.ts', long + '//', fullMs / 4);
     assert.equal(stopped.stopReason, 'cancelled', `the request ended (${stopped.stopReason}) before the cancel; the full prefill took ${fullMs.toFixed(0)} ms`);
     assert.ok(stopped.tokensEvaluated < full.tokensEvaluated - 128, `evaluated ${stopped.tokensEvaluated} of ${full.tokensEvaluated} tokens before stopping`);
     // The user types on without a pause long enough for a request: the engine reads on meanwhile.

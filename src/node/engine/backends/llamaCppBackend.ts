@@ -62,7 +62,8 @@ const PREFILL_CHUNK = 128;
  * in the batch adds ~8 ms of compute, so a 4-token step costs about one decode: another window's first token comes
  * after at most about two decodes. The prefilling window pays more batches (~90 tok/s instead of ~125).
  */
-const SHARED_PREFILL_CHUNK = 4;
+// HEARTH_ENGINE_SMALL_STEP: another size, for benchmarks that compare step sizes (development).
+const SHARED_PREFILL_CHUNK = Number(process.env.HEARTH_ENGINE_SMALL_STEP) || 4;
 /** How long after a window's last completion ended it still counts as typing (keys come 60-600 ms apart). */
 const TYPING_RECENT_MS = 2000;
 /** How long a small prefill step waits, at most, for requests waiting for their first token (StepGate). */
