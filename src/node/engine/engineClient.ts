@@ -273,9 +273,10 @@ export class EngineClient {
    * 3000 / 10,000 ran 9.2 / 7.4 / 4.5 tok/s against 12.6; libuv's 4 workers with the longest spin libgomp gives them
    * (`OMP_WAIT_POLICY=active GOMP_SPINCOUNT=1000` or 300) 12.6 / 12.9 against 15.0; even one worker at libgomp's 100
    * spins 13.6 against 15.0 (a team whose threads just slept is favoured by the scheduler over one that kept
-   * running). With the bench's spinner holding a core on top, the default 10.5 tok/s, one thread 7.9 (what dropping
-   * to one thread under load would give a spinning mode: no barriers, so no collapse, but slower), one worker with
-   * a spin of 300 / 1000 7.0 / 7.1. Session 7 measured one worker's default spin at 0.4–0.7 tok/s under load. So
+   * running). With the probe's spinner holding one core (others 1.1–1.4 cores with it): the default 9.9 tok/s, 4
+   * workers with a spin of 1000 7.2, one worker with 10,000 2.4 (the default fastest in 8 of 8 rounds); in another
+   * run the default 10.5, one thread 7.9 (what dropping to one thread under load would give a spinning mode: no
+   * barriers, so no collapse, but slower), one worker with a spin of 300 / 1000 7.0 / 7.1. So
    * the default stays: it loses ~20 % on an idle machine and wins by 20–50 % on a busy one. The engine logs the
    * mode it runs in and the tooltip shows it (`openmpWaits` in threads.ts); `npm run bench:engine-speed` measures
    * two spinning modes beside the default (its sides).
