@@ -14,7 +14,8 @@
  * `HEARTH_BENCH_QUICK=1`: benchDense only, fewer repetitions and replay tasks. `HEARTH_BENCH_ONLY=decode|lookup`: one part
  * alone; `HEARTH_BENCH_MODELS=benchMoe` (comma-separated presets): the decode rows of those models only.
  * `HEARTH_BENCH_SIDES`: the engine sides of the decode rows (below); `HEARTH_BENCH_THREADS=N`: every side and
- * llama-bench at N threads whatever the load (no busy ÷ quiet row); `HEARTH_BENCH_REPS`: repetitions. Each side's
+ * llama-bench at N threads whatever the load (no busy ÷ quiet row); `HEARTH_BENCH_REPS`: repetitions;
+ * `HEARTH_BENCH_BUSY_PAIRS`: quiet/busy pairs of the busy ÷ quiet row (default 7, quick or not). Each side's
  * decode row also prints the engine's CPU time a token on a cached prompt (waiting threads that spin show there).
  * Builds (or reuses): `.bench-cache/` (llama-bench, see llamaCppTools.ts) and `.hearth-build/` (the native backend).
  */
@@ -34,15 +35,18 @@ const quick = process.env.HEARTH_BENCH_QUICK === '1';
 const only = process.env.HEARTH_BENCH_ONLY;
 const reps = Number(process.env.HEARTH_BENCH_REPS ?? (quick ? 2 : 3));
 const DECODE_TOKENS = quick ? 24 : 48;
+/** Quiet/busy decode pairs of the busy ÷ quiet row: the figure is a ratio of two noisy medians, so more than `reps`. */
+const busyPairs = Number(process.env.HEARTH_BENCH_BUSY_PAIRS ?? 7);
 const PROMPT_TOKENS = 256;
 const buildRoot = resolve(repoRoot, '.hearth-build');
 const shippedModel = resolve(repoRoot, 'models/hearth-code-tiny.gguf');
 /** `HEARTH_BENCH_THREADS=N`: every side and llama-bench at N threads (the engine ignores the load); unset: automatic. */
 const fixedThreads = Number(process.env.HEARTH_BENCH_THREADS ?? 0) || undefined;
 
+const startedAt = performance.now();
 function load(step: string): void {
   const [l1, l5] = loadavg();
-  console.log(`# load ${l1!.toFixed(2)} (1 min) ${l5!.toFixed(2)} (5 min) before: ${step}`);
+  console.log(`# load ${l1!.toFixed(2)} (1 min) ${l5!.toFixed(2)} (5 min) at ${((performance.now() - startedAt) / 1000).toFixed(0)} s before: ${step}`);
 }
 
 /** A bounded busy process: spins one core for `ms` at normal priority, then exits on its own. */
@@ -55,12 +59,14 @@ function busyChild(ms: number): ChildProcess {
  * settings for the engine process, named `native+VAR=value+…` (`HEARTH_BENCH_SIDES=native,prebuilt,native+OMP_WAIT_POLICY=passive`).
  * node-llama-cpp runs each decode on whichever of libuv's 4 workers is free, and libgomp keeps one thread team per
  * calling thread: more OpenMP threads than cores, so libgomp's barriers spin 100 times and sleep; llama-bench calls
- * from one thread, one team, and spins 300,000 times. The diagnostics give the engine one worker (one team, as
- * llama-bench) with libgomp's default spin and with a short one; the engine keeps libuv's default (see
- * `engineEnv` in engineClient.ts for why and what was measured).
+ * from one thread, one team, and spins 300,000 times. The diagnostics: one worker (one team, as llama-bench) with a
+ * 10,000 spin, and the 4 workers with the longest spin libgomp allows them (1000); the engine keeps libuv's and
+ * libgomp's defaults (see `engineEnv` in engineClient.ts for why and what was measured).
  */
 type Side = string;
-const DEFAULT_SIDES: Side[] = ['native', 'prebuilt', 'native+UV_THREADPOOL_SIZE=1', 'native+UV_THREADPOOL_SIZE=1+GOMP_SPINCOUNT=10000'];
+// The last two: session 7's one-team side (0.995 of llama-bench quiet, collapses under load) and session 8's longest
+// spin that keeps libuv's 4 workers (libgomp caps a throttled spin at 1000 with OMP_WAIT_POLICY=active).
+const DEFAULT_SIDES: Side[] = ['native', 'prebuilt', 'native+UV_THREADPOOL_SIZE=1+GOMP_SPINCOUNT=10000', 'native+OMP_WAIT_POLICY=active+GOMP_SPINCOUNT=1000'];
 
 function sideEnv(side: Side): Record<string, string> {
   const env: Record<string, string> = {};
@@ -144,6 +150,10 @@ interface ModelRow {
   /** Each diagnostic side's decode ÷ llama-bench. */
   diagnostics: Record<string, number>;
   busy?: number;
+  /** Median of each pair's busy ÷ quiet. */
+  busyPaired?: number;
+  quietTps?: number;
+  busyTps?: number;
 }
 
 async function nativeVsLlamaBench(preset: string, llamaBench: string | undefined, nativeReady: boolean): Promise<ModelRow> {
@@ -213,24 +223,35 @@ async function nativeVsLlamaBench(preset: string, llamaBench: string | undefined
     const c = clients.get(nativeReady ? 'native' : 'prebuilt')!;
     const quiet: number[] = [];
     const busy: number[] = [];
-    for (let r = 0; r < reps; r++) {
-      load(`${preset}: quiet decode (automatic threads), rep ${r + 1}`);
-      const q = await engineDecode(c, prefix);
+    for (let r = 0; r < busyPairs; r++) {
+      // A quiet and a busy decode in the same half-minute, alternating which goes first: the machine's own load
+      // drifts between pairs (session 7's two quiet repetitions differed by 19 %), less within one.
+      const one = async (withBusy: boolean) => {
+        load(`${preset}: ${withBusy ? 'decode with one core held busy' : 'quiet decode'} (automatic threads), pair ${r + 1}`);
+        if (!withBusy) return engineDecode(c, prefix);
+        const child = busyChild(120_000);
+        try {
+          // Let the engine's load monitor see the busy core (it samples every second).
+          await new Promise((res) => setTimeout(res, 2500));
+          return await engineDecode(c, prefix);
+        } finally {
+          child.kill();
+          // The core is free again before the next decode: the spinner has exited, not just been signalled.
+          await new Promise((res) => setTimeout(res, 1000));
+        }
+      };
+      const first = await one(r % 2 === 1);
+      const second = await one(r % 2 === 0);
+      const [q, b] = r % 2 === 1 ? [second, first] : [first, second];
       quiet.push(q.tps);
-      load(`${preset}: decode with one core held busy, rep ${r + 1}`);
-      const child = busyChild(120_000);
-      try {
-        // Let the engine's load monitor see the busy core (it samples every second).
-        await new Promise((res) => setTimeout(res, 2500));
-        const b = await engineDecode(c, prefix);
-        busy.push(b.tps);
-        console.log(`  ${preset}: quiet ${q.tps.toFixed(2)} tok/s at ${q.threads} threads; one core busy ${b.tps.toFixed(2)} tok/s at ${b.threads} threads`);
-      } finally {
-        child.kill();
-      }
+      busy.push(b.tps);
+      console.log(`  ${preset}: quiet ${q.tps.toFixed(2)} tok/s at ${q.threads} threads; one core busy ${b.tps.toFixed(2)} tok/s at ${b.threads} threads (${(b.tps / q.tps).toFixed(3)})`);
     }
     out.busy = median(busy) / median(quiet);
-    console.log(`${preset}: busy ÷ quiet decode ${out.busy.toFixed(3)}`);
+    out.busyPaired = median(busy.map((b, i) => b / quiet[i]!));
+    out.quietTps = median(quiet);
+    out.busyTps = median(busy);
+    console.log(`${preset}: busy ÷ quiet decode ${out.busy.toFixed(3)} (medians of ${busyPairs} pairs: quiet ${out.quietTps.toFixed(2)}, busy ${out.busyTps.toFixed(2)} tok/s; median of the pairs' ratios ${out.busyPaired.toFixed(3)})`);
   } finally {
     for (const c of clients.values()) {
       await c.restart().catch(() => undefined);
@@ -338,6 +359,9 @@ async function main(): Promise<void> {
     if (m.prebuilt !== undefined) result[`prebuilt_decode_over_llamabench_${preset}`] = round(m.prebuilt);
     for (const [side, r] of Object.entries(m.diagnostics)) result[`decode_over_llamabench_${preset}_${side.replace(/[^A-Za-z0-9]+/g, '_')}`] = round(r);
     if (m.busy !== undefined) result[`busy_decode_over_quiet_${preset}`] = round(m.busy);
+    if (m.busyPaired !== undefined) result[`busy_decode_over_quiet_paired_${preset}`] = round(m.busyPaired);
+    if (m.quietTps !== undefined) result[`quiet_decode_tps_${preset}`] = round(m.quietTps, 2);
+    if (m.busyTps !== undefined) result[`busy_decode_tps_${preset}`] = round(m.busyTps, 2);
   }
   result.load1 = round(loadavg()[0]!, 2);
   result.quick = quick;

@@ -40,7 +40,7 @@ export function statusTooltipMarkdown({ model, pid, status, tuned, threadsSettin
 export function speedLines(status: Pick<StatusResult, 'engineBackend' | 'threads' | 'lookup'>): string[] {
   const lines: string[] = [];
   const b = status.engineBackend;
-  if (b) lines.push(`Backend: ${b.kind === 'native' ? 'native build for this machine' : 'prebuilt'} (${b.flags})${b.note ? ` · ${b.note}` : ''}`);
+  if (b) lines.push(`Backend: ${b.kind === 'native' ? 'native build for this machine' : 'prebuilt'} (${b.flags})${b.note ? ` · ${b.note}` : ''}${b.waits ? ` · ${b.waits}` : ''}`);
   const t = status.threads;
   if (t) lines.push(`Threads now: ${t.last} of ${t.ceiling} · other programs busy ${t.othersBusy.toFixed(1)} core${t.othersBusy === 1 ? '' : 's'}`);
   const l = status.lookup;

@@ -1,7 +1,7 @@
 /**
  * Engine speed features through the real engine and node-llama-cpp (issue #17), without building anything:
  *  - the native backend's fallback: no build, a broken build and a missing toolchain all leave the prebuilt working
- *    and say why;
+ *    and say why; where a native build exists, its OpenMP wait mode in status;
  *  - load-aware threads: the choice under a real, bounded busy process (and the engine's own work not counted);
  *  - lookup speculation: exactly the same tokens as plain greedy decoding, on generated models and the shipped one.
  */
@@ -82,6 +82,18 @@ describe('engine speed: native backend fallback, load-aware threads, lookup spec
     assert.match(status.engineBackend?.note ?? '', /failed to load/);
     const r = await c.infill({ prefix: 'let x = ', suffix: '', maxTokens: 3, beamWidth: 1 });
     assert.ok(r.tokensOut > 0, 'the prebuilt should still answer');
+  });
+
+  it("the native build, where this checkout has one, says how its OpenMP threads wait, from the engine's environment", async function () {
+    const buildDir = resolve(repoRoot, '.hearth-build');
+    if (!('dir' in findNativeBuild(buildDir))) this.skip(); // built by bench:engine-speed or "hearth engine build", never here
+    const c = client({ HEARTH_ENGINE_BUILD_DIR: buildDir, OMP_WAIT_POLICY: 'active', GOMP_SPINCOUNT: '1000' });
+    await c.loadModel({ path: tinyPath, contextSize: 512, engineBackend: 'native' });
+    const b = (await c.status()).engineBackend;
+    assert.equal(b?.kind, 'native');
+    assert.match(b?.waits ?? '', /^OpenMP waits spin 1,000 then sleep \(4 libuv workers, .*OMP_WAIT_POLICY=active GOMP_SPINCOUNT=1000\)$/, `waits: ${b?.waits}`);
+    const r = await c.infill({ prefix: 'let x = ', suffix: '', maxTokens: 3, beamWidth: 1 });
+    assert.ok(r.tokensOut > 0);
   });
 
   it('a build without cmake or a compiler fails at once, saying what is missing, and marks nothing ready', async () => {

@@ -59,4 +59,9 @@ describe('speed fields on ledger records and in the status text', () => {
       'Lookup speculation: on · 50% of drafts accepted',
     ]);
   });
+
+  it("says how the native build's OpenMP threads wait (the engine environment's mode)", () => {
+    const waits = 'OpenMP waits spin 100 then sleep (4 libuv workers, throttled: more OpenMP threads than cores; defaults)';
+    assert.deepEqual(speedLines({ engineBackend: { kind: 'native', flags: 'GGML_NATIVE=ON GGML_OPENMP=ON', waits } }), [`Backend: native build for this machine (GGML_NATIVE=ON GGML_OPENMP=ON) · ${waits}`]);
+  });
 });

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { chooseThreads, LoadMonitor, toleratedLoad, othersBusyBetween, parsePidStat, parseProcStat, parseRunnable, type CpuCounters } from '../../src/node/engine/threads';
+import { chooseThreads, LoadMonitor, openmpWaits, toleratedLoad, othersBusyBetween, parsePidStat, parseProcStat, parseRunnable, type CpuCounters } from '../../src/node/engine/threads';
 
 describe('chooseThreads', () => {
   it('uses every core on an idle machine', () => assert.equal(chooseThreads(4, 0.1), 4));
@@ -96,5 +96,24 @@ describe('runnable threads (/proc/loadavg)', () => {
   it('reads the running count of the fourth field', () => {
     assert.equal(parseRunnable('5.74 7.06 8.29 6/149 19150\n'), 6);
     assert.equal(parseRunnable('garbage'), undefined);
+  });
+});
+
+describe('openmpWaits (how the native build waits, for the log and tooltip)', () => {
+  it("libuv's 4 workers: one team each, more OpenMP threads than cores, so libgomp's throttled 100 spins", () => {
+    assert.match(openmpWaits({}, 2, 2), /^OpenMP waits spin 100 then sleep \(4 libuv workers, throttled: more OpenMP threads than cores; defaults\)$/);
+  });
+  it('one worker at threads = cores: one team, GOMP_SPINCOUNT or the default 300,000', () => {
+    assert.match(openmpWaits({ UV_THREADPOOL_SIZE: '1' }, 2, 2), /spin 300,000 then sleep \(1 libuv worker, one team; UV_THREADPOOL_SIZE=1\)/);
+    assert.match(openmpWaits({ UV_THREADPOOL_SIZE: '1', GOMP_SPINCOUNT: '10000' }, 2, 2), /spin 10,000 then sleep/);
+  });
+  it('OMP_WAIT_POLICY=active raises the throttled count to 1000, never above GOMP_SPINCOUNT; passive never spins', () => {
+    assert.match(openmpWaits({ OMP_WAIT_POLICY: 'active', GOMP_SPINCOUNT: '1000' }, 2, 2), /spin 1,000 then sleep \(4 libuv workers, throttled/);
+    assert.match(openmpWaits({ OMP_WAIT_POLICY: 'active', GOMP_SPINCOUNT: '300' }, 2, 2), /spin 300 then sleep/);
+    assert.match(openmpWaits({ OMP_WAIT_POLICY: 'active' }, 2, 2), /spin 1,000 then sleep/);
+    assert.match(openmpWaits({ OMP_WAIT_POLICY: 'passive' }, 2, 2), /spin 0 then sleep/);
+  });
+  it('many cores: 4 teams of 2 threads fit, so no throttling', () => {
+    assert.match(openmpWaits({}, 2, 8), /spin 300,000 then sleep \(4 libuv workers, a team each, within the cores/);
   });
 });

@@ -256,7 +256,7 @@ export const StatusResult = z.object({
   clientNames: z.array(z.string()).optional(),
   promptCache: PromptCacheStatus.optional(),
   /** The llama.cpp build loaded: the native build for this machine or node-llama-cpp's prebuilt, with its flags. */
-  engineBackend: z.object({ kind: z.enum(['native', 'prebuilt']), flags: z.string(), note: z.string().optional() }).optional(),
+  engineBackend: z.object({ kind: z.enum(['native', 'prebuilt']), flags: z.string(), note: z.string().optional(), waits: z.string().optional() }).optional(),
   /** Load-aware threads: the count the last request used, the ceiling, and other processes' load (cores). */
   threads: z.object({ last: z.number().int().nonnegative(), ceiling: z.number().int().nonnegative(), othersBusy: z.number().nonnegative() }).optional(),
   /** Lookup speculation on the loaded model, and its acceptance since load (null before any draft). */

@@ -16,6 +16,7 @@ import { availableParallelism, cpus, homedir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../common/logger';
+import { openmpWaits } from './threads';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 type Llama = import('node-llama-cpp', { with: { 'resolution-mode': 'import' } }).Llama;
@@ -44,6 +45,8 @@ export interface BackendInfo {
   flags: string;
   /** Why a native build was not loaded (none built, failed to load, the tuner kept the prebuilt). */
   note?: string;
+  /** A native OpenMP build: how its threads wait at a barrier (see `openmpWaits` in threads.ts). */
+  waits?: string;
 }
 
 /** Where native builds live: `HEARTH_ENGINE_BUILD_DIR`, else the per-user cache folder (shared by VS Code and the CLI). */
@@ -346,8 +349,9 @@ export async function loadLlama(
       } else {
         try {
           const llama = await createNativeLlama(mod, found.dir, found.ready, opts);
-          const backend: BackendInfo = { kind: 'native', flags: nativeFlagsText(found.ready) };
-          opts.logger.info(`engine backend: native build (${backend.flags}, llama.cpp ${found.ready.release}) from ${found.dir}`);
+          const flags = nativeFlagsText(found.ready);
+          const backend: BackendInfo = { kind: 'native', flags, ...(/GGML_OPENMP=ON/.test(flags) ? { waits: openmpWaits(process.env, availableParallelism()) } : {}) };
+          opts.logger.info(`engine backend: native build (${backend.flags}, llama.cpp ${found.ready.release}) from ${found.dir}${backend.waits ? `; ${backend.waits}` : ''}`);
           return { llama, backend };
         } catch (err) {
           note = `the native build failed to load (${err instanceof Error ? err.message : String(err)})`;

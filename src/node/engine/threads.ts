@@ -207,3 +207,25 @@ export class LoadMonitor {
   /** The load the last `threadsFor` decided on (cores of other processes' work). */
   lastLoad = 0;
 }
+
+/**
+ * How the native build's OpenMP threads wait at a barrier, from the engine process's environment (libgomp reads it
+ * once, at load), for the log and the status tooltip. node-llama-cpp decodes on any of libuv's workers
+ * (`UV_THREADPOOL_SIZE`, default 4) and libgomp keeps a thread team per calling thread; with more of its threads
+ * than cores it spins only its "throttled" count (100, or 1000 with `OMP_WAIT_POLICY=active`, never above
+ * `GOMP_SPINCOUNT`) before sleeping, with one team `GOMP_SPINCOUNT` (default 300,000, ~3 ms). See `engineEnv` in
+ * engineClient.ts for what each measured.
+ */
+export function openmpWaits(env: NodeJS.ProcessEnv, threads: number, cores = availableParallelism()): string {
+  const workers = Number(env.UV_THREADPOOL_SIZE) > 0 ? Math.floor(Number(env.UV_THREADPOOL_SIZE)) : 4;
+  const policy = env.OMP_WAIT_POLICY?.trim().toLowerCase();
+  const given = /^\d+$/.test(env.GOMP_SPINCOUNT?.trim() ?? '') ? Number(env.GOMP_SPINCOUNT) : undefined;
+  const spin = given ?? (policy === 'active' ? 30_000_000_000 : policy === 'passive' ? 0 : 300_000);
+  const throttledCap = policy === 'active' ? 1000 : policy === 'passive' ? 0 : 100;
+  // libgomp counts the initial thread and each team's helpers: (threads − 1) a worker that has decoded.
+  const managed = 1 + workers * Math.max(0, threads - 1);
+  const throttled = managed > cores;
+  const count = throttled ? Math.min(throttledCap, spin) : spin;
+  const set = [env.UV_THREADPOOL_SIZE && `UV_THREADPOOL_SIZE=${env.UV_THREADPOOL_SIZE}`, env.OMP_WAIT_POLICY && `OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}`, given !== undefined && `GOMP_SPINCOUNT=${given}`].filter(Boolean);
+  return `OpenMP waits spin ${count.toLocaleString('en-US')} then sleep (${workers} libuv worker${workers === 1 ? '' : 's'}${throttled ? ', throttled: more OpenMP threads than cores' : workers === 1 ? ', one team' : ', a team each, within the cores'}; ${set.length ? set.join(' ') : 'defaults'})`;
+}
