@@ -27,6 +27,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import * as os from 'node:os';
 import { EngineClient } from '../src/node/engine/engineClient';
 import { mulberry32 } from '../test/fixtures/gguf/ggufWriter';
 import { printMachine, printResult, repoRoot, round } from './benchUtil';
@@ -38,6 +39,8 @@ const enginePath = resolve(repoRoot, 'dist/engine.js');
 const modelPath = resolve(repoRoot, process.env.HEARTH_BENCH_MODEL ?? 'models/hearth-code-tiny.gguf');
 const oldModelPath = process.env.HEARTH_BENCH_OLD_MODEL === '' ? undefined : resolve(repoRoot, process.env.HEARTH_BENCH_OLD_MODEL ?? 'models/hearth-code-tiny-v3.gguf');
 const withRandom = process.env.HEARTH_BENCH_RANDOM !== '0';
+const withGreedy = process.env.HEARTH_BENCH_GREEDY !== '0';
+const withBeamsOnly = process.env.HEARTH_BENCH_BEAMS_ONLY !== '0';
 const nLine = Number(process.env.HEARTH_BENCH_N ?? 400);
 const nBracket = Math.ceil(nLine / 2);
 const seed = Number(process.env.HEARTH_BENCH_SEED ?? 8);
@@ -181,14 +184,14 @@ function score(tasks: Task[], preds: string[], kind: Task['kind'], family?: stri
 }
 
 /** `beamWidth` undefined: the engine's choice (4 beams for a model this small); 1: greedy. */
-async function runEngine(path: string, tasks: Task[], beamWidth?: number): Promise<{ preds: string[]; msPerTask: number }> {
+async function runEngine(path: string, tasks: Task[], beamWidth?: number, copies?: boolean): Promise<{ preds: string[]; msPerTask: number }> {
   const client = new EngineClient({ enginePath, mode: 'private' });
   try {
     await client.loadModel({ path, threads, contextSize: CONTEXT });
     const preds: string[] = [];
     const t0 = performance.now();
     for (const t of tasks) {
-      const r = await client.infill({ documentId: t.file, prefix: t.prefix, suffix: t.suffix, maxTokens: MAX_TOKENS, temperature: 0, stop: ['\n'], beamWidth });
+      const r = await client.infill({ documentId: t.file, prefix: t.prefix, suffix: t.suffix, maxTokens: MAX_TOKENS, temperature: 0, stop: ['\n'], beamWidth, copyCandidates: copies });
       preds.push(r.text);
     }
     return { preds, msPerTask: (performance.now() - t0) / Math.max(1, tasks.length) };
@@ -282,7 +285,8 @@ async function main(): Promise<void> {
   console.log(`# model ${modelPath} sha256 ${sha.slice(0, 16)}…`);
 
   const trained = await runEngine(modelPath, tasks);
-  const greedy = await runEngine(modelPath, tasks, 1);
+  const greedy = withGreedy ? await runEngine(modelPath, tasks, 1) : { preds: tasks.map(() => ''), msPerTask: NaN };
+  const beamsOnly = withBeamsOnly ? await runEngine(modelPath, tasks, undefined, false) : undefined;
   const old = withOld ? await runEngine(oldModelPath, tasks) : undefined;
   const random = withRandom ? await runEngine(randomPath, tasks) : { preds: tasks.map(() => ''), msPerTask: NaN };
   const repeat = tasks.map((t) => repeatLinePrediction(t));
@@ -294,9 +298,9 @@ async function main(): Promise<void> {
   const moe = ntaTrained.experts > 0;
   console.log(`# trained model: ${moe ? `mixture of experts, ${ntaTrained.experts} experts, ${ntaTrained.expertsUsed} used per token` : 'dense'}`);
 
-  const cols = { trained: trained.preds, greedy: greedy.preds, random: random.preds, repeat, old: old?.preds ?? repeat };
+  const cols = { trained: trained.preds, greedy: greedy.preds, random: random.preds, repeat, old: old?.preds ?? repeat, beams: beamsOnly?.preds ?? repeat };
   if (process.env.HEARTH_BENCH_DUMP) {
-    writeFileSync(process.env.HEARTH_BENCH_DUMP, tasks.map((t, i) => JSON.stringify({ kind: t.kind, expected: t.expected, trained: proposal(t, trained.preds[i]!), greedy: proposal(t, greedy.preds[i]!), repeat: proposal(t, repeat[i]!), prefixTail: t.prefix.slice(-60) })).join('\n') + '\n');
+    writeFileSync(process.env.HEARTH_BENCH_DUMP, tasks.map((t, i) => JSON.stringify({ kind: t.kind, family: t.family, expected: t.expected, trained: proposal(t, trained.preds[i]!), ...(beamsOnly ? { beams: proposal(t, beamsOnly.preds[i]!) } : {}), ...(old ? { previous: proposal(t, old.preds[i]!) } : {}), greedy: proposal(t, greedy.preds[i]!), repeat: proposal(t, repeat[i]!), prefixTail: t.prefix.slice(-60) })).join('\n') + '\n');
   }
   const s = Object.fromEntries(Object.entries(cols).map(([k, preds]) => [k, { line: score(tasks, preds, 'line'), bracket: score(tasks, preds, 'bracket') }])) as Record<keyof typeof cols, { line: Scores; bracket: Scores }>;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(8);
@@ -311,6 +315,12 @@ async function main(): Promise<void> {
   row('bracket/argument edit similarity', pct(s.trained.bracket.es), pct(s.greedy.bracket.es), oldCol(s.old.bracket.es), rnd(s.random.bracket.es), pct(s.repeat.bracket.es));
   row('next-token accuracy (own tokens)', pct(ntaTrained.model), '', oldCol(ntaOld?.model ?? 0), rnd(ntaRandom.model), `${pct(ntaTrained.copy)} (copy)`);
   row('ms per completion (engine)', trained.msPerTask.toFixed(0), greedy.msPerTask.toFixed(0), oldCol(old?.msPerTask.toFixed(0) ?? ''), withRandom ? random.msPerTask.toFixed(0) : '-', '-');
+  if (beamsOnly) {
+    // The same model and search without the prompt's copy candidates (src/common/completion/copyCandidates.ts):
+    // what the candidates add.
+    const b = s.beams;
+    console.log(`trained without copy candidates (beams only): rest-of-line EM ${pct(b.line.em).trim()} ES ${pct(b.line.es).trim()}, bracket EM ${pct(b.bracket.em).trim()} ES ${pct(b.bracket.es).trim()}, ${beamsOnly.msPerTask.toFixed(0)} ms per completion`);
+  }
   console.log('');
   // Per family (held-out package): rest-of-line exact match / edit similarity of each model
   const families = [...new Set(tasks.map((t) => t.family ?? '?'))];
@@ -320,11 +330,13 @@ async function main(): Promise<void> {
     const f = Object.fromEntries(Object.entries(cols).map(([k, preds]) => [k, score(tasks, preds, 'line', fam)])) as Record<keyof typeof cols, Scores>;
     const cell = (x: Scores) => `${(100 * x.em).toFixed(1)}/${(100 * x.es).toFixed(1)}`;
     row(`  ${fam} (${f.trained.n} tasks)`, cell(f.trained), cell(f.greedy), withOld ? cell(f.old) : '-', withRandom ? cell(f.random) : '-', cell(f.repeat));
+    if (beamsOnly) console.log(`    beams only (no copy candidates): ${cell(f.beams)}`);
     const key = `family_${fam.replace(/[^a-z0-9]+/gi, '_').replace(/^_|_$/g, '')}_`;
     Object.assign(perFamily, {
       [`${key}tasks`]: f.trained.n, [`${key}exact_match`]: round(f.trained.em), [`${key}edit_similarity`]: round(f.trained.es),
       ...(withOld ? { [`${key}exact_match_previous`]: round(f.old.em), [`${key}edit_similarity_previous`]: round(f.old.es) } : {}),
       [`${key}exact_match_repeat_line`]: round(f.repeat.em), [`${key}edit_similarity_repeat_line`]: round(f.repeat.es),
+      ...(beamsOnly ? { [`${key}exact_match_beams_only`]: round(f.beams.em), [`${key}edit_similarity_beams_only`]: round(f.beams.es) } : {}),
     });
   }
   console.log('');
@@ -357,6 +369,15 @@ async function main(): Promise<void> {
     ...(withRandom ? { exact_match_bracket_random: round(s.random.bracket.em) } : {}),
     exact_match_bracket_repeat_line: round(s.repeat.bracket.em),
     edit_similarity_bracket: round(s.trained.bracket.es),
+    ...(beamsOnly ? {
+      exact_match_rest_of_line_beams_only: round(s.beams.line.em),
+      edit_similarity_rest_of_line_beams_only: round(s.beams.line.es),
+      exact_match_bracket_beams_only: round(s.beams.bracket.em),
+      edit_similarity_bracket_beams_only: round(s.beams.bracket.es),
+      ms_per_completion: round(trained.msPerTask, 1),
+      ms_per_completion_beams_only: round(beamsOnly.msPerTask, 1),
+    } : { ms_per_completion: round(trained.msPerTask, 1) }),
+    load_average_1m: round(os.loadavg()[0]!, 2),
     next_token_accuracy: round(ntaTrained.model),
     ...(withRandom ? { next_token_accuracy_random: round(ntaRandom.model) } : {}),
     next_token_accuracy_copy: round(ntaTrained.copy),
