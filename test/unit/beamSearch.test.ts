@@ -202,7 +202,11 @@ describe('scoreCandidates and withCandidates (copy candidates chosen by the mode
     assert.ok(r.alternatives.some((a) => a.text === 'b'));
     const unlikelier = [{ text: 'copy', tokens: [1, 2], logProb: Math.log(0.1) }];
     assert.equal(withCandidates(beams, unlikelier).text, 'b');
-    assert.equal(withCandidates(beams, unlikelier, Math.log(10)).text, 'copy');
+    const chosen = withCandidates(beams, unlikelier, Math.log(10));
+    assert.equal(chosen.text, 'copy');
+    // The prior chooses; the answer keeps the model's own log-probability (the editor's confidence).
+    assert.ok(Math.abs(chosen.logProb - Math.log(0.1)) < 1e-12);
+    assert.equal(withCandidates(beams, unlikelier, () => Math.log(10)).text, 'copy');
     assert.equal(withCandidates(beams, []).text, 'b');
   });
 });

@@ -228,11 +228,28 @@ export async function scoreCandidates(model: CandidateModel, texts: readonly str
 }
 
 /**
- * The beams' answer or a scored candidate, whichever is likelier (`bonus`, in nats, added to each candidate's
- * log-probability: a prior for copies, or a function of the candidate), the rest merged into the alternatives.
+ * The beams' answer or a scored candidate, whichever scores higher (`bonus`, in nats, added to each candidate's
+ * log-probability: a prior for copies, or a function of the candidate), the rest as alternatives (distinct texts,
+ * best first). The prior only chooses: the answer and alternatives keep the model's own log-probabilities, so the
+ * confidence the editor's gate reads (their mean per token) stays the model's.
  */
 export function withCandidates(result: BeamResult, scored: readonly Scored[], bonus: number | ((s: Scored) => number) = 0): BeamResult {
   if (!scored.length) return result;
   const prior = typeof bonus === 'number' ? () => bonus : bonus;
-  return bestOf([result, ...scored.map((s) => ({ text: s.text, tokens: s.tokens, logProb: s.logProb + prior(s), stopReason: 'stop' as BeamStop, alternatives: [] }))]);
+  const entries = [
+    { text: result.text, tokens: result.tokens, logProb: result.logProb, score: result.logProb, stopReason: result.stopReason },
+    ...result.alternatives.map((a) => ({ ...a, score: a.logProb, stopReason: 'stop' as BeamStop })),
+    ...scored.map((c) => ({ ...c, score: c.logProb + prior(c), stopReason: 'stop' as BeamStop })),
+  ];
+  // Stable: on a tie the beams' answer stays first.
+  const ranked = entries.filter((e) => Number.isFinite(e.score)).sort((x, y) => y.score - x.score);
+  const best = ranked[0] ?? entries[0]!;
+  const seen = new Set([best.text]);
+  const alternatives: BeamResult['alternatives'] = [];
+  for (const e of ranked) {
+    if (seen.has(e.text) || !e.text.trim()) continue;
+    seen.add(e.text);
+    alternatives.push({ text: e.text, tokens: e.tokens, logProb: e.logProb });
+  }
+  return { text: best.text, tokens: best.tokens, logProb: best.logProb, stopReason: best.stopReason, alternatives };
 }

@@ -34,13 +34,16 @@ function loadModule(): Promise<NodeLlamaCpp> {
 /** Most characters after the middle token in a psm prompt (see middleStart): a minified line stays in the prefix. */
 const MAX_TYPED_IN_MIDDLE = 400;
 /**
- * Prior for a copy candidate against the beams, in nats: a constant and a per-token part added to its
- * log-probability (the model alone gives a copy of a line above far less than its share of right answers: the
- * shipped models do not copy from their prompt). Fitted on bench:model seed 7 (300 tasks, v4), which is not one of
- * the reported seeds 8, 9, 10: over a grid of 0–30 × 0–6 the plateau is 6–10 and 1.5–2.5; this point gave
- * rest-of-line exact match 14.5 → 20.5 %, edit similarity 31.4 → 39.7 %, bracket exact match 0 → 10 % there.
+ * Copy candidates scored per completion (see copyCandidates.ts), and their prior against the beams, in nats: a
+ * constant and a per-token part added to a candidate's log-probability (the model alone gives a copy of a line above
+ * far less than its share of right answers: the shipped models do not copy from their prompt). Fitted on
+ * bench:model seed 7 (300 tasks, v4), which is not one of the reported seeds 8, 9, 10: scoring all candidates (up to
+ * 6), the model's choice among them was rarely right; the first alone did best. Over a grid of 0–30 × 0–3 the
+ * plateau is 8–12 and 0.5–1.5; this point gave rest-of-line exact match 14.5 → 22.5 %, edit similarity 31.4 → 43 %,
+ * bracket exact match 0 → 9 % there.
  */
-const COPY_BONUS = 8;
+const COPY_CANDIDATES = 1;
+const COPY_BONUS = 10;
 const COPY_BONUS_PER_TOKEN = 1.5;
 /** Models smaller than this search four beams by default (see `beamWidth`). */
 const SMALL_MODEL_BYTES = 64 * 1024 * 1024;
@@ -765,13 +768,12 @@ export class LlamaCppBackend {
         // Copy candidates (#18): the rest of the lines most like the cursor line, above and below, and the text after
         // the prompt's end where it occurred before; the model scores each as it scores its beams (under the healed
         // prompt, and the prompt as typed where that was searched), and the likeliest of all is the answer.
-        const copies = params.copyCandidates === false || limit.signal.aborted ? [] : copyCandidates(params.prefix, params.suffix);
-        const scored = copies.length
-          ? [
-            ...(await scoreCandidates(this.candidateModel(sequence, tokens, evalPriority), copies, { heal, firstAllowed: heal ? new Set(this.tokensStartingWith(heal)) : undefined, stops, signal: limit.signal })),
-            ...(bothWays && !limit.signal.aborted ? await scoreCandidates(this.candidateModel(sequence, this.fimPrompt(params, false).tokens, evalPriority), copies, { stops, signal: limit.signal }) : []),
-          ]
-          : [];
+        // Only the first candidate (the longest prompt-lookup match, else the most similar line): on seed 7 the
+        // others, when the model chose them, were right 4 times in 100, and each costs an evaluation.
+        const copies = params.copyCandidates === false || limit.signal.aborted ? [] : copyCandidates(params.prefix, params.suffix, { max: COPY_CANDIDATES });
+        let scored = copies.length ? await scoreCandidates(this.candidateModel(sequence, tokens, evalPriority), copies, { heal, firstAllowed: heal ? new Set(this.tokensStartingWith(heal)) : undefined, stops, signal: limit.signal }) : [];
+        // A candidate that does not begin with a healed token: scored under the prompt as typed where that was searched.
+        if (copies.length && !scored.length && bothWays && !limit.signal.aborted) scored = await scoreCandidates(this.candidateModel(sequence, this.fimPrompt(params, false).tokens, evalPriority), copies, { stops, signal: limit.signal });
         const r = withCandidates(searched, scored, (c) => COPY_BONUS + COPY_BONUS_PER_TOKEN * c.tokens.length);
         tokensOut = r.tokens.length;
         if (r.text) options.onTextChunk(r.text);
