@@ -10,8 +10,9 @@
  * Models run through Hearth's engine (EngineClient, private engine, the llama.cpp backend's infill: the model's FIM
  * order, token healing — after punctuation such as `(` both the healed prompt and the prompt as typed, the likelier
  * answer —, stop at a newline) with the engine's default decoding for them (a beam search of 4 for
- * models this small, src/node/engine/backends/beamSearch.ts); the trained model is also run greedy (beamWidth 1),
- * and both figures are printed. Measures: exact match (after trimming trailing whitespace) and edit similarity
+ * models this small, src/node/engine/backends/beamSearch.ts, with the prompt's copy candidate scored beside the
+ * beams: src/common/completion/copyCandidates.ts; no confidence gate here, so no floor for it); the trained model is
+ * also run greedy (beamWidth 1) and with the beams alone (copyCandidates false), and the figures are printed. Measures: exact match (after trimming trailing whitespace) and edit similarity
  * (1 − Levenshtein / longer length). Next-token accuracy: teacher-forced greedy prediction through node-llama-cpp
  * (`controlledEvaluate`) on held-out text windows, each model with its own tokenizer; the repeat-line column shows
  * a copy baseline there (the token that followed the previous occurrence of the current token).
@@ -19,7 +20,8 @@
  * the starting point of v4's training) runs the same way beside it, and the rest-of-line figures are also broken down
  * by held-out package ("family"): each is its own code base with its own style.
  * Options (env): HEARTH_BENCH_MODEL (model file), HEARTH_BENCH_OLD_MODEL (the previous model; "" to skip it),
- * HEARTH_BENCH_RANDOM=0 (skip the random-weight model, the slowest column: ~0.7 s a task; its figures print as "-"), HEARTH_BENCH_N (rest-of-line tasks, default 400; bracket tasks = N/2),
+ * HEARTH_BENCH_RANDOM=0 (skip the random-weight model, the slowest column: ~0.7 s a task; its figures print as "-"),
+ * HEARTH_BENCH_GREEDY=0 (skip the greedy run; its column prints 0), HEARTH_BENCH_BEAMS_ONLY=0 (skip the beams-only run), HEARTH_BENCH_N (rest-of-line tasks, default 400; bracket tasks = N/2),
  * HEARTH_BENCH_SEED (default 8), HEARTH_BENCH_THREADS (default 1), HEARTH_BENCH_DUMP (file: one JSON line per task with
  * the expected text and each proposal).
  */
