@@ -21,7 +21,7 @@
  * by held-out package ("family"): each is its own code base with its own style.
  * Options (env): HEARTH_BENCH_MODEL (model file), HEARTH_BENCH_OLD_MODEL (the previous model; "" to skip it),
  * HEARTH_BENCH_RANDOM=0 (skip the random-weight model, the slowest column: ~0.7 s a task; its figures print as "-"),
- * HEARTH_BENCH_GREEDY=0 (skip the greedy run; its column prints 0), HEARTH_BENCH_BEAMS_ONLY=0 (skip the beams-only run), HEARTH_BENCH_N (rest-of-line tasks, default 400; bracket tasks = N/2),
+ * HEARTH_BENCH_GREEDY=0 (skip the greedy run; its column prints "-"), HEARTH_BENCH_BEAMS_ONLY=0 (skip the beams-only run), HEARTH_BENCH_N (rest-of-line tasks, default 400; bracket tasks = N/2),
  * HEARTH_BENCH_SEED (default 8), HEARTH_BENCH_THREADS (default 1), HEARTH_BENCH_DUMP (file: one JSON line per task with
  * the expected text and each proposal).
  */
@@ -307,16 +307,17 @@ async function main(): Promise<void> {
   const s = Object.fromEntries(Object.entries(cols).map(([k, preds]) => [k, { line: score(tasks, preds, 'line'), bracket: score(tasks, preds, 'bracket') }])) as Record<keyof typeof cols, { line: Scores; bracket: Scores }>;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(8);
   const rnd = (x: number) => (withRandom ? pct(x) : '-');
+  const grd = (x: number) => (withGreedy ? pct(x) : '-');
   const oldCol = (x: number | string) => (withOld ? (typeof x === 'number' ? pct(x) : x) : '-');
   const row = (name: string, a: string, g: string, o: string, b: string, c: string) => console.log(`${name.padEnd(34)}${a.padStart(14)}${g.padStart(16)}${o.padStart(14)}${b.padStart(14)}${c.padStart(14)}`);
   console.log('');
   row('measure', 'trained', 'trained greedy', 'previous (v3)', 'random', 'repeat line');
-  row('rest-of-line exact match', pct(s.trained.line.em), pct(s.greedy.line.em), oldCol(s.old.line.em), rnd(s.random.line.em), pct(s.repeat.line.em));
-  row('rest-of-line edit similarity', pct(s.trained.line.es), pct(s.greedy.line.es), oldCol(s.old.line.es), rnd(s.random.line.es), pct(s.repeat.line.es));
-  row('bracket/argument exact match', pct(s.trained.bracket.em), pct(s.greedy.bracket.em), oldCol(s.old.bracket.em), rnd(s.random.bracket.em), pct(s.repeat.bracket.em));
-  row('bracket/argument edit similarity', pct(s.trained.bracket.es), pct(s.greedy.bracket.es), oldCol(s.old.bracket.es), rnd(s.random.bracket.es), pct(s.repeat.bracket.es));
+  row('rest-of-line exact match', pct(s.trained.line.em), grd(s.greedy.line.em), oldCol(s.old.line.em), rnd(s.random.line.em), pct(s.repeat.line.em));
+  row('rest-of-line edit similarity', pct(s.trained.line.es), grd(s.greedy.line.es), oldCol(s.old.line.es), rnd(s.random.line.es), pct(s.repeat.line.es));
+  row('bracket/argument exact match', pct(s.trained.bracket.em), grd(s.greedy.bracket.em), oldCol(s.old.bracket.em), rnd(s.random.bracket.em), pct(s.repeat.bracket.em));
+  row('bracket/argument edit similarity', pct(s.trained.bracket.es), grd(s.greedy.bracket.es), oldCol(s.old.bracket.es), rnd(s.random.bracket.es), pct(s.repeat.bracket.es));
   row('next-token accuracy (own tokens)', pct(ntaTrained.model), '', oldCol(ntaOld?.model ?? 0), rnd(ntaRandom.model), `${pct(ntaTrained.copy)} (copy)`);
-  row('ms per completion (engine)', trained.msPerTask.toFixed(0), greedy.msPerTask.toFixed(0), oldCol(old?.msPerTask.toFixed(0) ?? ''), withRandom ? random.msPerTask.toFixed(0) : '-', '-');
+  row('ms per completion (engine)', trained.msPerTask.toFixed(0), withGreedy ? greedy.msPerTask.toFixed(0) : '-', oldCol(old?.msPerTask.toFixed(0) ?? ''), withRandom ? random.msPerTask.toFixed(0) : '-', '-');
   if (beamsOnly) {
     // The same model and search without the prompt's copy candidates (src/common/completion/copyCandidates.ts):
     // what the candidates add.
@@ -331,7 +332,7 @@ async function main(): Promise<void> {
   for (const fam of families) {
     const f = Object.fromEntries(Object.entries(cols).map(([k, preds]) => [k, score(tasks, preds, 'line', fam)])) as Record<keyof typeof cols, Scores>;
     const cell = (x: Scores) => `${(100 * x.em).toFixed(1)}/${(100 * x.es).toFixed(1)}`;
-    row(`  ${fam} (${f.trained.n} tasks)`, cell(f.trained), cell(f.greedy), withOld ? cell(f.old) : '-', withRandom ? cell(f.random) : '-', cell(f.repeat));
+    row(`  ${fam} (${f.trained.n} tasks)`, cell(f.trained), withGreedy ? cell(f.greedy) : '-', withOld ? cell(f.old) : '-', withRandom ? cell(f.random) : '-', cell(f.repeat));
     if (beamsOnly) console.log(`    beams only (no copy candidates): ${cell(f.beams)}`);
     const key = `family_${fam.replace(/[^a-z0-9]+/gi, '_').replace(/^_|_$/g, '')}_`;
     Object.assign(perFamily, {
@@ -349,7 +350,7 @@ async function main(): Promise<void> {
   });
   printResult({
     exact_match_rest_of_line: round(s.trained.line.em),
-    exact_match_rest_of_line_greedy: round(s.greedy.line.em),
+    ...(withGreedy ? { exact_match_rest_of_line_greedy: round(s.greedy.line.em) } : {}),
     ...(withRandom ? { baseline_random: round(s.random.line.em) } : {}),
     baseline_repeat_line: round(s.repeat.line.em),
     moe,
@@ -363,11 +364,11 @@ async function main(): Promise<void> {
       previous_next_token_accuracy: round(ntaOld?.model ?? 0),
     } : {}),
     edit_similarity_rest_of_line: round(s.trained.line.es),
-    edit_similarity_rest_of_line_greedy: round(s.greedy.line.es),
+    ...(withGreedy ? { edit_similarity_rest_of_line_greedy: round(s.greedy.line.es) } : {}),
     ...(withRandom ? { edit_similarity_random: round(s.random.line.es) } : {}),
     edit_similarity_repeat_line: round(s.repeat.line.es),
     exact_match_bracket: round(s.trained.bracket.em),
-    exact_match_bracket_greedy: round(s.greedy.bracket.em),
+    ...(withGreedy ? { exact_match_bracket_greedy: round(s.greedy.bracket.em) } : {}),
     ...(withRandom ? { exact_match_bracket_random: round(s.random.bracket.em) } : {}),
     exact_match_bracket_repeat_line: round(s.repeat.bracket.em),
     edit_similarity_bracket: round(s.trained.bracket.es),
