@@ -770,7 +770,8 @@ export class LlamaCppBackend {
         // prompt, and the prompt as typed where that was searched), and the likeliest of all is the answer.
         // Only the first candidate (the longest prompt-lookup match, else the most similar line): on seed 7 the
         // others, when the model chose them, were right 4 times in 100, and each costs an evaluation.
-        const copies = params.copyCandidates === false || limit.signal.aborted ? [] : copyCandidates(params.prefix, params.suffix, { max: COPY_CANDIDATES });
+        // A candidate that is already the beams' answer needs no evaluation.
+        const copies = params.copyCandidates === false || limit.signal.aborted ? [] : copyCandidates(params.prefix, params.suffix, { max: COPY_CANDIDATES }).filter((t) => t !== searched.text);
         let scored = copies.length ? await scoreCandidates(this.candidateModel(sequence, tokens, evalPriority), copies, { heal, firstAllowed: heal ? new Set(this.tokensStartingWith(heal)) : undefined, stops, signal: limit.signal }) : [];
         // A candidate that does not begin with a healed token: scored under the prompt as typed where that was searched.
         if (copies.length && !scored.length && bothWays && !limit.signal.aborted) scored = await scoreCandidates(this.candidateModel(sequence, this.fimPrompt(params, false).tokens, evalPriority), copies, { stops, signal: limit.signal });
