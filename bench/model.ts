@@ -10,8 +10,9 @@
  * Models run through Hearth's engine (EngineClient, private engine, the llama.cpp backend's infill: the model's FIM
  * order, token healing — after punctuation such as `(` both the healed prompt and the prompt as typed, the likelier
  * answer —, stop at a newline) with the engine's default decoding for them (a beam search of 4 for
- * models this small, src/node/engine/backends/beamSearch.ts); the trained model is also run greedy (beamWidth 1),
- * and both figures are printed. Measures: exact match (after trimming trailing whitespace) and edit similarity
+ * models this small, src/node/engine/backends/beamSearch.ts, with the prompt's copy candidate scored beside the
+ * beams: src/common/completion/copyCandidates.ts; no confidence gate here, so no floor for it); the trained model is
+ * also run greedy (beamWidth 1) and with the beams alone (copyCandidates false), and the figures are printed. Measures: exact match (after trimming trailing whitespace) and edit similarity
  * (1 − Levenshtein / longer length). Next-token accuracy: teacher-forced greedy prediction through node-llama-cpp
  * (`controlledEvaluate`) on held-out text windows, each model with its own tokenizer; the repeat-line column shows
  * a copy baseline there (the token that followed the previous occurrence of the current token).
@@ -19,7 +20,8 @@
  * the starting point of v4's training) runs the same way beside it, and the rest-of-line figures are also broken down
  * by held-out package ("family"): each is its own code base with its own style.
  * Options (env): HEARTH_BENCH_MODEL (model file), HEARTH_BENCH_OLD_MODEL (the previous model; "" to skip it),
- * HEARTH_BENCH_RANDOM=0 (skip the random-weight model, the slowest column: ~0.7 s a task; its figures print as "-"), HEARTH_BENCH_N (rest-of-line tasks, default 400; bracket tasks = N/2),
+ * HEARTH_BENCH_RANDOM=0 (skip the random-weight model, the slowest column: ~0.7 s a task; its figures print as "-"),
+ * HEARTH_BENCH_GREEDY=0 (skip the greedy run; its column prints "-"), HEARTH_BENCH_BEAMS_ONLY=0 (skip the beams-only run), HEARTH_BENCH_N (rest-of-line tasks, default 400; bracket tasks = N/2),
  * HEARTH_BENCH_SEED (default 8), HEARTH_BENCH_THREADS (default 1), HEARTH_BENCH_DUMP (file: one JSON line per task with
  * the expected text and each proposal).
  */
@@ -27,6 +29,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import * as os from 'node:os';
 import { EngineClient } from '../src/node/engine/engineClient';
 import { mulberry32 } from '../test/fixtures/gguf/ggufWriter';
 import { printMachine, printResult, repoRoot, round } from './benchUtil';
@@ -38,6 +41,8 @@ const enginePath = resolve(repoRoot, 'dist/engine.js');
 const modelPath = resolve(repoRoot, process.env.HEARTH_BENCH_MODEL ?? 'models/hearth-code-tiny.gguf');
 const oldModelPath = process.env.HEARTH_BENCH_OLD_MODEL === '' ? undefined : resolve(repoRoot, process.env.HEARTH_BENCH_OLD_MODEL ?? 'models/hearth-code-tiny-v3.gguf');
 const withRandom = process.env.HEARTH_BENCH_RANDOM !== '0';
+const withGreedy = process.env.HEARTH_BENCH_GREEDY !== '0';
+const withBeamsOnly = process.env.HEARTH_BENCH_BEAMS_ONLY !== '0';
 const nLine = Number(process.env.HEARTH_BENCH_N ?? 400);
 const nBracket = Math.ceil(nLine / 2);
 const seed = Number(process.env.HEARTH_BENCH_SEED ?? 8);
@@ -181,14 +186,14 @@ function score(tasks: Task[], preds: string[], kind: Task['kind'], family?: stri
 }
 
 /** `beamWidth` undefined: the engine's choice (4 beams for a model this small); 1: greedy. */
-async function runEngine(path: string, tasks: Task[], beamWidth?: number): Promise<{ preds: string[]; msPerTask: number }> {
+async function runEngine(path: string, tasks: Task[], beamWidth?: number, copies?: boolean): Promise<{ preds: string[]; msPerTask: number }> {
   const client = new EngineClient({ enginePath, mode: 'private' });
   try {
     await client.loadModel({ path, threads, contextSize: CONTEXT });
     const preds: string[] = [];
     const t0 = performance.now();
     for (const t of tasks) {
-      const r = await client.infill({ documentId: t.file, prefix: t.prefix, suffix: t.suffix, maxTokens: MAX_TOKENS, temperature: 0, stop: ['\n'], beamWidth });
+      const r = await client.infill({ documentId: t.file, prefix: t.prefix, suffix: t.suffix, maxTokens: MAX_TOKENS, temperature: 0, stop: ['\n'], beamWidth, copyCandidates: copies });
       preds.push(r.text);
     }
     return { preds, msPerTask: (performance.now() - t0) / Math.max(1, tasks.length) };
@@ -282,7 +287,8 @@ async function main(): Promise<void> {
   console.log(`# model ${modelPath} sha256 ${sha.slice(0, 16)}…`);
 
   const trained = await runEngine(modelPath, tasks);
-  const greedy = await runEngine(modelPath, tasks, 1);
+  const greedy = withGreedy ? await runEngine(modelPath, tasks, 1) : { preds: tasks.map(() => ''), msPerTask: NaN };
+  const beamsOnly = withBeamsOnly ? await runEngine(modelPath, tasks, undefined, false) : undefined;
   const old = withOld ? await runEngine(oldModelPath, tasks) : undefined;
   const random = withRandom ? await runEngine(randomPath, tasks) : { preds: tasks.map(() => ''), msPerTask: NaN };
   const repeat = tasks.map((t) => repeatLinePrediction(t));
@@ -294,23 +300,30 @@ async function main(): Promise<void> {
   const moe = ntaTrained.experts > 0;
   console.log(`# trained model: ${moe ? `mixture of experts, ${ntaTrained.experts} experts, ${ntaTrained.expertsUsed} used per token` : 'dense'}`);
 
-  const cols = { trained: trained.preds, greedy: greedy.preds, random: random.preds, repeat, old: old?.preds ?? repeat };
+  const cols = { trained: trained.preds, greedy: greedy.preds, random: random.preds, repeat, old: old?.preds ?? repeat, beams: beamsOnly?.preds ?? repeat };
   if (process.env.HEARTH_BENCH_DUMP) {
-    writeFileSync(process.env.HEARTH_BENCH_DUMP, tasks.map((t, i) => JSON.stringify({ kind: t.kind, expected: t.expected, trained: proposal(t, trained.preds[i]!), greedy: proposal(t, greedy.preds[i]!), repeat: proposal(t, repeat[i]!), prefixTail: t.prefix.slice(-60) })).join('\n') + '\n');
+    writeFileSync(process.env.HEARTH_BENCH_DUMP, tasks.map((t, i) => JSON.stringify({ kind: t.kind, family: t.family, expected: t.expected, trained: proposal(t, trained.preds[i]!), ...(beamsOnly ? { beams: proposal(t, beamsOnly.preds[i]!) } : {}), ...(old ? { previous: proposal(t, old.preds[i]!) } : {}), greedy: proposal(t, greedy.preds[i]!), repeat: proposal(t, repeat[i]!), prefixTail: t.prefix.slice(-60) })).join('\n') + '\n');
   }
   const s = Object.fromEntries(Object.entries(cols).map(([k, preds]) => [k, { line: score(tasks, preds, 'line'), bracket: score(tasks, preds, 'bracket') }])) as Record<keyof typeof cols, { line: Scores; bracket: Scores }>;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(8);
   const rnd = (x: number) => (withRandom ? pct(x) : '-');
+  const grd = (x: number) => (withGreedy ? pct(x) : '-');
   const oldCol = (x: number | string) => (withOld ? (typeof x === 'number' ? pct(x) : x) : '-');
   const row = (name: string, a: string, g: string, o: string, b: string, c: string) => console.log(`${name.padEnd(34)}${a.padStart(14)}${g.padStart(16)}${o.padStart(14)}${b.padStart(14)}${c.padStart(14)}`);
   console.log('');
   row('measure', 'trained', 'trained greedy', 'previous (v3)', 'random', 'repeat line');
-  row('rest-of-line exact match', pct(s.trained.line.em), pct(s.greedy.line.em), oldCol(s.old.line.em), rnd(s.random.line.em), pct(s.repeat.line.em));
-  row('rest-of-line edit similarity', pct(s.trained.line.es), pct(s.greedy.line.es), oldCol(s.old.line.es), rnd(s.random.line.es), pct(s.repeat.line.es));
-  row('bracket/argument exact match', pct(s.trained.bracket.em), pct(s.greedy.bracket.em), oldCol(s.old.bracket.em), rnd(s.random.bracket.em), pct(s.repeat.bracket.em));
-  row('bracket/argument edit similarity', pct(s.trained.bracket.es), pct(s.greedy.bracket.es), oldCol(s.old.bracket.es), rnd(s.random.bracket.es), pct(s.repeat.bracket.es));
+  row('rest-of-line exact match', pct(s.trained.line.em), grd(s.greedy.line.em), oldCol(s.old.line.em), rnd(s.random.line.em), pct(s.repeat.line.em));
+  row('rest-of-line edit similarity', pct(s.trained.line.es), grd(s.greedy.line.es), oldCol(s.old.line.es), rnd(s.random.line.es), pct(s.repeat.line.es));
+  row('bracket/argument exact match', pct(s.trained.bracket.em), grd(s.greedy.bracket.em), oldCol(s.old.bracket.em), rnd(s.random.bracket.em), pct(s.repeat.bracket.em));
+  row('bracket/argument edit similarity', pct(s.trained.bracket.es), grd(s.greedy.bracket.es), oldCol(s.old.bracket.es), rnd(s.random.bracket.es), pct(s.repeat.bracket.es));
   row('next-token accuracy (own tokens)', pct(ntaTrained.model), '', oldCol(ntaOld?.model ?? 0), rnd(ntaRandom.model), `${pct(ntaTrained.copy)} (copy)`);
-  row('ms per completion (engine)', trained.msPerTask.toFixed(0), greedy.msPerTask.toFixed(0), oldCol(old?.msPerTask.toFixed(0) ?? ''), withRandom ? random.msPerTask.toFixed(0) : '-', '-');
+  row('ms per completion (engine)', trained.msPerTask.toFixed(0), withGreedy ? greedy.msPerTask.toFixed(0) : '-', oldCol(old?.msPerTask.toFixed(0) ?? ''), withRandom ? random.msPerTask.toFixed(0) : '-', '-');
+  if (beamsOnly) {
+    // The same model and search without the prompt's copy candidates (src/common/completion/copyCandidates.ts):
+    // what the candidates add.
+    const b = s.beams;
+    console.log(`trained without copy candidates (beams only): rest-of-line EM ${pct(b.line.em).trim()} ES ${pct(b.line.es).trim()}, bracket EM ${pct(b.bracket.em).trim()} ES ${pct(b.bracket.es).trim()}, ${beamsOnly.msPerTask.toFixed(0)} ms per completion`);
+  }
   console.log('');
   // Per family (held-out package): rest-of-line exact match / edit similarity of each model
   const families = [...new Set(tasks.map((t) => t.family ?? '?'))];
@@ -319,12 +332,14 @@ async function main(): Promise<void> {
   for (const fam of families) {
     const f = Object.fromEntries(Object.entries(cols).map(([k, preds]) => [k, score(tasks, preds, 'line', fam)])) as Record<keyof typeof cols, Scores>;
     const cell = (x: Scores) => `${(100 * x.em).toFixed(1)}/${(100 * x.es).toFixed(1)}`;
-    row(`  ${fam} (${f.trained.n} tasks)`, cell(f.trained), cell(f.greedy), withOld ? cell(f.old) : '-', withRandom ? cell(f.random) : '-', cell(f.repeat));
+    row(`  ${fam} (${f.trained.n} tasks)`, cell(f.trained), withGreedy ? cell(f.greedy) : '-', withOld ? cell(f.old) : '-', withRandom ? cell(f.random) : '-', cell(f.repeat));
+    if (beamsOnly) console.log(`    beams only (no copy candidates): ${cell(f.beams)}`);
     const key = `family_${fam.replace(/[^a-z0-9]+/gi, '_').replace(/^_|_$/g, '')}_`;
     Object.assign(perFamily, {
       [`${key}tasks`]: f.trained.n, [`${key}exact_match`]: round(f.trained.em), [`${key}edit_similarity`]: round(f.trained.es),
       ...(withOld ? { [`${key}exact_match_previous`]: round(f.old.em), [`${key}edit_similarity_previous`]: round(f.old.es) } : {}),
       [`${key}exact_match_repeat_line`]: round(f.repeat.em), [`${key}edit_similarity_repeat_line`]: round(f.repeat.es),
+      ...(beamsOnly ? { [`${key}exact_match_beams_only`]: round(f.beams.em), [`${key}edit_similarity_beams_only`]: round(f.beams.es) } : {}),
     });
   }
   console.log('');
@@ -335,7 +350,7 @@ async function main(): Promise<void> {
   });
   printResult({
     exact_match_rest_of_line: round(s.trained.line.em),
-    exact_match_rest_of_line_greedy: round(s.greedy.line.em),
+    ...(withGreedy ? { exact_match_rest_of_line_greedy: round(s.greedy.line.em) } : {}),
     ...(withRandom ? { baseline_random: round(s.random.line.em) } : {}),
     baseline_repeat_line: round(s.repeat.line.em),
     moe,
@@ -349,14 +364,23 @@ async function main(): Promise<void> {
       previous_next_token_accuracy: round(ntaOld?.model ?? 0),
     } : {}),
     edit_similarity_rest_of_line: round(s.trained.line.es),
-    edit_similarity_rest_of_line_greedy: round(s.greedy.line.es),
+    ...(withGreedy ? { edit_similarity_rest_of_line_greedy: round(s.greedy.line.es) } : {}),
     ...(withRandom ? { edit_similarity_random: round(s.random.line.es) } : {}),
     edit_similarity_repeat_line: round(s.repeat.line.es),
     exact_match_bracket: round(s.trained.bracket.em),
-    exact_match_bracket_greedy: round(s.greedy.bracket.em),
+    ...(withGreedy ? { exact_match_bracket_greedy: round(s.greedy.bracket.em) } : {}),
     ...(withRandom ? { exact_match_bracket_random: round(s.random.bracket.em) } : {}),
     exact_match_bracket_repeat_line: round(s.repeat.bracket.em),
     edit_similarity_bracket: round(s.trained.bracket.es),
+    ...(beamsOnly ? {
+      exact_match_rest_of_line_beams_only: round(s.beams.line.em),
+      edit_similarity_rest_of_line_beams_only: round(s.beams.line.es),
+      exact_match_bracket_beams_only: round(s.beams.bracket.em),
+      edit_similarity_bracket_beams_only: round(s.beams.bracket.es),
+      ms_per_completion: round(trained.msPerTask, 1),
+      ms_per_completion_beams_only: round(beamsOnly.msPerTask, 1),
+    } : { ms_per_completion: round(trained.msPerTask, 1) }),
+    load_average_1m: round(os.loadavg()[0]!, 2),
     next_token_accuracy: round(ntaTrained.model),
     ...(withRandom ? { next_token_accuracy_random: round(ntaRandom.model) } : {}),
     next_token_accuracy_copy: round(ntaTrained.copy),

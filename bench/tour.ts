@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     for (const step of steps) {
       const original = readFileSync(resolve(repoRoot, 'sample-workspace', step.file), 'utf8');
       const doc = tourDocument(original, step);
-      const out = await runCompletion(client, doc, { maxTokens, windows: windowsForContext(info.contextSize, maxTokens), timeLimitMs: 10_000 });
+      const out = await runCompletion(client, doc, { maxTokens, windows: windowsForContext(info.contextSize, maxTokens), timeLimitMs: 10_000, minConfidence });
       const c = out.result.confidence ?? null;
       const visible = out.suggestion !== undefined && (c === null || c >= minConfidence);
       if (visible) shown++;

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { beamSearch, bestOf, topLogProbs, type BeamModel } from '../../src/node/engine/backends/beamSearch';
+import { beamSearch, bestOf, scoreCandidates, topLogProbs, withCandidates, type BeamModel, type CandidateModel } from '../../src/node/engine/backends/beamSearch';
 
 /** A toy language model over a few tokens: a table from the text so far to next-token probabilities. */
 const VOCAB = ['<end>', 'a', 'b', 'c', '\n', 're', 'ret', 'return'];
@@ -140,5 +140,73 @@ describe('topLogProbs', () => {
     const top = topLogProbs(probs, 2, new Set([2, 3]));
     assert.deepEqual(top.map(([t]) => t), [2, 3]);
     assert.ok(Math.abs(top[0]![1] - Math.log(0.6)) < 1e-12);
+  });
+});
+
+describe('scoreCandidates and withCandidates (copy candidates chosen by the model)', () => {
+  // The toy model again, as a CandidateModel: texts tokenize to whole vocabulary entries.
+  const table: Record<string, Record<string, number>> = {
+    '': { a: 0.5, b: 0.3, re: 0.2 },
+    a: { '<end>': 0.4, c: 0.6 },
+    ac: { '<end>': 0.2, '\n': 0.3, c: 0.5 },
+    b: { '<end>': 0.9, c: 0.1 },
+    re: { '<end>': 1 },
+  };
+  const dist = (key: string) => new Map(Object.entries(table[key] ?? { '<end>': 1 }).map(([t, p]) => [VOCAB.indexOf(t), p]));
+  const model: CandidateModel & { evaluated: string[] } = {
+    evaluated: [],
+    tokenize: (text) => {
+      const out: number[] = [];
+      let rest = text;
+      while (rest) {
+        const i = [...VOCAB.keys()].filter((t) => t !== END && rest.startsWith(VOCAB[t]!)).sort((x, y) => VOCAB[y]!.length - VOCAB[x]!.length)[0];
+        if (i === undefined) return undefined;
+        out.push(i);
+        rest = rest.slice(VOCAB[i]!.length);
+      }
+      return out;
+    },
+    distributions: async (tokens) => {
+      model.evaluated.push(tokens.map((t) => VOCAB[t]).join(''));
+      return Array.from({ length: tokens.length + 1 }, (_, i) => dist(tokens.slice(0, i).map((t) => VOCAB[t]).join('')));
+    },
+    endTokens: (stops) => new Set([END, ...[...VOCAB.keys()].filter((t) => stops.some((s) => VOCAB[t]!.startsWith(s)))]),
+  };
+
+  it('scores a candidate as a beam is ranked: its tokens, then the likeliest ending (end of middle or a stop)', async () => {
+    const [ac] = await scoreCandidates(model, ['ac'], { stops: ['\n'] });
+    assert.ok(Math.abs(ac!.logProb - Math.log(0.5 * 0.6 * 0.3)) < 1e-12, String(ac!.logProb));
+    const [b] = await scoreCandidates(model, ['b'], { stops: [] });
+    assert.ok(Math.abs(b!.logProb - Math.log(0.3 * 0.9)) < 1e-12);
+    // One evaluation per candidate; text it cannot spell is skipped without one.
+    model.evaluated.length = 0;
+    assert.deepEqual(await scoreCandidates(model, ['zzz', 'b'], { stops: [] }).then((r) => r.map((x) => x.text)), ['b']);
+    assert.deepEqual(model.evaluated, ['b']);
+  });
+
+  it('with healing, a candidate must begin with a healed token, the first renormalised over the allowed ones', async () => {
+    const allowed = new Set([VOCAB.indexOf('re'), VOCAB.indexOf('b')]);
+    const scored = await scoreCandidates(model, ['', 'a'], { heal: 're', firstAllowed: new Set([VOCAB.indexOf('re')]), stops: [] });
+    // 're' + 'a' does not spell vocabulary tokens; 're' alone is P(re | allowed) = 1, then the end (1).
+    assert.deepEqual(scored.map((s) => s.text), ['']);
+    assert.ok(Math.abs(scored[0]!.logProb) < 1e-12);
+    const [b] = await scoreCandidates(model, ['b'], { firstAllowed: allowed, stops: [] });
+    assert.ok(Math.abs(b!.logProb - Math.log((0.3 / 0.5) * 0.9)) < 1e-12);
+  });
+
+  it('keeps the likeliest of the beams and the candidates, the rest as alternatives', async () => {
+    const beams = await beamSearch(toyModel(GARDEN_PATH), { width: 2, maxTokens: 8, stops: [] }); // 'b', log 0.38
+    const likelier = [{ text: 'copy', tokens: [1, 2], logProb: Math.log(0.5) }];
+    const r = withCandidates(beams, likelier);
+    assert.equal(r.text, 'copy');
+    assert.ok(r.alternatives.some((a) => a.text === 'b'));
+    const unlikelier = [{ text: 'copy', tokens: [1, 2], logProb: Math.log(0.1) }];
+    assert.equal(withCandidates(beams, unlikelier).text, 'b');
+    const chosen = withCandidates(beams, unlikelier, Math.log(10));
+    assert.equal(chosen.text, 'copy');
+    // The prior chooses; the answer keeps the model's own log-probability (the editor's confidence).
+    assert.ok(Math.abs(chosen.logProb - Math.log(0.1)) < 1e-12);
+    assert.equal(withCandidates(beams, unlikelier, () => Math.log(10)).text, 'copy');
+    assert.equal(withCandidates(beams, []).text, 'b');
   });
 });

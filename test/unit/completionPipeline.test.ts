@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { CompletionCache } from '../../src/common/completion/completionCache';
-import { CompletionService, type InfillEngine } from '../../src/common/completion/completionPipeline';
+import { CompletionService, runCompletion, type InfillEngine } from '../../src/common/completion/completionPipeline';
 import { GenerationControl } from '../../src/common/completion/generationControl';
 import type { InfillParams, InfillResult } from '../../src/common/protocol/engineProtocol';
 
@@ -170,5 +170,16 @@ describe('GenerationControl', () => {
     slow.observe({ totalMs: 2100, timeToFirstTokenMs: 100, tokensOut: 4, stopReason: 'eos', tokensEvaluated: 1 }); // 2 tok/s
     assert.equal(slow.caps({ maxTokens: 48, timeLimitMs: 3000 }, false).maxTokens, 8, 'never fewer than a short line needs');
     assert.equal(g.caps({ maxTokens: 32, timeLimitMs: 60_000 }, false).maxTokens, 32, 'a generous time limit allows the full token cap');
+  });
+});
+
+describe('runCompletion: copy candidates under the confidence gate', () => {
+  it('passes the gate to the engine as the floor a copy candidate must reach, and none without a gate', async () => {
+    const engine = scriptedEngine([]);
+    const doc = { text: 'const a = 1;\nconst b', offset: 'const a = 1;\nconst b'.length };
+    await runCompletion(engine, doc, { ...settings, minConfidence: -1.31 });
+    await runCompletion(engine, doc, settings);
+    assert.equal(engine.calls[0]!.copyMinConfidence, -1.31);
+    assert.equal(engine.calls[1]!.copyMinConfidence, undefined);
   });
 });

@@ -65,6 +65,7 @@ function infillParams(input: FimInput, doc: CompletionDocument, settings: Comple
     stop: stopStrings(input),
     timeLimitMs: settings.timeLimitMs,
     beamWidth: settings.beamWidth,
+    ...(settings.minConfidence !== undefined ? { copyMinConfidence: settings.minConfidence } : {}),
     ...(settings.context ? { context: settings.context } : {}),
     ...(settings.fim ? { fim: settings.fim } : {}),
   };

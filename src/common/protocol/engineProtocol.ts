@@ -142,6 +142,18 @@ export const InfillParams = z.object({
    * returns the whole answer at once (no streaming) and costs about `beamWidth` times the evaluations of greedy.
    */
   beamWidth: z.number().int().min(1).max(8).optional(),
+  /**
+   * With a beam search: also score the prompt's copy candidates (the rest of the lines most like the cursor line,
+   * prompt lookup; src/common/completion/copyCandidates.ts) and answer the likeliest of beams and copies. Default
+   * on; off for comparisons (bench:model).
+   */
+  copyCandidates: z.boolean().optional(),
+  /**
+   * A copy candidate replaces the beams' answer only when its mean token log-probability (the confidence the result
+   * reports) is at least this: the editor passes its confidence gate, so a copy it would hide never displaces an
+   * answer it would show. Unset: no floor (bench:model, which shows every answer).
+   */
+  copyMinConfidence: z.number().max(0).optional(),
   /** Generation stops when any of these strings appears in the output (the stop string is not returned). */
   stop: z.array(z.string().min(1)).max(16).optional(),
   /** Upper bound on generation time; the engine returns what it has when it passes. */

@@ -176,3 +176,80 @@ export function topLogProbs(probabilities: ReadonlyMap<number, number>, k: numbe
   }
   return top.map(([t, p]) => [t, Math.log(p)]);
 }
+
+/**
+ * Scoring a given middle (a copy candidate, see src/common/completion/copyCandidates.ts) the way the beams are
+ * ranked: the model's log-probability of its tokens after the prompt, the first renormalised over `firstAllowed`
+ * as the search's first step is, plus that of the likeliest token that ends it there (the end of the middle, or a
+ * token that begins with a stop string, as a beam ends). One evaluation of the candidate's tokens gives them all.
+ */
+export interface CandidateModel {
+  /** The candidate's tokens (the healed text and the candidate's), or undefined when they do not spell it. */
+  tokenize(text: string): number[] | undefined;
+  /** Next-token probabilities after the prompt followed by each prefix of `tokens`: tokens.length + 1 maps. */
+  distributions(tokens: readonly number[]): Promise<Array<ReadonlyMap<number, number>>>;
+  /** Tokens that end a candidate: the end of the middle and every token that begins with a stop string. */
+  endTokens(stops: readonly string[]): ReadonlySet<number>;
+}
+
+export interface Scored {
+  text: string;
+  tokens: number[];
+  logProb: number;
+}
+
+export async function scoreCandidates(model: CandidateModel, texts: readonly string[], opts: { heal?: string; firstAllowed?: ReadonlySet<number>; stops: readonly string[]; signal?: AbortSignal }): Promise<Scored[]> {
+  const heal = opts.heal ?? '';
+  const ends = model.endTokens(opts.stops);
+  const out: Scored[] = [];
+  for (const text of texts) {
+    if (opts.signal?.aborted) break;
+    const tokens = model.tokenize(heal + text);
+    if (!tokens?.length) continue;
+    if (opts.firstAllowed && !opts.firstAllowed.has(tokens[0]!)) continue;
+    const dists = await model.distributions(tokens);
+    let logProb = 0;
+    for (let i = 0; i < tokens.length && Number.isFinite(logProb); i++) {
+      const d = dists[i]!;
+      let p = d.get(tokens[i]!) ?? 0;
+      if (i === 0 && opts.firstAllowed) {
+        let sum = 0;
+        for (const t of opts.firstAllowed) sum += d.get(t) ?? 0;
+        p = p / (sum || 1);
+      }
+      logProb += Math.log(p);
+    }
+    let end = 0;
+    for (const [t, p] of dists[tokens.length]!) if (p > end && ends.has(t)) end = p;
+    logProb += Math.log(end);
+    if (Number.isFinite(logProb)) out.push({ text, tokens, logProb });
+  }
+  return out;
+}
+
+/**
+ * The beams' answer or a scored candidate, whichever scores higher (`bonus`, in nats, added to each candidate's
+ * log-probability: a prior for copies, or a function of the candidate), the rest as alternatives (distinct texts,
+ * best first). The prior only chooses: the answer and alternatives keep the model's own log-probabilities, so the
+ * confidence the editor's gate reads (their mean per token) stays the model's.
+ */
+export function withCandidates(result: BeamResult, scored: readonly Scored[], bonus: number | ((s: Scored) => number) = 0): BeamResult {
+  if (!scored.length) return result;
+  const prior = typeof bonus === 'number' ? () => bonus : bonus;
+  const entries = [
+    { text: result.text, tokens: result.tokens, logProb: result.logProb, score: result.logProb, stopReason: result.stopReason },
+    ...result.alternatives.map((a) => ({ ...a, score: a.logProb, stopReason: 'stop' as BeamStop })),
+    ...scored.map((c) => ({ ...c, score: c.logProb + prior(c), stopReason: 'stop' as BeamStop })),
+  ];
+  // Stable: on a tie the beams' answer stays first.
+  const ranked = entries.filter((e) => Number.isFinite(e.score)).sort((x, y) => y.score - x.score);
+  const best = ranked[0] ?? entries[0]!;
+  const seen = new Set([best.text]);
+  const alternatives: BeamResult['alternatives'] = [];
+  for (const e of ranked) {
+    if (seen.has(e.text) || !e.text.trim()) continue;
+    seen.add(e.text);
+    alternatives.push({ text: e.text, tokens: e.tokens, logProb: e.logProb });
+  }
+  return { text: best.text, tokens: best.tokens, logProb: best.logProb, stopReason: best.stopReason, alternatives };
+}

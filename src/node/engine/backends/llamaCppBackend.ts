@@ -17,7 +17,8 @@ import { evaluationPriority, evaluationPriorityOf } from '../scheduler';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
 import { GenerationLimit } from './generationLimit';
 import { PrefillPacer, StepGate } from '../prefillPacer';
-import { beamSearch, bestOf, topLogProbs, type BeamModel } from './beamSearch';
+import { beamSearch, bestOf, scoreCandidates, topLogProbs, withCandidates, type BeamModel, type CandidateModel } from './beamSearch';
+import { copyCandidates } from '../../../common/completion/copyCandidates';
 import { detectFimFamily, fimTemplate } from '../../../common/completion/fimTemplates';
 import { generateChat } from './llamaCppChat';
 
@@ -32,6 +33,18 @@ function loadModule(): Promise<NodeLlamaCpp> {
 
 /** Most characters after the middle token in a psm prompt (see middleStart): a minified line stays in the prefix. */
 const MAX_TYPED_IN_MIDDLE = 400;
+/**
+ * Copy candidates scored per completion (see copyCandidates.ts), and their prior against the beams, in nats: a
+ * constant and a per-token part added to a candidate's log-probability (the model alone gives a copy of a line above
+ * far less than its share of right answers: the shipped models do not copy from their prompt). Fitted on
+ * bench:model seed 7 (300 tasks, v4), which is not one of the reported seeds 8, 9, 10: scoring all candidates (up to
+ * 6), the model's choice among them was rarely right; the first alone did best. Over a grid of 0–30 × 0–3 the
+ * plateau is 8–12 and 0.5–1.5; this point gave rest-of-line exact match 14.5 → 22.5 %, edit similarity 31.4 → 43 %,
+ * bracket exact match 0 → 9 % there.
+ */
+const COPY_CANDIDATES = 1;
+const COPY_BONUS = 10;
+const COPY_BONUS_PER_TOKEN = 1.5;
 /** Models smaller than this search four beams by default (see `beamWidth`). */
 const SMALL_MODEL_BYTES = 64 * 1024 * 1024;
 /** Longer generations are not searched by default: they stream, and a search pays most on a short line. */
@@ -158,6 +171,8 @@ export class LlamaCppBackend {
   /** Every token's text, sorted, for token healing; built on first use per model. */
   private tokenTexts: Array<{ text: string; token: Token }> | undefined;
   private readonly healBiases = new Map<string, TokenBias>();
+  /** Tokens that end a copy candidate, per stop strings (see `candidateModel`); emptied with `tokenTexts`. */
+  private readonly endTokenSets = new Map<string, ReadonlySet<number>>();
   /** Saved sequence states; survives model loads (entries are keyed by model), emptied on dispose. */
   private cache: PromptCache | undefined;
   /** Fingerprint of the model's weights and the context size: what a saved state must match. */
@@ -750,7 +765,23 @@ export class LlamaCppBackend {
         const asTyped = bothWays && !limit.signal.aborted
           ? await beamSearch(this.beamModel(sequence, this.fimPrompt(params, false).tokens, evalPriority), { width, maxTokens: params.maxTokens, stops, signal: limit.signal })
           : undefined;
-        const r = asTyped ? bestOf([healedSearch, asTyped]) : healedSearch;
+        const searched = asTyped ? bestOf([healedSearch, asTyped]) : healedSearch;
+        // Copy candidates (#18): the rest of the lines most like the cursor line, above and below, and the text after
+        // the prompt's end where it occurred before; the model scores each as it scores its beams (under the healed
+        // prompt, and the prompt as typed where that was searched), and the likeliest of all is the answer.
+        // Only the first candidate (the longest prompt-lookup match, else the most similar line): on seed 7 the
+        // others, when the model chose them, were right 4 times in 100, and each costs an evaluation.
+        // A candidate that is already the beams' answer needs no evaluation.
+        const copies = params.copyCandidates === false || limit.signal.aborted ? [] : copyCandidates(params.prefix, params.suffix, { max: COPY_CANDIDATES }).filter((t) => t !== searched.text);
+        let scored = copies.length ? await scoreCandidates(this.candidateModel(sequence, tokens, evalPriority), copies, { heal, firstAllowed: heal ? new Set(this.tokensStartingWith(heal)) : undefined, stops, signal: limit.signal }) : [];
+        // A candidate that does not begin with a healed token: scored under the prompt as typed where that was searched.
+        if (copies.length && !scored.length && bothWays && !limit.signal.aborted) scored = await scoreCandidates(this.candidateModel(sequence, this.fimPrompt(params, false).tokens, evalPriority), copies, { stops, signal: limit.signal });
+        // Under the editor's confidence gate, a copy it would hide may not displace the beams' answer (on seed 7 the
+        // copies that won on the prior alone were mostly below the default gate: shown answers 130 → 90, right ones
+        // among them 25 → 24; with this floor 131 and 26).
+        const floor = params.copyMinConfidence;
+        if (floor !== undefined) scored = scored.filter((c) => c.logProb / Math.max(1, c.tokens.length) >= floor);
+        const r = withCandidates(searched, scored, (c) => COPY_BONUS + COPY_BONUS_PER_TOKEN * c.tokens.length);
         tokensOut = r.tokens.length;
         if (r.text) options.onTextChunk(r.text);
         stopReason = limit.timedOut ? 'timeLimit' : r.stopReason;
@@ -802,7 +833,14 @@ export class LlamaCppBackend {
           const fit = this.completionInput(prompt);
           return slot.completion.generateCompletionWithMeta(fit.input, { ...options, contextShiftSize: fit.contextShiftSize, maxTokens: left });
         })();
-      const res = rest ?? { response: '', metadata: { stopReason: leadStopped ? 'customStopTrigger' : limit.signal.aborted ? 'abort' : 'maxTokens' } };
+      let res = rest ?? { response: '', metadata: { stopReason: leadStopped ? 'customStopTrigger' : limit.signal.aborted ? 'abort' : 'maxTokens' } };
+      if (!lead && !res.response && /[^\p{L}\p{N}\s]$/u.test(heal) && !limit.signal.aborted) {
+        // Nothing after punctuation (`foo(`, ` (`): the healed first token was only the taken-back text and the model
+        // then ended the middle, as the beam search's healed hypothesis did (see `bothWays` above). Greedy takes the
+        // prompt as typed then; nothing was streamed yet, so the answer is that generation's alone.
+        const fit = this.completionInput(this.fimPrompt(params, false).tokens);
+        res = await slot.completion.generateCompletionWithMeta(fit.input, { ...options, contextShiftSize: fit.contextShiftSize });
+      }
       if (limit.timedOut) stopReason = 'timeLimit';
       else if (limit.signal.aborted) stopReason = 'cancelled';
       else if (res.metadata.stopReason === 'maxTokens') stopReason = 'maxTokens';
@@ -970,6 +1008,46 @@ export class LlamaCppBackend {
   }
 
   /**
+   * Scoring copy candidates over this slot's sequence (see `scoreCandidates`): each candidate's tokens are evaluated
+   * after the prompt (its last token again, for the first candidate token's probability) in one decode.
+   */
+  private candidateModel(sequence: LlamaContextSequence, prompt: readonly Token[], priority: 1 | 2 | 3 | 4 | 5): CandidateModel {
+    const model = this.model!;
+    return {
+      tokenize: (text) => {
+        const t = model.tokenize(text, false, 'trimLeadingSpace');
+        return model.detokenize(t, false) === text ? t : undefined;
+      },
+      distributions: async (tokens) => {
+        const target = [...prompt, ...(tokens as Token[])];
+        const from = Math.min(commonPrefix(sequence.contextTokens, target), prompt.length - 1);
+        if (from < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: from, end: sequence.nextTokenIndex }]);
+        const first = prompt.length - 1 - from;
+        const res = await sequence.controlledEvaluate(
+          target.slice(from).map((t, i) => (i >= first ? ([t, { generateNext: { probabilities: true, options: { temperature: 0 } } }] as const) : t)),
+          { evaluationPriority: priority },
+        );
+        return res.slice(first).map((r) => {
+          const p = r?.next?.probabilities;
+          if (!p) throw new Error('llama.cpp returned no next-token probabilities for a copy candidate');
+          return p;
+        });
+      },
+      endTokens: (stops) => {
+        const key = JSON.stringify(stops);
+        let set = this.endTokenSets.get(key);
+        if (!set) {
+          const s = new Set<number>(stops.flatMap((st) => this.tokensStartingWith(st)));
+          for (const token of model.iterateAllTokens()) if (model.isEogToken(token) || model.isSpecialToken(token)) s.add(token);
+          set = s;
+          this.endTokenSets.set(key, set);
+        }
+        return set;
+      },
+    };
+  }
+
+  /**
    * The measured sweep of "Tune for This Machine" on the loaded model (see `tuner.ts`): throwaway contexts over
    * the same weights, so the loaded context and its KV caches stay as they are.
    */
@@ -1082,6 +1160,7 @@ export class LlamaCppBackend {
     this.loadedKey = undefined;
     this.tokenTexts = undefined;
     this.healBiases.clear();
+    this.endTokenSets.clear();
   }
 
   async dispose(): Promise<void> {

@@ -1,0 +1,42 @@
+import * as assert from 'node:assert/strict';
+import { copyCandidates } from '../../src/common/completion/copyCandidates';
+
+describe('copyCandidates', () => {
+  it('proposes the rest of the most similar line above the cursor line', () => {
+    const prefix = 'function codes() {\n  CharacterCodes["p"] = 112;\n  CharacterCodes["q"] = 113;\n  CharacterCodes["r';
+    const c = copyCandidates(prefix, '\n}\n');
+    assert.ok(c.includes('"] = 113;'), JSON.stringify(c));
+  });
+
+  it('proposes the text after an earlier occurrence of the prompt\'s end (prompt lookup)', () => {
+    const prefix = 'const a = 1;\nthis._outputConfiguration.writeErr(message);\nif (x) {\n  this._outputConfiguration.wri';
+    const c = copyCandidates(prefix, '\n}\n');
+    assert.equal(c[0], 'teErr(message);', JSON.stringify(c));
+  });
+
+  it('proposes lines below the cursor line too (the suffix after the cursor line)', () => {
+    const prefix = 'import { a } from "./a";\nimport { b';
+    const c = copyCandidates(prefix, '\nimport { beta } from "./beta";\n');
+    assert.ok(c.some((t) => t.startsWith('eta } from "./beta";')), JSON.stringify(c));
+  });
+
+  it('inside brackets also proposes the arguments alone, cut before the close the line already has', () => {
+    const prefix = 'let x = add(first, second);\nlet y = add(';
+    const c = copyCandidates(prefix, ');\nreturn x;\n');
+    assert.ok(c.includes('first, second'), JSON.stringify(c));
+  });
+
+  it('proposes nothing on an empty or indentation-only cursor line, and never what is only whitespace', () => {
+    assert.deepEqual(copyCandidates('a = 1;\n', ''), []);
+    assert.deepEqual(copyCandidates('a = 1;\n    ', '\n'), []);
+    for (const t of copyCandidates('ab   \nab', '\n')) assert.ok(t.trim(), JSON.stringify(t));
+  });
+
+  it('returns distinct candidates, at most `max`, each at most `maxChars` long and on one line', () => {
+    const lines = Array.from({ length: 30 }, (_, i) => `  value${i} = compute(${i}, "${'x'.repeat(i * 5)}");`).join('\n');
+    const c = copyCandidates(`${lines}\n  value`, `\n${lines}\n`, { max: 4, maxChars: 40 });
+    assert.ok(c.length <= 4 && c.length > 0);
+    assert.equal(new Set(c).size, c.length);
+    for (const t of c) assert.ok(t.length <= 40 && !t.includes('\n'), JSON.stringify(t));
+  });
+});
