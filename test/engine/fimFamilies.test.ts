@@ -78,7 +78,9 @@ describe('FIM templates on generated GGUFs of each family (real loader)', functi
     rmSync(dir, { recursive: true, force: true });
   });
 
-  // A prefix ending in a newline: nothing is taken back for token healing, so the prompt is the template alone.
+  // A prefix ending in a newline: nothing is taken back for token healing, so the prompt is the template alone. The
+  // classic layout (cursorLine 'prefix'): in psm order the cursor line, and at a line's start the line above, would
+  // follow the middle marker (see the test below).
   const prefix = 'function add(a, b) {\n';
   const suffix = '\n}\n';
 
@@ -92,7 +94,7 @@ describe('FIM templates on generated GGUFs of each family (real loader)', functi
       assert.equal(info.infillSupported, true);
       assert.equal(info.fimOrder, t.order);
 
-      const p = backend.infillPrompt({ prefix, suffix, maxTokens: 16 });
+      const p = backend.infillPrompt({ prefix, suffix, maxTokens: 16, cursorLine: 'prefix' });
       assert.equal(p.heal, '');
       const expected = t.order === 'spm' ? `${t.suffix}${suffix}${t.prefix}${prefix}${t.middle ?? ''}` : `${t.prefix}${prefix}${t.suffix}${suffix}${t.middle}`;
       assert.equal(p.text, expected, 'the prompt as text, special tokens written out');
@@ -105,7 +107,7 @@ describe('FIM templates on generated GGUFs of each family (real loader)', functi
       // The family's stop strings name the model's end-of-sequence token.
       assert.ok(t.stop.includes(c.eos) || t.stop.some((s) => s.endsWith(c.eos)), `${c.eos} among the stops ${t.stop.join(' ')}`);
       // And generation runs on that prompt (the template is usable, not just printable).
-      const r = await backend.infill({ prefix, suffix, maxTokens: 4, priority: 'completion', cacheReuse: true, temperature: 0, beamWidth: 1 }, new AbortController().signal, () => undefined);
+      const r = await backend.infill({ prefix, suffix, maxTokens: 4, priority: 'completion', cacheReuse: true, temperature: 0, beamWidth: 1, cursorLine: 'prefix' }, new AbortController().signal, () => undefined);
       assert.ok(r.tokensEvaluated >= p.tokens.length - 1, `evaluated ${r.tokensEvaluated} of ${p.tokens.length} prompt tokens`);
     });
   }
@@ -140,5 +142,13 @@ describe('FIM templates on generated GGUFs of each family (real loader)', functi
     const classicKeys: number[] = [];
     for (const typed of ['m', 'ms', 'ms)']) classicKeys.push((await infill(head + line + typed, 'prefix')).tokensEvaluated);
     assert.ok(Math.max(...classicKeys) > 200, `classic layout: keystrokes evaluated ${classicKeys.join(', ')} tokens`);
+
+    // A jump to a line's start, then a backspace that takes the line break back: the middle starts at the line above,
+    // so the backspace evaluates a few tokens, not the suffix window again.
+    const jumped = (prefix: string) => backend.infill({ documentId: 'jumped', prefix, suffix: below, maxTokens: 2, priority: 'completion', cacheReuse: true, temperature: 0, beamWidth: 1 }, new AbortController().signal, () => undefined);
+    const landed = await jumped(head);
+    assert.ok(landed.tokensEvaluated > 200, `the jump evaluates the whole prompt (${landed.tokensEvaluated})`);
+    const back = await jumped(head.slice(0, -1));
+    assert.ok(back.tokensEvaluated <= 8, `a backspace right after the jump evaluated ${back.tokensEvaluated} tokens`);
   });
 });
