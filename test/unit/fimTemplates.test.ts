@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { contextText, detectFimFamily, fimTemplate, templateFor, type FimFamily } from '../../src/common/completion/fimTemplates';
+import { contextText, detectFimFamily, fimTemplate, MAX_TYPED_IN_MIDDLE, psmMiddleStart, templateFor, type FimFamily } from '../../src/common/completion/fimTemplates';
 
 /** GGUF metadata as the engine reads it: architecture, general.name, and the tokenizer's special tokens. */
 function meta(architecture: string, name: string, tokens: string[]) {
@@ -52,5 +52,32 @@ describe('FIM templates per family', () => {
     assert.equal(contextText(fimTemplate('starcoder2'), chunks, current), '<repo_name>hearth<file_sep>src/a.ts\nexport const a = 1;\n<file_sep>src/b.ts\n');
     assert.match(contextText(fimTemplate('deepseek-coder'), chunks, current), /^\/\/ src\/a\.ts\nexport const a = 1;\n/);
     assert.equal(contextText(fimTemplate('qwen2.5-coder'), [], current), '');
+  });
+});
+
+describe('psmMiddleStart: where the middle of a psm prompt starts', () => {
+  const above = 'function total(items) {\n  let sum = 0;\n';
+  const suffix = '  return sum;\n}\n';
+
+  it("starts at the cursor line's start, and keeps a typing run's start while the text after the cursor is the same", () => {
+    const line = '  for (const item of ite';
+    assert.equal(psmMiddleStart(above + line, suffix, undefined, true), above.length);
+    const previous = { head: above, suffix };
+    assert.equal(psmMiddleStart(above + line + 'ms) {\n    su', suffix, previous, true), above.length, 'Enter and the next line stay in the middle');
+    assert.equal(psmMiddleStart(above + line, suffix + 'x', previous, true), above.length, 'another suffix: a fresh start, the cursor line');
+    const long = 'x'.repeat(MAX_TYPED_IN_MIDDLE + 1);
+    assert.equal(psmMiddleStart(above + long, suffix, undefined, true), (above + long).length, 'a minified line stays in the prefix');
+  });
+
+  it("at a line's very start, starts at the line above when asked, so a backspace that takes the line break back keeps it", () => {
+    const lineAbove = above.lastIndexOf('\n', above.length - 2) + 1;
+    assert.equal(psmMiddleStart(above, suffix, undefined, true), lineAbove);
+    // The backspace right after the jump: the prefix still begins with what preceded the middle.
+    assert.equal(psmMiddleStart(above.slice(0, -1), suffix, { head: above.slice(0, lineAbove), suffix }, true), lineAbove);
+    // Not asked (the shipped tiny model): the middle starts at the cursor, and the backspace moves it.
+    assert.equal(psmMiddleStart(above, suffix, undefined, false), above.length);
+    assert.equal(psmMiddleStart(above.slice(0, -1), suffix, { head: above, suffix }, false), lineAbove);
+    // The first line of a file has no line above.
+    assert.equal(psmMiddleStart('\n', suffix, undefined, true), 1);
   });
 });

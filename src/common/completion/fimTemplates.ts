@@ -108,3 +108,31 @@ export function contextText(t: FimTemplate, chunks: readonly ContextChunk[], cur
   const comment = current.comment ?? '//';
   return chunks.map((c) => `${comment} ${c.path}\n${c.text}\n`).join('\n') + '\n';
 }
+
+/** Most characters after the middle token in a psm prompt (see psmMiddleStart): a minified line stays in the prefix. */
+export const MAX_TYPED_IN_MIDDLE = 400;
+
+/**
+ * Where the middle starts in a psm prompt (the text between it and the cursor follows the middle token): where it
+ * started in the document's last request (`previous`) while the text after the cursor is the same and the prefix
+ * still begins with what preceded it (the user typed on, over one line or several, or took characters back), so
+ * each keystroke evaluates only its own tokens, Enter included; else at the cursor line's start. Past
+ * MAX_TYPED_IN_MIDDLE characters typed, or on a longer line, the prompt starts over at the cursor line's start (or
+ * keeps the classic layout: the prefix's length).
+ *
+ * `lineAbove`: at a line's very start (after a jump, a click) the middle starts at the line above. The commonest next
+ * key there is a backspace that takes the line break back; with the middle at the cursor that key moved the split
+ * and read the whole suffix window again (bench:engine, benchDense: a backspace right after a jump evaluated 204
+ * tokens, 6-8 s while other windows typed). The engine asks for it only for models whose prefill is slow enough to
+ * matter (not the shipped tiny model, trained on middles that start at the cursor line: its battery scores fell
+ * with the line above in the middle).
+ */
+export function psmMiddleStart(prefix: string, suffix: string, previous: { head: string; suffix: string } | undefined, lineAbove: boolean): number {
+  if (previous && previous.suffix === suffix && prefix.length - previous.head.length <= MAX_TYPED_IN_MIDDLE && prefix.startsWith(previous.head)) return previous.head.length;
+  const lineStart = prefix.lastIndexOf('\n') + 1;
+  if (lineAbove && lineStart === prefix.length && lineStart > 1) {
+    const above = prefix.lastIndexOf('\n', lineStart - 2) + 1;
+    if (prefix.length - above <= MAX_TYPED_IN_MIDDLE) return above;
+  }
+  return prefix.length - lineStart <= MAX_TYPED_IN_MIDDLE ? lineStart : prefix.length;
+}

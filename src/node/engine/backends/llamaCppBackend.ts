@@ -19,7 +19,7 @@ import { GenerationLimit } from './generationLimit';
 import { PrefillPacer, StepGate } from '../prefillPacer';
 import { beamSearch, bestOf, scoreCandidates, topLogProbs, withCandidates, type BeamModel, type CandidateModel } from './beamSearch';
 import { copyCandidates } from '../../../common/completion/copyCandidates';
-import { detectFimFamily, fimTemplate } from '../../../common/completion/fimTemplates';
+import { detectFimFamily, fimTemplate, psmMiddleStart } from '../../../common/completion/fimTemplates';
 import { generateChat } from './llamaCppChat';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
@@ -31,8 +31,6 @@ function loadModule(): Promise<NodeLlamaCpp> {
   return modulePromise;
 }
 
-/** Most characters after the middle token in a psm prompt (see middleStart): a minified line stays in the prefix. */
-const MAX_TYPED_IN_MIDDLE = 400;
 /**
  * Copy candidates scored per completion (see copyCandidates.ts), and their prior against the beams, in nats: a
  * constant and a per-token part added to a candidate's log-probability (the model alone gives a copy of a line above
@@ -453,27 +451,10 @@ export class LlamaCppBackend {
     return { tokens, heal, split, parts };
   }
 
-  /**
-   * Where the middle starts in a psm prompt (see InfillParams.cursorLine): where it started in this document's last
-   * request while the text after the cursor is the same and the prefix still begins with what preceded it (the
-   * user typed on, over one line or several, or took characters back), so each keystroke evaluates only its own
-   * tokens, Enter included; else at the cursor line's start (the line above's, at a line's very start). Past
-   * MAX_TYPED_IN_MIDDLE characters typed, or on a longer line, the prompt starts over at the cursor line's start (or
-   * keeps the classic layout).
-   */
+  /** Where the middle starts in a psm prompt (see `psmMiddleStart`; the line above at a line's start for models over SMALL_MODEL_BYTES). */
   private middleStart(params: InfillParams): number {
-    const prev = params.documentId === undefined ? undefined : this.middles.get(params.documentId);
-    if (prev && prev.suffix === params.suffix && params.prefix.length - prev.head.length <= MAX_TYPED_IN_MIDDLE && params.prefix.startsWith(prev.head)) return prev.head.length;
-    const lineStart = params.prefix.lastIndexOf('\n') + 1;
-    // At a line's very start (after a jump, a click, a new file's last line) the middle starts at the line above:
-    // the commonest next key there is a backspace that takes the line break back, and with the middle at the cursor
-    // that key moved the split and read the whole suffix window again (seen in bench:engine: a backspace right after
-    // a jump evaluated 204 tokens, 6-8 s while other windows typed).
-    if (lineStart === params.prefix.length && lineStart > 1) {
-      const above = params.prefix.lastIndexOf('\n', lineStart - 2) + 1;
-      if (params.prefix.length - above <= MAX_TYPED_IN_MIDDLE) return above;
-    }
-    return params.prefix.length - lineStart <= MAX_TYPED_IN_MIDDLE ? lineStart : params.prefix.length;
+    const previous = params.documentId === undefined ? undefined : this.middles.get(params.documentId);
+    return psmMiddleStart(params.prefix, params.suffix, previous, this.info!.sizeBytes >= SMALL_MODEL_BYTES);
   }
 
   /** Remembers where a document's middle started, for its next request (middleStart). */
