@@ -16,6 +16,7 @@ import { placementFor } from '../../../common/hardware/placement';
 import { evaluationPriority, evaluationPriorityOf } from '../scheduler';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
 import { GenerationLimit } from './generationLimit';
+import { registerBiasArrays, useRegisteredBiasArrays } from './tokenBiasArrays';
 import { PrefillPacer, StepGate } from '../prefillPacer';
 import { beamSearch, bestOf, scoreCandidates, topLogProbs, withCandidates, type BeamModel, type CandidateModel } from './beamSearch';
 import { copyCandidates } from '../../../common/completion/copyCandidates';
@@ -147,6 +148,14 @@ export function promptPosition(parts: readonly PromptPart[], index: number): str
 }
 
 /** Where a request's prompt came from, and why a full prefill was paid. */
+/** When a completion passed each stage, in ms after it entered the backend (the debug log's timing line). */
+interface Marks {
+  prompt: number;
+  reader?: number;
+  plan?: number;
+  prefill?: number;
+}
+
 interface PromptPlan {
   slot: Slot;
   source: 'live' | 'restored' | 'full';
@@ -296,6 +305,7 @@ export class LlamaCppBackend {
     const started = performance.now();
     const mod = await loadModule();
     this.mod = mod;
+    if (!useRegisteredBiasArrays(mod.LlamaContextSequence.prototype)) this.logger.debug('token healing: this node-llama-cpp has no _resolveSamplerConfig to reuse bias arrays with; each healed keystroke converts its bias');
     await this.unload();
     const preference = params.engineBackend ?? 'auto';
     if (this.llama && this.backendPreference !== preference) {
@@ -565,10 +575,19 @@ export class LlamaCppBackend {
   /** A bias that makes the next token one whose text begins with `heal` (greedy picks the likeliest of those). */
   private healBias(heal: string): TokenBias {
     const cached = this.healBiases.get(heal);
-    if (cached) return cached;
-    const bias = new this.mod!.TokenBias(this.model!.tokenizer);
-    for (const token of this.tokensStartingWith(heal)) bias.set(token, { logit: 100 });
-    if (this.healBiases.size >= 256) this.healBiases.clear();
+    if (cached) {
+      // Least recently used out: re-inserted, it is the newest again (" " is needed after every typed space).
+      this.healBiases.delete(heal);
+      this.healBiases.set(heal, cached);
+      return cached;
+    }
+    const model = this.model!;
+    const bias = new this.mod!.TokenBias(model.tokenizer);
+    const tokens = this.tokensStartingWith(heal);
+    for (const token of tokens) bias.set(token, { logit: 100 });
+    // Its typed arrays once, not on every sampling call (see tokenBiasArrays.ts).
+    registerBiasArrays(bias, tokens, 100, (t) => model.isEogToken(t as Token));
+    if (this.healBiases.size >= 256) this.healBiases.delete(this.healBiases.keys().next().value!);
     this.healBiases.set(heal, bias);
     return bias;
   }
@@ -587,6 +606,7 @@ export class LlamaCppBackend {
     const priority = params.priority ?? 'completion';
     const evalPriority = evaluationPriorityOf(priority, params.focused);
     const { tokens, heal, split, parts } = this.fimPrompt(params);
+    const marks: Marks = { prompt: performance.now() - started };
     this.rememberMiddle(params, split);
     const focused = priority === 'completion' && params.focused !== false;
     let unread: { slot: Slot; documentId: string | undefined } | undefined;
@@ -594,13 +614,14 @@ export class LlamaCppBackend {
     // step would otherwise see an idle backend and start another reader in the gap.
     this.active++;
     await this.stopReading();
+    marks.reader = performance.now() - started;
     if (focused) this.focusedActive++;
     // Completions mark their window (the client connection; else the document) as typing: one window moving between
     // files is one typist. Other work (background) only reads whether windows type.
     const typing = priority === 'completion' ? this.pacer.begin(origin ?? params.documentId) : { key: this.pacer.keyFor(undefined), end: () => undefined };
     const step = () => (this.generating > 0 ? SHARED_PREFILL_CHUNK : this.pacer.step(typing.key, priority !== 'completion' || params.focused !== false));
     try {
-      return await this.infillPlanned(params, signal, onText, started, evalPriority, tokens, heal, parts, step, (slot) => (unread = { slot, documentId: params.documentId }));
+      return await this.infillPlanned(params, signal, onText, started, evalPriority, tokens, heal, parts, step, (slot) => (unread = { slot, documentId: params.documentId }), marks);
     } finally {
       typing.end();
       if (focused && --this.focusedActive === 0) for (const wake of this.focusedWaiters.splice(0)) wake();
@@ -670,9 +691,10 @@ export class LlamaCppBackend {
     }
   }
 
-  private async infillPlanned(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, started: number, evalPriority: 1 | 2 | 3 | 4 | 5, tokens: Token[], heal: string, parts: PromptPart[], step: () => number, unread: (slot: Slot) => void): Promise<InfillResult> {
+  private async infillPlanned(params: InfillParams, signal: AbortSignal, onText: (text: string) => void, started: number, evalPriority: 1 | 2 | 3 | 4 | 5, tokens: Token[], heal: string, parts: PromptPart[], step: () => number, unread: (slot: Slot) => void, marks: Marks): Promise<InfillResult> {
     const priority = params.priority ?? 'completion';
     const plan = await this.plan(priority, params.documentId, tokens, params.cacheReuse !== false);
+    marks.plan = performance.now() - started;
     // Per request: what was reused of the prompt and where the held tokens first differ from it (a switch or a
     // restore that evaluates more than a keystroke's tokens shows here why).
     this.logger.debug(`infill ${params.documentId ?? '-'}: ${plan.source}, ${plan.reused} of ${tokens.length} prompt tokens reused (held ${plan.held}; first difference at ${promptPosition(parts, plan.reused)}), ${tokens.length - plan.reused} to evaluate, ${heal ? `heal ${JSON.stringify(heal)}` : 'no heal'}`);
@@ -711,6 +733,7 @@ export class LlamaCppBackend {
         return result('');
       }
       await yieldToFocused?.();
+      marks.prefill = performance.now() - started;
       this.generating++;
       generating = true;
       // Other windows' small prefill steps hold back until this request has its first token (StepGate).
@@ -838,6 +861,7 @@ export class LlamaCppBackend {
       if (generating) this.generating--;
       limit.dispose();
       slot.busy = false;
+      this.logger.debug(`infill ${params.documentId ?? '-'} timing (ms since the request): ${Object.entries({ ...marks, 'first token': firstTokenAt === null ? undefined : firstTokenAt - started, end: performance.now() - started }).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v!.toFixed(0)}`).join(', ')}`);
     }
     return result(text);
   }
