@@ -2,7 +2,7 @@
  * The llama.cpp backend, through node-llama-cpp. node-llama-cpp is ESM-only and loads a native addon, so it is
  * imported on first use, never at module load (style rule 2).
  */
-import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { availableParallelism, freemem } from 'node:os';
 import type { Llama, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel, Token, TokenBias } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import type { ChatParams, ChatResult, InfillParams, InfillResult, LoadModelParams, ModelInfo, Priority, PromptCacheStatus, StatusResult, StopReason, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
@@ -17,8 +17,8 @@ import { evaluationPriority, evaluationPriorityOf } from '../scheduler';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
 import { GenerationLimit } from './generationLimit';
 import { PrefillPacer, StepGate } from '../prefillPacer';
-import { beamSearch, bestOf, scoreCandidates, topLogProbs, withCandidates, type BeamModel, type CandidateModel } from './beamSearch';
-import { copyCandidates } from '../../../common/completion/copyCandidates';
+import { beamSearch, bestOf, scoreCandidates, topLogProbs, withCandidates, type BeamModel, type BeamResult, type CandidateModel } from './beamSearch';
+import { copyCandidates, copyCandidatesWithSources } from '../../../common/completion/copyCandidates';
 import { detectFimFamily, fimTemplate, psmMiddleStart } from '../../../common/completion/fimTemplates';
 import { generateChat } from './llamaCppChat';
 
@@ -43,6 +43,12 @@ function loadModule(): Promise<NodeLlamaCpp> {
 const COPY_CANDIDATES = 1;
 const COPY_BONUS = 10;
 const COPY_BONUS_PER_TOKEN = 1.5;
+/**
+ * HEARTH_ENGINE_COPY_DUMP=<file> (development, for fitting the rule above offline: bench:model's HEARTH_BENCH_DUMP
+ * sets it): after each beam-searched completion, one JSON line with the beams' answer and alternatives and every
+ * copy candidate (up to 6, with its source) scored by the model. The answer itself is unchanged.
+ */
+const COPY_DUMP = process.env.HEARTH_ENGINE_COPY_DUMP;
 /** Models smaller than this search four beams by default (see `beamWidth`). */
 const SMALL_MODEL_BYTES = 64 * 1024 * 1024;
 /** Longer generations are not searched by default: they stream, and a search pays most on a short line. */
@@ -743,12 +749,14 @@ export class LlamaCppBackend {
         // cursor is far more often inside a word, and the search of the prompt as typed lowered rest-of-line edit
         // similarity (31.7 % → 27.0 % on 100 tasks), so those keep the healed search alone.
         const bothWays = heal !== '' && /[^\p{L}\p{N}\s]$/u.test(heal);
+        // The tokens the healed middle may begin with: for the beams and for the copy candidates.
+        const firstAllowed = heal ? new Set<number>(this.tokensStartingWith(heal)) : undefined;
         const healedSearch = await beamSearch(this.beamModel(sequence, tokens, evalPriority), {
           width,
           maxTokens: params.maxTokens,
           stops,
           heal,
-          firstAllowed: heal ? new Set(this.tokensStartingWith(heal)) : undefined,
+          firstAllowed,
           nonEmpty: bothWays,
           signal: limit.signal,
         });
@@ -763,7 +771,7 @@ export class LlamaCppBackend {
         // others, when the model chose them, were right 4 times in 100, and each costs an evaluation.
         // A candidate that is already the beams' answer needs no evaluation.
         const copies = params.copyCandidates === false || limit.signal.aborted ? [] : copyCandidates(params.prefix, params.suffix, { max: COPY_CANDIDATES }).filter((t) => t !== searched.text);
-        let scored = copies.length ? await scoreCandidates(this.candidateModel(sequence, tokens, evalPriority), copies, { heal, firstAllowed: heal ? new Set(this.tokensStartingWith(heal)) : undefined, stops, signal: limit.signal }) : [];
+        let scored = copies.length ? await scoreCandidates(this.candidateModel(sequence, tokens, evalPriority), copies, { heal, firstAllowed, stops, signal: limit.signal }) : [];
         // A candidate that does not begin with a healed token: scored under the prompt as typed where that was searched.
         if (copies.length && !scored.length && bothWays && !limit.signal.aborted) scored = await scoreCandidates(this.candidateModel(sequence, this.fimPrompt(params, false).tokens, evalPriority), copies, { stops, signal: limit.signal });
         // Under the editor's confidence gate, a copy it would hide may not displace the beams' answer (on seed 7 the
@@ -772,6 +780,7 @@ export class LlamaCppBackend {
         const floor = params.copyMinConfidence;
         if (floor !== undefined) scored = scored.filter((c) => c.logProb / Math.max(1, c.tokens.length) >= floor);
         const r = withCandidates(searched, scored, (c) => COPY_BONUS + COPY_BONUS_PER_TOKEN * c.tokens.length);
+        if (COPY_DUMP && params.copyCandidates !== false && !limit.signal.aborted) await this.dumpCopies(COPY_DUMP, params, sequence, tokens, evalPriority, { heal, firstAllowed, bothWays, stops, searched, answer: r.text });
         tokensOut = r.tokens.length;
         if (r.text) options.onTextChunk(r.text);
         stopReason = limit.timedOut ? 'timeLimit' : r.stopReason;
@@ -991,6 +1000,27 @@ export class LlamaCppBackend {
       isEnd: (t) => model.isEogToken(t as Token) || model.isSpecialToken(t as Token),
       text: (t) => model.detokenize(t as Token[], false),
     };
+  }
+
+  /** HEARTH_ENGINE_COPY_DUMP (development): every copy candidate scored beside the beams' answer, one JSON line. */
+  private async dumpCopies(file: string, params: InfillParams, sequence: LlamaContextSequence, tokens: Token[], priority: 1 | 2 | 3 | 4 | 5, c: { heal: string; firstAllowed?: ReadonlySet<number>; bothWays: boolean; stops: string[]; searched: BeamResult; answer: string }): Promise<void> {
+    const candidates = [];
+    for (const cand of copyCandidatesWithSources(params.prefix, params.suffix, { max: 6 })) {
+      let [scored] = await scoreCandidates(this.candidateModel(sequence, tokens, priority), [cand.text], { heal: c.heal, firstAllowed: c.firstAllowed, stops: c.stops });
+      let asTyped = false;
+      if (!scored && c.bothWays) {
+        [scored] = await scoreCandidates(this.candidateModel(sequence, this.fimPrompt(params, false).tokens, priority), [cand.text], { stops: c.stops });
+        asTyped = scored !== undefined;
+      }
+      candidates.push({ ...cand, logProb: scored?.logProb ?? null, n: scored?.tokens.length ?? 0, asTyped });
+    }
+    const s = c.searched;
+    appendFileSync(file, JSON.stringify({
+      documentId: params.documentId, prefixLength: params.prefix.length, prefixTail: params.prefix.slice(-40), heal: c.heal, bothWays: c.bothWays, answer: c.answer,
+      beams: { text: s.text, logProb: Number.isFinite(s.logProb) ? s.logProb : null, n: s.tokens.length, stopReason: s.stopReason },
+      alternatives: s.alternatives.map((a) => ({ text: a.text, logProb: a.logProb, n: a.tokens.length })),
+      candidates,
+    }) + '\n');
   }
 
   /**
