@@ -22,7 +22,8 @@
  * Options (env): HEARTH_BENCH_MODEL (model file), HEARTH_BENCH_OLD_MODEL (the previous model; "" to skip it),
  * HEARTH_BENCH_RANDOM=0 (skip the random-weight model, the slowest column: ~0.7 s a task; its figures print as "-"),
  * HEARTH_BENCH_GREEDY=0 (skip the greedy run; its column prints "-"), HEARTH_BENCH_BEAMS_ONLY=0 (skip the beams-only run), HEARTH_BENCH_N (rest-of-line tasks, default 400; bracket tasks = N/2),
- * HEARTH_BENCH_SEED (default 8), HEARTH_BENCH_THREADS (default 1), HEARTH_BENCH_DUMP (file: one JSON line per task with
+ * HEARTH_BENCH_SEED (default 8), HEARTH_BENCH_THREADS (default 1), HEARTH_BENCH_BEAM_WIDTH (the trained model's beam width;
+ * default the engine's choice), HEARTH_BENCH_DUMP (file: one JSON line per task with
  * the expected text and each proposal, and the engine's development dump of the beams' answer and every copy candidate
  * scored by the model, for fitting the copy rule offline: HEARTH_ENGINE_COPY_DUMP in llamaCppBackend.ts).
  */
@@ -48,6 +49,8 @@ const nLine = Number(process.env.HEARTH_BENCH_N ?? 400);
 const nBracket = Math.ceil(nLine / 2);
 const seed = Number(process.env.HEARTH_BENCH_SEED ?? 8);
 const threads = Number(process.env.HEARTH_BENCH_THREADS ?? 1);
+/** The trained model's beam width (development: comparing widths); default the engine's choice. */
+const beamWidth = process.env.HEARTH_BENCH_BEAM_WIDTH ? Number(process.env.HEARTH_BENCH_BEAM_WIDTH) : undefined;
 /** Context windows (characters) given to every predictor; sized so prompt + output fit a 512-token context. */
 const PREFIX_CHARS = 1000;
 const SUFFIX_CHARS = 250;
@@ -287,10 +290,10 @@ async function main(): Promise<void> {
   const withOld = oldModelPath !== undefined && existsSync(oldModelPath);
   if (oldModelPath !== undefined && !withOld) console.log(`# note: no previous model at ${oldModelPath}; its column is left out`);
   console.log(`# ${files.length} held-out files (${manifest.heldout.map((g) => `${g.name}@${g.version}`).join(', ')}), ${tasks.filter((t) => t.kind === 'line').length} rest-of-line + ${tasks.filter((t) => t.kind === 'bracket').length} bracket tasks, seed ${seed}`);
-  console.log(`# model ${modelPath} sha256 ${sha.slice(0, 16)}…`);
+  console.log(`# model ${modelPath} sha256 ${sha.slice(0, 16)}…${beamWidth !== undefined ? `, beam width ${beamWidth}` : ''}`);
 
   const dump = process.env.HEARTH_BENCH_DUMP;
-  const trained = await runEngine(modelPath, tasks, undefined, undefined, dump ? `${dump}.engine.jsonl` : undefined);
+  const trained = await runEngine(modelPath, tasks, beamWidth, undefined, dump ? `${dump}.engine.jsonl` : undefined);
   const greedy = withGreedy ? await runEngine(modelPath, tasks, 1) : { preds: tasks.map(() => ''), msPerTask: NaN };
   const beamsOnly = withBeamsOnly ? await runEngine(modelPath, tasks, undefined, false) : undefined;
   const old = withOld ? await runEngine(oldModelPath, tasks, undefined, undefined, dump ? `${dump}.previous.engine.jsonl` : undefined) : undefined;

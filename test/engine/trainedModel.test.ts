@@ -196,7 +196,7 @@ describe('trained model hearth-code-tiny through the engine (shipped file)', fun
   it('proposes what the prompt repeats: copy candidates scored by the model win where its own beams miss (#18)', async function () {
     // The shipped model does not copy from its prompt; the engine scores the rest of the lines most like the cursor
     // line and the text after the prompt's earlier occurrences of its end (copyCandidates.ts) as it scores its beams,
-    // with a prior fitted on bench:model seed 7, and answers the likeliest. Without them (copyCandidates: false, the
+    // with a prior by source fitted on bench:model seeds 7, 11–14 (copyPrior), and answers the likeliest. Without them (copyCandidates: false, the
     // beams alone, which was the default before) fewer of these are right.
     const client = new EngineClient({ enginePath, mode: 'private' });
     try {

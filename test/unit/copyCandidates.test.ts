@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { copyCandidates, copyCandidatesWithSources } from '../../src/common/completion/copyCandidates';
+import { COPY_LINE_MIN_SIMILARITY, copyCandidates, copyCandidatesWithSources, copyPrior } from '../../src/common/completion/copyCandidates';
 
 describe('copyCandidates', () => {
   it('proposes the rest of the most similar line above the cursor line', () => {
@@ -52,5 +52,16 @@ describe('copyCandidates', () => {
     assert.deepEqual(d.map((x) => [x.text, x.source, x.cut]), [['"] = 112;', 'above', 'none'], ['"] = 115;', 'below', 'none']]);
     for (const x of d) assert.ok(x.strength > 0.8 && x.strength < 1, JSON.stringify(x));
     for (const x of c) assert.ok(x.source !== 'lookup' ? x.strength >= 0 && x.strength <= 1 : x.strength >= 4, JSON.stringify(x));
+  });
+
+  it('weighs a copy by its source: a longer prompt-lookup match more; a line little like the cursor line not at all', () => {
+    const short = copyPrior({ source: 'lookup', strength: 4 })!;
+    const long = copyPrior({ source: 'lookup', strength: 30 })!;
+    assert.ok(long > short, `${long} > ${short}`);
+    assert.ok(long - short >= 26, 'at least a nat per matched character');
+    const like = copyPrior({ source: 'above', strength: COPY_LINE_MIN_SIMILARITY });
+    assert.equal(typeof like, 'number');
+    assert.equal(copyPrior({ source: 'below', strength: 1 }), like);
+    assert.equal(copyPrior({ source: 'above', strength: COPY_LINE_MIN_SIMILARITY - 0.01 }), undefined);
   });
 });

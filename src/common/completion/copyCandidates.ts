@@ -141,3 +141,30 @@ export function copyCandidatesWithSources(prefix: string, suffix: string, option
   }
   return out.slice(0, max);
 }
+
+/**
+ * The prior of a copy candidate against the beams' answer, in nats, added to the model's log-probability of the
+ * candidate (see `withCandidates` in the engine's beamSearch.ts), or undefined where the candidate is not worth
+ * scoring. The model alone gives a copy far less than its share of right answers (the shipped models do not copy
+ * from their prompt), and how much the prompt vouches for a copy depends on its source: a prompt-lookup copy gets
+ * COPY_PRIOR_PER_LOOKUP_CHAR per character of the text that matched before it (a longer match says more) plus
+ * COPY_PRIOR_LOOKUP; the rest of a line above or below gets COPY_PRIOR_LINE when its start is at least
+ * COPY_LINE_MIN_SIMILARITY like the cursor line's typed part, and is not tried otherwise.
+ *
+ * Fitted offline on bench:model seeds 7, 11, 12, 13, 14 with v4 (1,980 rest-of-line + 1,000 bracket tasks; the 175
+ * that seeds 8, 9, 10 also draw left out; the reported seeds 8, 9, 10 were not looked at): HEARTH_BENCH_DUMP recorded
+ * per task the beams' answer and every candidate scored by the model, and a grid over the number of candidates
+ * (1–3; 6 checked), these priors, a per-token prior, a rank penalty and the minimum similarity maximized rest-of-line
+ * exact match (plus half the bracket exact match): 352 → 395 right of 1,980 against session 8's rule (10 nats +
+ * 1.5 per token, first candidate only). Fitted on four seeds, the fifth gained too, 352 → 377 in all (leave one
+ * seed out). See models/train/README.md ("Quality").
+ */
+export const COPY_PRIOR_LOOKUP = -2;
+export const COPY_PRIOR_PER_LOOKUP_CHAR = 2;
+export const COPY_PRIOR_LINE = 12;
+export const COPY_LINE_MIN_SIMILARITY = 0.8;
+
+export function copyPrior(c: Pick<CopyCandidate, 'source' | 'strength'>): number | undefined {
+  if (c.source === 'lookup') return COPY_PRIOR_LOOKUP + COPY_PRIOR_PER_LOOKUP_CHAR * c.strength;
+  return c.strength >= COPY_LINE_MIN_SIMILARITY ? COPY_PRIOR_LINE : undefined;
+}

@@ -17,8 +17,8 @@ import { evaluationPriority, evaluationPriorityOf } from '../scheduler';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
 import { GenerationLimit } from './generationLimit';
 import { PrefillPacer, StepGate } from '../prefillPacer';
-import { beamSearch, bestOf, scoreCandidates, topLogProbs, withCandidates, type BeamModel, type BeamResult, type CandidateModel } from './beamSearch';
-import { copyCandidates, copyCandidatesWithSources } from '../../../common/completion/copyCandidates';
+import { beamSearch, bestOf, scoreCandidates, topLogProbs, withCandidates, type BeamModel, type BeamResult, type CandidateModel, type Scored } from './beamSearch';
+import { copyCandidatesWithSources, copyPrior } from '../../../common/completion/copyCandidates';
 import { detectFimFamily, fimTemplate, psmMiddleStart } from '../../../common/completion/fimTemplates';
 import { generateChat } from './llamaCppChat';
 
@@ -32,17 +32,13 @@ function loadModule(): Promise<NodeLlamaCpp> {
 }
 
 /**
- * Copy candidates scored per completion (see copyCandidates.ts), and their prior against the beams, in nats: a
- * constant and a per-token part added to a candidate's log-probability (the model alone gives a copy of a line above
- * far less than its share of right answers: the shipped models do not copy from their prompt). Fitted on
- * bench:model seed 7 (300 tasks, v4), which is not one of the reported seeds 8, 9, 10: scoring all candidates (up to
- * 6), the model's choice among them was rarely right; the first alone did best. Over a grid of 0–30 × 0–3 the
- * plateau is 8–12 and 0.5–1.5; this point gave rest-of-line exact match 14.5 → 22.5 %, edit similarity 31.4 → 43 %,
- * bracket exact match 0 → 9 % there.
+ * Copy candidates scored per completion (see copyCandidates.ts): the first COPY_CANDIDATES of them that are not the
+ * beams' answer; each competes with the beams on the model's log-probability plus a prior (`copyPrior`, fitted with
+ * this count on bench:model seeds 7, 11, 12, 13, 14: see there). Each costs one evaluation of its tokens.
  */
-const COPY_CANDIDATES = 1;
-const COPY_BONUS = 10;
-const COPY_BONUS_PER_TOKEN = 1.5;
+const COPY_CANDIDATES = 3;
+/** Candidates proposed before those equal to the beams' answer are dropped and the first COPY_CANDIDATES kept. */
+const COPY_CANDIDATES_PROPOSED = 6;
 /**
  * HEARTH_ENGINE_COPY_DUMP=<file> (development, for fitting the rule above offline: bench:model's HEARTH_BENCH_DUMP
  * sets it): after each beam-searched completion, one JSON line with the beams' answer and alternatives and every
@@ -767,19 +763,19 @@ export class LlamaCppBackend {
         // Copy candidates (#18): the rest of the lines most like the cursor line, above and below, and the text after
         // the prompt's end where it occurred before; the model scores each as it scores its beams (under the healed
         // prompt, and the prompt as typed where that was searched), and the likeliest of all is the answer.
-        // Only the first candidate (the longest prompt-lookup match, else the most similar line): on seed 7 the
-        // others, when the model chose them, were right 4 times in 100, and each costs an evaluation.
         // A candidate that is already the beams' answer needs no evaluation.
-        const copies = params.copyCandidates === false || limit.signal.aborted ? [] : copyCandidates(params.prefix, params.suffix, { max: COPY_CANDIDATES }).filter((t) => t !== searched.text);
-        let scored = copies.length ? await scoreCandidates(this.candidateModel(sequence, tokens, evalPriority), copies, { heal, firstAllowed, stops, signal: limit.signal }) : [];
-        // A candidate that does not begin with a healed token: scored under the prompt as typed where that was searched.
-        if (copies.length && !scored.length && bothWays && !limit.signal.aborted) scored = await scoreCandidates(this.candidateModel(sequence, this.fimPrompt(params, false).tokens, evalPriority), copies, { stops, signal: limit.signal });
+        // A line whose start is little like the cursor line's is not tried (`copyPrior` undefined).
+        const copies = params.copyCandidates === false || limit.signal.aborted ? [] : copyCandidatesWithSources(params.prefix, params.suffix, { max: COPY_CANDIDATES_PROPOSED }).filter((c) => c.text !== searched.text).slice(0, COPY_CANDIDATES).flatMap((c) => {
+          const prior = copyPrior(c);
+          return prior === undefined ? [] : [{ ...c, prior }];
+        });
+        let scored = copies.length ? await this.scoreCopies(params, sequence, tokens, evalPriority, copies.map((c) => c.text), { heal, firstAllowed, bothWays, stops, signal: limit.signal }) : [];
         // Under the editor's confidence gate, a copy it would hide may not displace the beams' answer (on seed 7 the
         // copies that won on the prior alone were mostly below the default gate: shown answers 130 → 90, right ones
         // among them 25 → 24; with this floor 131 and 26).
         const floor = params.copyMinConfidence;
         if (floor !== undefined) scored = scored.filter((c) => c.logProb / Math.max(1, c.tokens.length) >= floor);
-        const r = withCandidates(searched, scored, (c) => COPY_BONUS + COPY_BONUS_PER_TOKEN * c.tokens.length);
+        const r = withCandidates(searched, scored, (c) => copies.find((x) => x.text === c.text)!.prior);
         if (COPY_DUMP && params.copyCandidates !== false && !limit.signal.aborted) await this.dumpCopies(COPY_DUMP, params, sequence, tokens, evalPriority, { heal, firstAllowed, bothWays, stops, searched, answer: r.text });
         tokensOut = r.tokens.length;
         if (r.text) options.onTextChunk(r.text);
@@ -1002,18 +998,26 @@ export class LlamaCppBackend {
     };
   }
 
+  /**
+   * The model's scores of copy candidates (see `scoreCandidates`), in their order: under the healed prompt, and a
+   * candidate that does not begin with a healed token under the prompt as typed where that was searched (`bothWays`).
+   */
+  private async scoreCopies(params: InfillParams, sequence: LlamaContextSequence, tokens: Token[], priority: 1 | 2 | 3 | 4 | 5, texts: string[], c: { heal: string; firstAllowed?: ReadonlySet<number>; bothWays: boolean; stops: string[]; signal?: AbortSignal }): Promise<Array<Scored & { asTyped: boolean }>> {
+    const healed = await scoreCandidates(this.candidateModel(sequence, tokens, priority), texts, { heal: c.heal, firstAllowed: c.firstAllowed, stops: c.stops, signal: c.signal });
+    const rest = texts.filter((t) => !healed.some((h) => h.text === t));
+    const asTyped = rest.length && c.bothWays && !c.signal?.aborted ? await scoreCandidates(this.candidateModel(sequence, this.fimPrompt(params, false).tokens, priority), rest, { stops: c.stops, signal: c.signal }) : [];
+    const all = [...healed.map((h) => ({ ...h, asTyped: false })), ...asTyped.map((h) => ({ ...h, asTyped: true }))];
+    return texts.flatMap((t) => all.filter((a) => a.text === t));
+  }
+
   /** HEARTH_ENGINE_COPY_DUMP (development): every copy candidate scored beside the beams' answer, one JSON line. */
   private async dumpCopies(file: string, params: InfillParams, sequence: LlamaContextSequence, tokens: Token[], priority: 1 | 2 | 3 | 4 | 5, c: { heal: string; firstAllowed?: ReadonlySet<number>; bothWays: boolean; stops: string[]; searched: BeamResult; answer: string }): Promise<void> {
-    const candidates = [];
-    for (const cand of copyCandidatesWithSources(params.prefix, params.suffix, { max: 6 })) {
-      let [scored] = await scoreCandidates(this.candidateModel(sequence, tokens, priority), [cand.text], { heal: c.heal, firstAllowed: c.firstAllowed, stops: c.stops });
-      let asTyped = false;
-      if (!scored && c.bothWays) {
-        [scored] = await scoreCandidates(this.candidateModel(sequence, this.fimPrompt(params, false).tokens, priority), [cand.text], { stops: c.stops });
-        asTyped = scored !== undefined;
-      }
-      candidates.push({ ...cand, logProb: scored?.logProb ?? null, n: scored?.tokens.length ?? 0, asTyped });
-    }
+    const proposed = copyCandidatesWithSources(params.prefix, params.suffix, { max: COPY_CANDIDATES_PROPOSED });
+    const scored = await this.scoreCopies(params, sequence, tokens, priority, proposed.map((p) => p.text), c);
+    const candidates = proposed.map((p) => {
+      const x = scored.find((s) => s.text === p.text);
+      return { ...p, logProb: x?.logProb ?? null, n: x?.tokens.length ?? 0, asTyped: x?.asTyped ?? false };
+    });
     const s = c.searched;
     appendFileSync(file, JSON.stringify({
       documentId: params.documentId, prefixLength: params.prefix.length, prefixTail: params.prefix.slice(-40), heal: c.heal, bothWays: c.bothWays, answer: c.answer,
