@@ -22,8 +22,10 @@
  * Options (env): HEARTH_BENCH_MODEL (model file), HEARTH_BENCH_OLD_MODEL (the previous model; "" to skip it),
  * HEARTH_BENCH_RANDOM=0 (skip the random-weight model, the slowest column: ~0.7 s a task; its figures print as "-"),
  * HEARTH_BENCH_GREEDY=0 (skip the greedy run; its column prints "-"), HEARTH_BENCH_BEAMS_ONLY=0 (skip the beams-only run), HEARTH_BENCH_N (rest-of-line tasks, default 400; bracket tasks = N/2),
- * HEARTH_BENCH_SEED (default 8), HEARTH_BENCH_THREADS (default 1), HEARTH_BENCH_DUMP (file: one JSON line per task with
- * the expected text and each proposal).
+ * HEARTH_BENCH_SEED (default 8), HEARTH_BENCH_THREADS (default 1), HEARTH_BENCH_BEAM_WIDTH (the trained model's beam width;
+ * default the engine's choice), HEARTH_BENCH_DUMP (file: one JSON line per task with
+ * the expected text and each proposal, and the engine's development dump of the beams' answer and every copy candidate
+ * scored by the model, for fitting the copy rule offline: HEARTH_ENGINE_COPY_DUMP in llamaCppBackend.ts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -47,6 +49,8 @@ const nLine = Number(process.env.HEARTH_BENCH_N ?? 400);
 const nBracket = Math.ceil(nLine / 2);
 const seed = Number(process.env.HEARTH_BENCH_SEED ?? 8);
 const threads = Number(process.env.HEARTH_BENCH_THREADS ?? 1);
+/** The trained model's beam width (development: comparing widths); default the engine's choice. */
+const beamWidth = process.env.HEARTH_BENCH_BEAM_WIDTH ? Number(process.env.HEARTH_BENCH_BEAM_WIDTH) : undefined;
 /** Context windows (characters) given to every predictor; sized so prompt + output fit a 512-token context. */
 const PREFIX_CHARS = 1000;
 const SUFFIX_CHARS = 250;
@@ -186,8 +190,10 @@ function score(tasks: Task[], preds: string[], kind: Task['kind'], family?: stri
 }
 
 /** `beamWidth` undefined: the engine's choice (4 beams for a model this small); 1: greedy. */
-async function runEngine(path: string, tasks: Task[], beamWidth?: number, copies?: boolean): Promise<{ preds: string[]; msPerTask: number }> {
-  const client = new EngineClient({ enginePath, mode: 'private' });
+async function runEngine(path: string, tasks: Task[], beamWidth?: number, copies?: boolean, copyDump?: string): Promise<{ preds: string[]; msPerTask: number }> {
+  // copyDump: the engine's own development dump of the beams and every copy candidate scored (one line per task)
+  if (copyDump) writeFileSync(copyDump, '');
+  const client = new EngineClient({ enginePath, mode: 'private', ...(copyDump ? { env: { HEARTH_ENGINE_COPY_DUMP: copyDump } } : {}) });
   try {
     await client.loadModel({ path, threads, contextSize: CONTEXT });
     const preds: string[] = [];
@@ -284,12 +290,13 @@ async function main(): Promise<void> {
   const withOld = oldModelPath !== undefined && existsSync(oldModelPath);
   if (oldModelPath !== undefined && !withOld) console.log(`# note: no previous model at ${oldModelPath}; its column is left out`);
   console.log(`# ${files.length} held-out files (${manifest.heldout.map((g) => `${g.name}@${g.version}`).join(', ')}), ${tasks.filter((t) => t.kind === 'line').length} rest-of-line + ${tasks.filter((t) => t.kind === 'bracket').length} bracket tasks, seed ${seed}`);
-  console.log(`# model ${modelPath} sha256 ${sha.slice(0, 16)}…`);
+  console.log(`# model ${modelPath} sha256 ${sha.slice(0, 16)}…${beamWidth !== undefined ? `, beam width ${beamWidth}` : ''}`);
 
-  const trained = await runEngine(modelPath, tasks);
+  const dump = process.env.HEARTH_BENCH_DUMP;
+  const trained = await runEngine(modelPath, tasks, beamWidth, undefined, dump ? `${dump}.engine.jsonl` : undefined);
   const greedy = withGreedy ? await runEngine(modelPath, tasks, 1) : { preds: tasks.map(() => ''), msPerTask: NaN };
   const beamsOnly = withBeamsOnly ? await runEngine(modelPath, tasks, undefined, false) : undefined;
-  const old = withOld ? await runEngine(oldModelPath, tasks) : undefined;
+  const old = withOld ? await runEngine(oldModelPath, tasks, undefined, undefined, dump ? `${dump}.previous.engine.jsonl` : undefined) : undefined;
   const random = withRandom ? await runEngine(randomPath, tasks) : { preds: tasks.map(() => ''), msPerTask: NaN };
   const repeat = tasks.map((t) => repeatLinePrediction(t));
   const texts = ntaTexts(files, seed);
@@ -301,8 +308,14 @@ async function main(): Promise<void> {
   console.log(`# trained model: ${moe ? `mixture of experts, ${ntaTrained.experts} experts, ${ntaTrained.expertsUsed} used per token` : 'dense'}`);
 
   const cols = { trained: trained.preds, greedy: greedy.preds, random: random.preds, repeat, old: old?.preds ?? repeat, beams: beamsOnly?.preds ?? repeat };
-  if (process.env.HEARTH_BENCH_DUMP) {
-    writeFileSync(process.env.HEARTH_BENCH_DUMP, tasks.map((t, i) => JSON.stringify({ kind: t.kind, family: t.family, expected: t.expected, trained: proposal(t, trained.preds[i]!), ...(beamsOnly ? { beams: proposal(t, beamsOnly.preds[i]!) } : {}), ...(old ? { previous: proposal(t, old.preds[i]!) } : {}), greedy: proposal(t, greedy.preds[i]!), repeat: proposal(t, repeat[i]!), prefixTail: t.prefix.slice(-60) })).join('\n') + '\n');
+  if (dump) {
+    // The engine's lines (one per task, in order; checked by the prompt's tail) go into each task's line.
+    const engineLines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prefixTail: string }) : []);
+    const aligned = (lines: Array<{ prefixTail: string }>) => (lines.length === tasks.length && lines.every((l, i) => l.prefixTail === tasks[i]!.prefix.slice(-40)) ? lines : undefined);
+    const eng = aligned(engineLines(`${dump}.engine.jsonl`));
+    const engOld = aligned(engineLines(`${dump}.previous.engine.jsonl`));
+    if (!eng) console.log(`# warning: the engine's copy dump (${dump}.engine.jsonl) does not line up with the tasks; left out`);
+    writeFileSync(dump, tasks.map((t, i) => JSON.stringify({ kind: t.kind, family: t.family, expected: t.expected, trained: proposal(t, trained.preds[i]!), ...(beamsOnly ? { beams: proposal(t, beamsOnly.preds[i]!) } : {}), ...(old ? { previous: proposal(t, old.preds[i]!) } : {}), greedy: proposal(t, greedy.preds[i]!), repeat: proposal(t, repeat[i]!), prefixTail: t.prefix.slice(-60), ...(eng ? { engine: eng[i] } : {}), ...(engOld ? { enginePrevious: engOld[i] } : {}) })).join('\n') + '\n');
   }
   const s = Object.fromEntries(Object.entries(cols).map(([k, preds]) => [k, { line: score(tasks, preds, 'line'), bracket: score(tasks, preds, 'bracket') }])) as Record<keyof typeof cols, { line: Scores; bracket: Scores }>;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(8);

@@ -196,8 +196,11 @@ describe('trained model hearth-code-tiny through the engine (shipped file)', fun
   it('proposes what the prompt repeats: copy candidates scored by the model win where its own beams miss (#18)', async function () {
     // The shipped model does not copy from its prompt; the engine scores the rest of the lines most like the cursor
     // line and the text after the prompt's earlier occurrences of its end (copyCandidates.ts) as it scores its beams,
-    // with a prior fitted on bench:model seed 7, and answers the likeliest. Without them (copyCandidates: false, the
-    // beams alone, which was the default before) fewer of these are right.
+    // with a prior by source fitted on bench:model seeds 7, 11–14 (copyPrior), and answers the likeliest. Without them
+    // (copyCandidates: false, the beams alone, which was the default before) fewer of these are right: 0 of 5 on v3
+    // and v4. With them 2 (the lookups); session 8's rule (10 nats + 1.5 per token for every first candidate) also
+    // took the `mul(` arguments from the line above, which the fitted rule leaves to the beams (a similar line gets
+    // 12 nats, whatever its length: on 1,980 tasks that rule was right more often).
     const client = new EngineClient({ enginePath, mode: 'private' });
     try {
       await client.loadModel({ path: modelPath, threads: 1, contextSize: 512 });
@@ -218,7 +221,7 @@ describe('trained model hearth-code-tiny through the engine (shipped file)', fun
       };
       const withCopies = await run(true);
       const beamsOnly = await run(false);
-      assert.ok(withCopies.hits >= 3 && withCopies.hits > beamsOnly.hits, `with copies ${withCopies.hits} ${JSON.stringify(withCopies.answers)}, beams only ${beamsOnly.hits} ${JSON.stringify(beamsOnly.answers)}`);
+      assert.ok(withCopies.hits >= 2 && withCopies.hits > beamsOnly.hits, `with copies ${withCopies.hits} ${JSON.stringify(withCopies.answers)}, beams only ${beamsOnly.hits} ${JSON.stringify(beamsOnly.answers)}`);
     } finally {
       await client.dispose();
     }

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { copyCandidates } from '../../src/common/completion/copyCandidates';
+import { COPY_LINE_MIN_SIMILARITY, copyCandidates, copyCandidatesWithSources, copyPrior } from '../../src/common/completion/copyCandidates';
 
 describe('copyCandidates', () => {
   it('proposes the rest of the most similar line above the cursor line', () => {
@@ -38,5 +38,30 @@ describe('copyCandidates', () => {
     assert.ok(c.length <= 4 && c.length > 0);
     assert.equal(new Set(c).size, c.length);
     for (const t of c) assert.ok(t.length <= 40 && !t.includes('\n'), JSON.stringify(t));
+  });
+
+  it('says where each candidate comes from: prompt lookup (match length), a similar line above or below (similarity)', () => {
+    const prefix = 'const a = 1;\nthis._out.writeErr(message);\nif (x) {\n  this._out.wri';
+    const c = copyCandidatesWithSources(prefix, '\n  this._out.write(other);\n}\n');
+    assert.deepEqual(c.map((x) => x.text), copyCandidates(prefix, '\n  this._out.write(other);\n}\n'));
+    // Lookup first: the longest match is the suffix's line (its indentation matches too), then the line above.
+    assert.deepEqual(c.filter((x) => x.source === 'lookup').map((x) => [x.text, x.strength]), [['te(other);', '  this._out.wri'.length], ['teErr(message);', 'this._out.wri'.length]]);
+    assert.equal(c[0]!.source, 'lookup');
+    // No earlier occurrence of the prompt's end: the similar lines, above and below, with their similarity.
+    const d = copyCandidatesWithSources('f() {\n  Codes["p"] = 112;\n  Codes["r', '\n  Codes["s"] = 115;\n}\n');
+    assert.deepEqual(d.map((x) => [x.text, x.source, x.cut]), [['"] = 112;', 'above', 'none'], ['"] = 115;', 'below', 'none']]);
+    for (const x of d) assert.ok(x.strength > 0.8 && x.strength < 1, JSON.stringify(x));
+    for (const x of c) assert.ok(x.source !== 'lookup' ? x.strength >= 0 && x.strength <= 1 : x.strength >= 4, JSON.stringify(x));
+  });
+
+  it('weighs a copy by its source: a longer prompt-lookup match more; a line little like the cursor line not at all', () => {
+    const short = copyPrior({ source: 'lookup', strength: 4 })!;
+    const long = copyPrior({ source: 'lookup', strength: 30 })!;
+    assert.ok(long > short, `${long} > ${short}`);
+    assert.ok(long - short >= 26, 'at least a nat per matched character');
+    const like = copyPrior({ source: 'above', strength: COPY_LINE_MIN_SIMILARITY });
+    assert.equal(typeof like, 'number');
+    assert.equal(copyPrior({ source: 'below', strength: 1 }), like);
+    assert.equal(copyPrior({ source: 'above', strength: COPY_LINE_MIN_SIMILARITY - 0.01 }), undefined);
   });
 });

@@ -2,7 +2,7 @@
  * The llama.cpp backend, through node-llama-cpp. node-llama-cpp is ESM-only and loads a native addon, so it is
  * imported on first use, never at module load (style rule 2).
  */
-import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { availableParallelism, freemem } from 'node:os';
 import type { Llama, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel, Token, TokenBias } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import type { ChatParams, ChatResult, InfillParams, InfillResult, LoadModelParams, ModelInfo, Priority, PromptCacheStatus, StatusResult, StopReason, TuneParams, TuneResult } from '../../../common/protocol/engineProtocol';
@@ -18,8 +18,8 @@ import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBas
 import { GenerationLimit } from './generationLimit';
 import { registerBiasArrays, useRegisteredBiasArrays } from './tokenBiasArrays';
 import { PrefillPacer, StepGate } from '../prefillPacer';
-import { beamSearch, bestOf, scoreCandidates, topLogProbs, withCandidates, type BeamModel, type CandidateModel } from './beamSearch';
-import { copyCandidates } from '../../../common/completion/copyCandidates';
+import { beamSearch, bestOf, scoreCandidates, topLogProbs, withCandidates, type BeamModel, type BeamResult, type CandidateModel, type Scored } from './beamSearch';
+import { copyCandidatesWithSources, copyPrior } from '../../../common/completion/copyCandidates';
 import { detectFimFamily, fimTemplate, psmMiddleStart } from '../../../common/completion/fimTemplates';
 import { generateChat } from './llamaCppChat';
 
@@ -33,17 +33,19 @@ function loadModule(): Promise<NodeLlamaCpp> {
 }
 
 /**
- * Copy candidates scored per completion (see copyCandidates.ts), and their prior against the beams, in nats: a
- * constant and a per-token part added to a candidate's log-probability (the model alone gives a copy of a line above
- * far less than its share of right answers: the shipped models do not copy from their prompt). Fitted on
- * bench:model seed 7 (300 tasks, v4), which is not one of the reported seeds 8, 9, 10: scoring all candidates (up to
- * 6), the model's choice among them was rarely right; the first alone did best. Over a grid of 0–30 × 0–3 the
- * plateau is 8–12 and 0.5–1.5; this point gave rest-of-line exact match 14.5 → 22.5 %, edit similarity 31.4 → 43 %,
- * bracket exact match 0 → 9 % there.
+ * Copy candidates scored per completion (see copyCandidates.ts): the first COPY_CANDIDATES of them that are not the
+ * beams' answer; each competes with the beams on the model's log-probability plus a prior (`copyPrior`, fitted with
+ * this count on bench:model seeds 7, 11, 12, 13, 14: see there). Each costs one evaluation of its tokens.
  */
-const COPY_CANDIDATES = 1;
-const COPY_BONUS = 10;
-const COPY_BONUS_PER_TOKEN = 1.5;
+const COPY_CANDIDATES = 3;
+/** Candidates proposed before those equal to the beams' answer are dropped and the first COPY_CANDIDATES kept. */
+const COPY_CANDIDATES_PROPOSED = 6;
+/**
+ * HEARTH_ENGINE_COPY_DUMP=<file> (development, for fitting the rule above offline: bench:model's HEARTH_BENCH_DUMP
+ * sets it): after each beam-searched completion, one JSON line with the beams' answer and alternatives and every
+ * copy candidate (up to 6, with its source) scored by the model. The answer itself is unchanged.
+ */
+const COPY_DUMP = process.env.HEARTH_ENGINE_COPY_DUMP;
 /** Models smaller than this search four beams by default (see `beamWidth`). */
 const SMALL_MODEL_BYTES = 64 * 1024 * 1024;
 /** Longer generations are not searched by default: they stream, and a search pays most on a short line. */
@@ -766,12 +768,14 @@ export class LlamaCppBackend {
         // cursor is far more often inside a word, and the search of the prompt as typed lowered rest-of-line edit
         // similarity (31.7 % → 27.0 % on 100 tasks), so those keep the healed search alone.
         const bothWays = heal !== '' && /[^\p{L}\p{N}\s]$/u.test(heal);
+        // The tokens the healed middle may begin with: for the beams and for the copy candidates.
+        const firstAllowed = heal ? new Set<number>(this.tokensStartingWith(heal)) : undefined;
         const healedSearch = await beamSearch(this.beamModel(sequence, tokens, evalPriority), {
           width,
           maxTokens: params.maxTokens,
           stops,
           heal,
-          firstAllowed: heal ? new Set(this.tokensStartingWith(heal)) : undefined,
+          firstAllowed,
           nonEmpty: bothWays,
           signal: limit.signal,
         });
@@ -782,19 +786,20 @@ export class LlamaCppBackend {
         // Copy candidates (#18): the rest of the lines most like the cursor line, above and below, and the text after
         // the prompt's end where it occurred before; the model scores each as it scores its beams (under the healed
         // prompt, and the prompt as typed where that was searched), and the likeliest of all is the answer.
-        // Only the first candidate (the longest prompt-lookup match, else the most similar line): on seed 7 the
-        // others, when the model chose them, were right 4 times in 100, and each costs an evaluation.
         // A candidate that is already the beams' answer needs no evaluation.
-        const copies = params.copyCandidates === false || limit.signal.aborted ? [] : copyCandidates(params.prefix, params.suffix, { max: COPY_CANDIDATES }).filter((t) => t !== searched.text);
-        let scored = copies.length ? await scoreCandidates(this.candidateModel(sequence, tokens, evalPriority), copies, { heal, firstAllowed: heal ? new Set(this.tokensStartingWith(heal)) : undefined, stops, signal: limit.signal }) : [];
-        // A candidate that does not begin with a healed token: scored under the prompt as typed where that was searched.
-        if (copies.length && !scored.length && bothWays && !limit.signal.aborted) scored = await scoreCandidates(this.candidateModel(sequence, this.fimPrompt(params, false).tokens, evalPriority), copies, { stops, signal: limit.signal });
+        // A line whose start is little like the cursor line's is not tried (`copyPrior` undefined).
+        const copies = params.copyCandidates === false || limit.signal.aborted ? [] : copyCandidatesWithSources(params.prefix, params.suffix, { max: COPY_CANDIDATES_PROPOSED }).filter((c) => c.text !== searched.text).slice(0, COPY_CANDIDATES).flatMap((c) => {
+          const prior = copyPrior(c);
+          return prior === undefined ? [] : [{ ...c, prior }];
+        });
+        let scored = copies.length ? await this.scoreCopies(params, sequence, tokens, evalPriority, copies.map((c) => c.text), { heal, firstAllowed, bothWays, stops, signal: limit.signal }) : [];
         // Under the editor's confidence gate, a copy it would hide may not displace the beams' answer (on seed 7 the
         // copies that won on the prior alone were mostly below the default gate: shown answers 130 → 90, right ones
         // among them 25 → 24; with this floor 131 and 26).
         const floor = params.copyMinConfidence;
         if (floor !== undefined) scored = scored.filter((c) => c.logProb / Math.max(1, c.tokens.length) >= floor);
-        const r = withCandidates(searched, scored, (c) => COPY_BONUS + COPY_BONUS_PER_TOKEN * c.tokens.length);
+        const r = withCandidates(searched, scored, (c) => copies.find((x) => x.text === c.text)!.prior);
+        if (COPY_DUMP && params.copyCandidates !== false && !limit.signal.aborted) await this.dumpCopies(COPY_DUMP, params, sequence, tokens, evalPriority, { heal, firstAllowed, bothWays, stops, searched, answer: r.text });
         tokensOut = r.tokens.length;
         if (r.text) options.onTextChunk(r.text);
         stopReason = limit.timedOut ? 'timeLimit' : r.stopReason;
@@ -1015,6 +1020,35 @@ export class LlamaCppBackend {
       isEnd: (t) => model.isEogToken(t as Token) || model.isSpecialToken(t as Token),
       text: (t) => model.detokenize(t as Token[], false),
     };
+  }
+
+  /**
+   * The model's scores of copy candidates (see `scoreCandidates`), in their order: under the healed prompt, and a
+   * candidate that does not begin with a healed token under the prompt as typed where that was searched (`bothWays`).
+   */
+  private async scoreCopies(params: InfillParams, sequence: LlamaContextSequence, tokens: Token[], priority: 1 | 2 | 3 | 4 | 5, texts: string[], c: { heal: string; firstAllowed?: ReadonlySet<number>; bothWays: boolean; stops: string[]; signal?: AbortSignal }): Promise<Array<Scored & { asTyped: boolean }>> {
+    const healed = await scoreCandidates(this.candidateModel(sequence, tokens, priority), texts, { heal: c.heal, firstAllowed: c.firstAllowed, stops: c.stops, signal: c.signal });
+    const rest = texts.filter((t) => !healed.some((h) => h.text === t));
+    const asTyped = rest.length && c.bothWays && !c.signal?.aborted ? await scoreCandidates(this.candidateModel(sequence, this.fimPrompt(params, false).tokens, priority), rest, { stops: c.stops, signal: c.signal }) : [];
+    const all = [...healed.map((h) => ({ ...h, asTyped: false })), ...asTyped.map((h) => ({ ...h, asTyped: true }))];
+    return texts.flatMap((t) => all.filter((a) => a.text === t));
+  }
+
+  /** HEARTH_ENGINE_COPY_DUMP (development): every copy candidate scored beside the beams' answer, one JSON line. */
+  private async dumpCopies(file: string, params: InfillParams, sequence: LlamaContextSequence, tokens: Token[], priority: 1 | 2 | 3 | 4 | 5, c: { heal: string; firstAllowed?: ReadonlySet<number>; bothWays: boolean; stops: string[]; searched: BeamResult; answer: string }): Promise<void> {
+    const proposed = copyCandidatesWithSources(params.prefix, params.suffix, { max: COPY_CANDIDATES_PROPOSED });
+    const scored = await this.scoreCopies(params, sequence, tokens, priority, proposed.map((p) => p.text), c);
+    const candidates = proposed.map((p) => {
+      const x = scored.find((s) => s.text === p.text);
+      return { ...p, logProb: x?.logProb ?? null, n: x?.tokens.length ?? 0, asTyped: x?.asTyped ?? false };
+    });
+    const s = c.searched;
+    appendFileSync(file, JSON.stringify({
+      documentId: params.documentId, prefixLength: params.prefix.length, prefixTail: params.prefix.slice(-40), heal: c.heal, bothWays: c.bothWays, answer: c.answer,
+      beams: { text: s.text, logProb: Number.isFinite(s.logProb) ? s.logProb : null, n: s.tokens.length, stopReason: s.stopReason },
+      alternatives: s.alternatives.map((a) => ({ text: a.text, logProb: a.logProb, n: a.tokens.length })),
+      candidates,
+    }) + '\n');
   }
 
   /**
