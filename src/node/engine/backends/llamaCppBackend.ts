@@ -14,6 +14,7 @@ import { LoadMonitor, toleratedLoad } from '../threads';
 import { createNativeLlama, findNativeBuild, loadLlama, writeBackendChoice, type BackendInfo } from '../nativeBuild';
 import { placementFor } from '../../../common/hardware/placement';
 import { evaluationPriority, evaluationPriorityOf } from '../scheduler';
+import { createEngineBatchStrategy } from '../batchStrategy';
 import { commonPrefix, defaultCacheBudget, modelFingerprint, PromptCache, ramBase } from '../promptCache';
 import { GenerationLimit } from './generationLimit';
 import { registerBiasArrays, useRegisteredBiasArrays } from './tokenBiasArrays';
@@ -358,7 +359,11 @@ export class LlamaCppBackend {
       tensorOverridesSupported: false,
     });
     const kv = placement.kvCacheType === 'f16' ? {} : { experimentalKvCacheKeyType: placement.kvCacheType === 'q8_0' ? ('Q8_0' as const) : ('Q4_0' as const), experimentalKvCacheValueType: placement.kvCacheType === 'q8_0' ? ('Q8_0' as const) : ('Q4_0' as const), flashAttention: true };
-    const context = await model.createContext({ contextSize, sequences, threads: { ideal: threads, min: 1 }, ...kv, ...(params.batchSize ? { batchSize: params.batchSize } : {}) });
+    // Which queued evaluation goes next: see batchStrategy.ts. For side-by-side measurements, HEARTH_ENGINE_BATCHING=
+    // parallel is node-llama-cpp's default (every sequence in each batch), =shared lets single tokens share a batch.
+    const batchingMode = process.env.HEARTH_ENGINE_BATCHING;
+    const batching = { itemPrioritizationStrategy: batchingMode === 'parallel' ? ('maximumParallelism' as const) : createEngineBatchStrategy(batchingMode === 'shared' ? { shareSingles: true } : {}) };
+    const context = await model.createContext({ contextSize, sequences, threads: { ideal: threads, min: 1 }, batching, ...kv, ...(params.batchSize ? { batchSize: params.batchSize } : {}) });
     this.model = model;
     this.context = context;
     this.lookupEnabled = params.lookup === true;
@@ -404,7 +409,7 @@ export class LlamaCppBackend {
       loadMs: performance.now() - started,
     };
     this.loadedKey = key;
-    this.logger.info(`loaded ${this.info.name} (${this.info.architecture}, ${(this.info.sizeBytes / 1e6).toFixed(1)} MB) on the ${this.backendInfo?.kind === 'native' ? 'native build' : 'prebuilt backend'} with up to ${threads} threads (chosen per request against the load), ${placement.note}, lookup speculation ${this.lookupEnabled ? 'on' : 'off'}, batch ${context.batchSize}, context ${context.contextSize} × ${sequences} sequences (${sequences - 1} for completions), prompt cache ${((this.cache?.budgetBytes ?? 0) / 1e6).toFixed(0)} MB, in ${this.info.loadMs.toFixed(0)} ms`);
+    this.logger.info(`loaded ${this.info.name} (${this.info.architecture}, ${(this.info.sizeBytes / 1e6).toFixed(1)} MB) on the ${this.backendInfo?.kind === 'native' ? 'native build' : 'prebuilt backend'} with up to ${threads} threads (chosen per request against the load), ${placement.note}, lookup speculation ${this.lookupEnabled ? 'on' : 'off'}, batch ${context.batchSize}, context ${context.contextSize} × ${sequences} sequences (${sequences - 1} for completions), prompt cache ${((this.cache?.budgetBytes ?? 0) / 1e6).toFixed(0)} MB${batchingMode ? `, batching ${batchingMode} (HEARTH_ENGINE_BATCHING)` : ''}, in ${this.info.loadMs.toFixed(0)} ms`);
     return this.info;
   }
 
