@@ -11,9 +11,9 @@
  * waits ~95 ms again for its own shared batch, against ~36 + 36 one sequence at a time.
  *
  * bench:engine's three windows typing at once (prebuilt, benchDense, 40 keys each, alternated, session 10), p95 time
- * to first token: node-llama-cpp's default 144–204 ms (median 155 of 7 runs, ratio to one window 1.92); this order
- * with single tokens shared 132–157 (151 of 5, ratio 1.69); one sequence per batch 133–153 (138 of 4, ratio 1.66,
- * the 4th being the final bench:engine run). One sequence per batch it is: the lowest p95 of the three.
+ * to first token: node-llama-cpp's default 144–204 ms (median 155 of 9 runs, ratio to one window 1.89); this order
+ * with single tokens shared 132–157 (151 of 5, ratio 1.69); one sequence per batch 121–153 (138 of 6, ratio 1.66).
+ * One sequence per batch it is: the lowest p95 of the three.
  */
 
 /** The fields of node-llama-cpp's `BatchItem` this needs. */
