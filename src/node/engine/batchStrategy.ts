@@ -16,6 +16,8 @@
  * One sequence per batch it is: the lowest p95 of the three.
  */
 
+import { evaluationPriority } from './scheduler';
+
 /** The fields of node-llama-cpp's `BatchItem` this needs. */
 export interface BatchItemLike {
   readonly tokens: readonly unknown[];
@@ -34,8 +36,8 @@ export interface EngineBatchStrategyOptions {
   now?: () => number;
 }
 
-/** node-llama-cpp's `evaluationPriority` of chat (scheduler.ts): work from there up ages; background never does. */
-const AGING_FROM_PRIORITY = 3;
+/** Work from chat's evaluation priority up ages; background never does. */
+const AGING_FROM_PRIORITY = evaluationPriority.chat;
 
 /**
  * node-llama-cpp's strategy function: one sequence per batch, chosen by
