@@ -57,16 +57,12 @@ function busyChild(ms: number): ChildProcess {
 /**
  * The engine sides compared: the native build, the prebuilt, and diagnostics: the native build with environment
  * settings for the engine process, named `native+VAR=value+…` (`HEARTH_BENCH_SIDES=native,prebuilt,native+OMP_WAIT_POLICY=passive`).
- * node-llama-cpp runs each decode on whichever of libuv's 4 workers is free, and libgomp keeps one thread team per
- * calling thread: more OpenMP threads than cores, so libgomp's barriers spin 100 times and sleep; llama-bench calls
- * from one thread, one team, and spins 300,000 times. The diagnostics: one worker (one team, as llama-bench) with a
- * 10,000 spin, and the 4 workers with the longest spin libgomp allows them (1000); the engine keeps libuv's and
- * libgomp's defaults (see `engineEnv` in engineClient.ts for why and what was measured).
+ * The native side runs with the engine's own OpenMP settings (`NATIVE_OPENMP_ENV` in threads.ts: one libuv worker, so
+ * one OpenMP team, spinning 1,000,000 times at a barrier); the diagnostic keeps libuv's 4 workers, as the engine did
+ * until session 11: one team per worker, more OpenMP threads than cores, so libgomp spins 100 times and sleeps.
  */
 type Side = string;
-// The last two: session 7's one-team side (0.995 of llama-bench quiet, collapses under load) and session 8's longest
-// spin that keeps libuv's 4 workers (libgomp caps a throttled spin at 1000 with OMP_WAIT_POLICY=active).
-const DEFAULT_SIDES: Side[] = ['native', 'prebuilt', 'native+UV_THREADPOOL_SIZE=1+GOMP_SPINCOUNT=10000', 'native+OMP_WAIT_POLICY=active+GOMP_SPINCOUNT=1000'];
+const DEFAULT_SIDES: Side[] = ['native', 'prebuilt', 'native+UV_THREADPOOL_SIZE=4'];
 
 function sideEnv(side: Side): Record<string, string> {
   const env: Record<string, string> = {};

@@ -7,7 +7,9 @@
  *   PROBE_SIDES='T=2,T=2+UV_THREADPOOL_SIZE=1,T=2+UV_THREADPOOL_SIZE=1+GOMP_SPINCOUNT=10000'
  * Rounds alternate the order; every round prints the others' CPU use before it (cores, as the engine's load monitor
  * counts it: SCHED_IDLE and niced work left out), wall tok/s and the engine's CPU ms a token. `PROBE_BUSY=1` adds a
- * spinning process at normal priority for the whole run (one core held busy); `PROBE_MINUTES` (default 3).
+ * spinning process at normal priority for the whole run (one core held busy); `PROBE_BUSY=0.3` one that spins 3 ms of
+ * every 10 (a program using part of a core, as an editor's language server or a browser tab does); `PROBE_MINUTES`
+ * (default 3).
  * The prompt is evaluated once and cached, so each round times 24 decoded tokens and little else.
  */
 import { spawn } from 'node:child_process';
@@ -55,7 +57,11 @@ async function main(): Promise<void> {
     env: { HEARTH_ENGINE_BUILD_DIR: resolve(repoRoot, '.hearth-build'), HEARTH_ENGINE_FIXED_THREADS: '1', ...p.env },
   }));
   const req = { prefix: prompt, suffix: '', beamWidth: 1, temperature: 0, cacheReuse: true, documentId: 'probe', stream: false } as const;
-  const busy = process.env.PROBE_BUSY === '1' ? spawn(process.execPath, ['-e', `const end = Date.now() + ${(minutes + 3) * 60_000}; while (Date.now() < end) {}`], { stdio: 'ignore' }) : undefined;
+  const busyShare = Number(process.env.PROBE_BUSY ?? 0);
+  if (!(busyShare >= 0 && busyShare <= 1)) throw new Error(`PROBE_BUSY: "${process.env.PROBE_BUSY}" must be a share of one core between 0 and 1`);
+  const spinner = `const end = Date.now() + ${(minutes + 3) * 60_000}, on = ${busyShare * 10}, off = ${10 - busyShare * 10}, rest = new Int32Array(new SharedArrayBuffer(4));
+    while (Date.now() < end) { const t = performance.now(); while (performance.now() - t < on) {} if (off > 0) Atomics.wait(rest, 0, 0, off); }`;
+  const busy = busyShare > 0 ? spawn(process.execPath, ['-e', spinner], { stdio: 'ignore' }) : undefined;
   try {
     for (const [i, c] of clients.entries()) {
       const info = await c.loadModel({ path: model, contextSize: 2048, threads: parsed[i]!.threads, engineBackend: 'native' });

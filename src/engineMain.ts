@@ -7,7 +7,9 @@
 import { buildIdOf } from './node/engine/buildId';
 import { EngineDaemon } from './node/engine/engineDaemon';
 import { EngineCore, EngineSession } from './node/engine/engineServer';
+import { findNativeBuild, readBackendChoice } from './node/engine/nativeBuild';
 import { defaultRuntimeDir } from './node/engine/runtimeDir';
+import { nativeOpenmpEnv } from './node/engine/threads';
 import { stderrLogger } from './node/stderrLogger';
 
 const logger = stderrLogger(`engine ${process.pid}`);
@@ -40,11 +42,26 @@ async function main(): Promise<void> {
   if (!(await daemon.start())) exit(0);
 }
 
+/**
+ * Where this engine will load the native build (built, and not measured slower by the tuner), its OpenMP settings
+ * (`NATIVE_OPENMP_ENV`: one libuv worker, a long spin), for what the environment does not set. Here, first: libuv
+ * sizes its pool at the first piece of work queued on it and libgomp reads its settings when the addon loads it. A
+ * prebuilt chosen later in the settings runs with them too (one libuv worker; it has no OpenMP).
+ */
+function prepareNativeEnv(): void {
+  const found = findNativeBuild();
+  if (!('dir' in found) || readBackendChoice(found.dir)?.keep === 'prebuilt') return;
+  const added = nativeOpenmpEnv(process.env);
+  Object.assign(process.env, added);
+  if (Object.keys(added).length) logger.info(`native build present: ${Object.entries(added).map(([k, v]) => `${k}=${v}`).join(' ')} for its OpenMP threads (set either in the editor's environment to override)`);
+}
+
 process.on('uncaughtException', (err) => {
   logger.error(`uncaught: ${err.stack ?? err.message}`);
   exit(1);
 });
 logger.info(`engine started (node ${process.versions.node})`);
+prepareNativeEnv();
 main().catch((err) => {
   logger.error(`engine failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   exit(1);

@@ -84,16 +84,20 @@ describe('engine speed: native backend fallback, load-aware threads, lookup spec
     assert.ok(r.tokensOut > 0, 'the prebuilt should still answer');
   });
 
-  it("the native build, where this checkout has one, says how its OpenMP threads wait, from the engine's environment", async function () {
+  it("the native build, where this checkout has one, runs one OpenMP team that spins, and says so; the user's settings win", async function () {
     const buildDir = resolve(repoRoot, '.hearth-build');
     if (!('dir' in findNativeBuild(buildDir))) this.skip(); // built by bench:engine-speed or "hearth engine build", never here
-    const c = client({ HEARTH_ENGINE_BUILD_DIR: buildDir, OMP_WAIT_POLICY: 'active', GOMP_SPINCOUNT: '1000' });
-    await c.loadModel({ path: tinyPath, contextSize: 512, engineBackend: 'native' });
-    const b = (await c.status()).engineBackend;
-    assert.equal(b?.kind, 'native');
-    assert.match(b?.waits ?? '', /^OpenMP waits spin 1,000 then sleep \(4 libuv workers, .*OMP_WAIT_POLICY=active GOMP_SPINCOUNT=1000\)$/, `waits: ${b?.waits}`);
-    const r = await c.infill({ prefix: 'let x = ', suffix: '', maxTokens: 3, beamWidth: 1 });
-    assert.ok(r.tokensOut > 0);
+    const waits = async (env: Record<string, string>) => {
+      const c = client({ HEARTH_ENGINE_BUILD_DIR: buildDir, ...env });
+      await c.loadModel({ path: tinyPath, contextSize: 512, engineBackend: 'native' });
+      const b = (await c.status()).engineBackend;
+      assert.equal(b?.kind, 'native');
+      const r = await c.infill({ prefix: 'let x = ', suffix: '', maxTokens: 3, beamWidth: 1 });
+      assert.ok(r.tokensOut > 0);
+      return b?.waits ?? '';
+    };
+    assert.match(await waits({}), /^OpenMP waits spin 1,000,000 then sleep \(1 libuv worker, one team; UV_THREADPOOL_SIZE=1 GOMP_SPINCOUNT=1000000\)$/);
+    assert.match(await waits({ UV_THREADPOOL_SIZE: '4', OMP_WAIT_POLICY: 'active', GOMP_SPINCOUNT: '1000' }), /^OpenMP waits spin 1,000 then sleep \(4 libuv workers, .*UV_THREADPOOL_SIZE=4 OMP_WAIT_POLICY=active GOMP_SPINCOUNT=1000\)$/);
   });
 
   it('a build without cmake or a compiler fails at once, saying what is missing, and marks nothing ready', async () => {

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { chooseThreads, LoadMonitor, openmpWaits, toleratedLoad, othersBusyBetween, parsePidStat, parseProcStat, parseRunnable, type CpuCounters } from '../../src/node/engine/threads';
+import { chooseThreads, LoadMonitor, nativeOpenmpEnv, openmpWaits, othersBusyBetween, parsePidStat, parseProcStat, parseRunnable, type CpuCounters } from '../../src/node/engine/threads';
 
 describe('chooseThreads', () => {
   it('uses every core on an idle machine', () => assert.equal(chooseThreads(4, 0.1), 4));
@@ -9,19 +9,6 @@ describe('chooseThreads', () => {
     assert.equal(chooseThreads(4, 0.4), 4);
     assert.equal(chooseThreads(4, 0.6), 3);
     assert.equal(chooseThreads(8, 2.4), 6);
-  });
-  it('keeps every thread under one core of other work where the backend tolerates it (OpenMP sleeps at barriers)', () => {
-    assert.equal(chooseThreads(2, 1.2, 1), 2);
-    assert.equal(chooseThreads(2, 1.4, 1), 2);
-    assert.equal(chooseThreads(2, 1.6, 1), 1, 'from the second busy core on, a thread per core');
-    assert.equal(chooseThreads(2, 7, 1), 1);
-    assert.equal(chooseThreads(4, 2.6, 1), 2);
-  });
-  it('tolerates one core only for the native build with OpenMP; the prebuilt spins at its barriers', () => {
-    assert.equal(toleratedLoad({ kind: 'native', flags: 'GGML_NATIVE=ON GGML_OPENMP=ON' }), 1);
-    assert.equal(toleratedLoad({ kind: 'native', flags: 'GGML_NATIVE=ON GGML_OPENMP=OFF' }), 0);
-    assert.equal(toleratedLoad({ kind: 'prebuilt', flags: "node-llama-cpp's, llama.cpp b1, CPU variant picked at load, no OpenMP" }), 0);
-    assert.equal(toleratedLoad(undefined), 0);
   });
 });
 
@@ -90,12 +77,40 @@ describe('load from other processes (/proc)', () => {
     assert.equal(monitor.threadsFor(4, 4), 2);
     assert.equal(monitor.lastLoad, monitor.othersBusy);
   });
+
+  it('tells its listener after every sample, so a running request re-chooses its threads between two batches', () => {
+    let t = 0;
+    let busy = 0;
+    const monitor = new LoadMonitor(1000, () => ({ busy, own: 0, yielding: 0, at: t }), () => undefined);
+    const seen: number[] = [];
+    monitor.onSample = () => seen.push(monitor.threadsFor(2, 2));
+    monitor.start();
+    monitor.stop();
+    t += 1000;
+    monitor.sample();
+    t += 1000;
+    busy += 100; // a program starts spinning on one core
+    monitor.sample();
+    assert.deepEqual(seen, [2, 1]);
+  });
 });
 
 describe('runnable threads (/proc/loadavg)', () => {
   it('reads the running count of the fourth field', () => {
     assert.equal(parseRunnable('5.74 7.06 8.29 6/149 19150\n'), 6);
     assert.equal(parseRunnable('garbage'), undefined);
+  });
+});
+
+describe("nativeOpenmpEnv (the native build engine's OpenMP settings)", () => {
+  it('one libuv worker and a long spin where the environment sets neither', () => {
+    assert.deepEqual(nativeOpenmpEnv({}), { UV_THREADPOOL_SIZE: '1', GOMP_SPINCOUNT: '1000000' });
+    assert.match(openmpWaits({ ...nativeOpenmpEnv({}) }, 2, 2), /spin 1,000,000 then sleep \(1 libuv worker, one team;/);
+  });
+  it("the user's own settings win, and a wait policy of theirs keeps libgomp's spin for it", () => {
+    assert.deepEqual(nativeOpenmpEnv({ UV_THREADPOOL_SIZE: '4' }), { GOMP_SPINCOUNT: '1000000' });
+    assert.deepEqual(nativeOpenmpEnv({ GOMP_SPINCOUNT: '300' }), { UV_THREADPOOL_SIZE: '1' });
+    assert.deepEqual(nativeOpenmpEnv({ OMP_WAIT_POLICY: 'passive' }), { UV_THREADPOOL_SIZE: '1' });
   });
 });
 

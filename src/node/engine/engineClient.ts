@@ -261,25 +261,8 @@ export class EngineClient {
   }
 
   /**
-   * The engine process's environment: the editor's or the shell's, then this client's. Deliberately nothing for
-   * OpenMP (issue #17, sessions 7–8): no `UV_THREADPOOL_SIZE`, `GOMP_SPINCOUNT` or `OMP_WAIT_POLICY`. node-llama-cpp
-   * decodes on whichever of libuv's 4 workers is free and libgomp (the native build's OpenMP) keeps a thread team per
-   * calling thread, so the engine has more OpenMP threads than cores and libgomp spins only 100 times at a barrier
-   * before sleeping, where `llama-bench` (one team, threads = cores) spins 300,000 times (~3 ms). That sleeping
-   * barrier is the likely cause of the gap left on an idle machine (native ÷ llama-bench 0.806; one worker 0.900,
-   * one worker + `GOMP_SPINCOUNT=10000` 0.995, session 7). But every longer spin measured slower than this default
-   * whenever other programs use about a core, the laptop's usual state (2 threads, 2 shared cores, paired rounds,
-   * bench/threadsProbe.ts, bench/results/threads-probe-spin-dev-session8.txt): one worker with a spin of 1000 /
-   * 3000 / 10,000 ran 9.2 / 7.4 / 4.5 tok/s against 12.6; libuv's 4 workers with the longest spin libgomp gives them
-   * (`OMP_WAIT_POLICY=active GOMP_SPINCOUNT=1000` or 300) 12.6 / 12.9 against 15.0; even one worker at libgomp's 100
-   * spins 13.6 against 15.0 (a team whose threads just slept is favoured by the scheduler over one that kept
-   * running). With the probe's spinner holding one core (others 1.1–1.4 cores with it): the default 9.9 tok/s, 4
-   * workers with a spin of 1000 7.2, one worker with 10,000 2.4 (the default fastest in 8 of 8 rounds); in another
-   * run the default 10.5, one thread 7.9 (what dropping to one thread under load would give a spinning mode: no
-   * barriers, so no collapse, but slower), one worker with a spin of 300 / 1000 7.0 / 7.1. So
-   * the default stays: it loses ~20 % on an idle machine and wins by 20–50 % on a busy one. The engine logs the
-   * mode it runs in and the tooltip shows it (`openmpWaits` in threads.ts); `npm run bench:engine-speed` measures
-   * two spinning modes beside the default (its sides).
+   * The engine process's environment: the editor's or the shell's, then this client's. The engine adds its OpenMP
+   * settings itself where a native build will load (`prepareNativeEnv` in engineMain.ts), for what this leaves unset.
    */
   private engineEnv(): NodeJS.ProcessEnv {
     return { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: '1' };

@@ -9,24 +9,14 @@ import { availableParallelism, getPriority, loadavg } from 'node:os';
  *
  * `othersBusy` is in cores (1.0 = one core fully used by other processes). Half a core of other work already
  * costs a thread: the stall of a shared core is paid at every synchronisation, not in proportion to its use.
+ * Measured on 2 cores, native build, benchDense, alternating rounds (bench/threadsProbe.ts, session 11,
+ * bench/results/threads-probe-load-session11.txt): a program using 0.3 of a core: 2 spinning threads 22.8 tok/s,
+ * 1 thread 19.1; 0.6 of a core: 1 thread 18.8, 2 threads 15.9 (sleeping waits 16.7); a core: 1 thread 15.9–18.3,
+ * 2 threads 15.8 (sleeping waits) or 0.6 (spinning waits).
  */
-export function chooseThreads(cores = availableParallelism(), othersBusy = loadavg()[0] ?? 0, tolerated = 0): number {
-  const busy = Math.round(Math.max(0, othersBusy - tolerated));
+export function chooseThreads(cores = availableParallelism(), othersBusy = loadavg()[0] ?? 0): number {
+  const busy = Math.round(Math.max(0, othersBusy));
   return Math.max(1, Math.min(cores, cores - busy));
-}
-
-/**
- * Cores of other processes' work a backend's threads share before one is given up. The prebuilt (ggml's own
- * thread pool) spins at every barrier: a thread sharing a core with other work stalls the rest, so none (above).
- * The native build's OpenMP threads sleep at a barrier instead (the engine runs more OpenMP teams than cores, see
- * `engineEnv` in engineClient.ts), and the scheduler favours a thread waking from sleep over a program that keeps
- * running, so both threads keep most of their cores against one core of other work: measured on 2 shared cores
- * with a spinning process added (bench/threadsProbe.ts, PROBE_BUSY=1), 2 threads 10.2 tok/s against 1 thread 5.9,
- * 2 ahead in 15 of 16 alternating rounds (benchDense, session 7, bench/results/threads-probe-busy-dev-session7.txt).
- * So one core's worth is tolerated there; from the second on, a thread per core as before (not measured).
- */
-export function toleratedLoad(backend: { kind: 'native' | 'prebuilt'; flags: string } | undefined): number {
-  return backend?.kind === 'native' && /GGML_OPENMP=ON/.test(backend.flags) ? 1 : 0;
 }
 
 /** CPU time counters, in clock ticks, from /proc. */
@@ -177,7 +167,11 @@ export class LoadMonitor {
       this.smoothed = Math.max(0, (loadavg()[0] ?? 0) - this.fallbackOwn.share);
     }
     this.last = now;
+    this.onSample?.();
   }
+
+  /** Called after every sample: a running request's threads follow the load between two batches. */
+  onSample: (() => void) | undefined;
 
   /** Cores' worth of competing work by other processes, recently. */
   get othersBusy(): number {
@@ -195,13 +189,10 @@ export class LoadMonitor {
     return runnable === undefined ? this.smoothed : Math.min(this.smoothed, runnable);
   }
 
-  /**
-   * Threads for the next request, at most `ceiling` (the configured or tuned count, else the cores); `tolerated`:
-   * cores of other work the backend's threads share before giving one up (see `toleratedLoad`).
-   */
-  threadsFor(ceiling: number, cores = availableParallelism(), tolerated = 0): number {
+  /** Threads for the next batch, at most `ceiling` (the configured or tuned count, else the cores). */
+  threadsFor(ceiling: number, cores = availableParallelism()): number {
     this.lastLoad = this.loadNow();
-    return Math.max(1, Math.min(ceiling, chooseThreads(cores, this.lastLoad, tolerated)));
+    return Math.max(1, Math.min(ceiling, chooseThreads(cores, this.lastLoad)));
   }
 
   /** The load the last `threadsFor` decided on (cores of other processes' work). */
@@ -213,8 +204,7 @@ export class LoadMonitor {
  * once, at load), for the log and the status tooltip. node-llama-cpp decodes on any of libuv's workers
  * (`UV_THREADPOOL_SIZE`, default 4) and libgomp keeps a thread team per calling thread; with more of its threads
  * than cores it spins only its "throttled" count (100, or 1000 with `OMP_WAIT_POLICY=active`, never above
- * `GOMP_SPINCOUNT`) before sleeping, with one team `GOMP_SPINCOUNT` (default 300,000, ~3 ms). See `engineEnv` in
- * engineClient.ts for what each measured.
+ * `GOMP_SPINCOUNT`) before sleeping, with one team `GOMP_SPINCOUNT` (default 300,000). See `nativeOpenmpEnv`.
  */
 export function openmpWaits(env: NodeJS.ProcessEnv, threads: number, cores = availableParallelism()): string {
   const workers = Number(env.UV_THREADPOOL_SIZE) > 0 ? Math.floor(Number(env.UV_THREADPOOL_SIZE)) : 4;
@@ -228,4 +218,26 @@ export function openmpWaits(env: NodeJS.ProcessEnv, threads: number, cores = ava
   const count = throttled ? Math.min(throttledCap, spin) : spin;
   const set = [env.UV_THREADPOOL_SIZE && `UV_THREADPOOL_SIZE=${env.UV_THREADPOOL_SIZE}`, env.OMP_WAIT_POLICY && `OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}`, given !== undefined && `GOMP_SPINCOUNT=${given}`].filter(Boolean);
   return `OpenMP waits spin ${count.toLocaleString('en-US')} then sleep (${workers} libuv worker${workers === 1 ? '' : 's'}${throttled ? ', throttled: more OpenMP threads than cores' : workers === 1 ? ', one team' : ', a team each, within the cores'}; ${set.length ? set.join(' ') : 'defaults'})`;
+}
+
+/**
+ * The engine process's environment for the native build (OpenMP), for what the user's environment does not set:
+ * one libuv worker, so node-llama-cpp's decodes all run on one thread, libgomp keeps one team of threads ≤ cores
+ * and is not throttled; and a spin of 1,000,000 at a barrier (~20 ms of one core after the last batch, measured,
+ * then the thread sleeps). With libuv's 4 workers each owning a team, libgomp spun 100 times and slept at every
+ * barrier, and on a quiet machine decode ran at 0.87 of `llama-bench` (session 11): a 2-vCPU machine pays a sleep and
+ * wake-up (the hypervisor's too) many times a token. Measured on node-llama-cpp directly, benchDense, 2 threads,
+ * depth 427 (ms a token for `decodeBatch`, three runs each): spin 10,000 32.0–34.8, 300,000 29.6–30.7, 1,000,000
+ * 28.5–28.9, 3,000,000 28.7–29.1, spin forever (`OMP_WAIT_POLICY=active`, which would hold a core while idle)
+ * 28.5–28.9; `llama-bench` 28.7–29.1. Spinning threads collapse when a thread is descheduled (another program holding
+ * a core: 0.6 tok/s), so the load-aware choice gives a thread up at half a core of other work (`chooseThreads`) and
+ * re-chooses every second during a request (`LoadMonitor.onSample`); below that, spinning won (0.3 of a core busy:
+ * 22.8 tok/s against 18.6 for the sleeping waits). The prebuilt has no OpenMP and keeps libuv's 4 workers.
+ */
+export const NATIVE_OPENMP_ENV: Readonly<Record<string, string>> = { UV_THREADPOOL_SIZE: '1', GOMP_SPINCOUNT: '1000000' };
+
+/** The settings of `NATIVE_OPENMP_ENV` that `env` does not already set (the user's own always win). */
+export function nativeOpenmpEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const wait = env.OMP_WAIT_POLICY?.trim();
+  return Object.fromEntries(Object.entries(NATIVE_OPENMP_ENV).filter(([k]) => !env[k]?.trim() && !(k === 'GOMP_SPINCOUNT' && wait)));
 }

@@ -10,7 +10,7 @@ import { detectHardwareProfile } from '../../hardware/hardwareProfile';
 import { measureLlamaSetting, measureLookup, runSweep, sampleTokens, tuneCandidates } from '../tuner';
 import type { Logger } from '../../../common/logger';
 import type { z } from 'zod';
-import { LoadMonitor, toleratedLoad } from '../threads';
+import { LoadMonitor } from '../threads';
 import { createNativeLlama, findNativeBuild, loadLlama, writeBackendChoice, type BackendInfo } from '../nativeBuild';
 import { placementFor } from '../../../common/hardware/placement';
 import { evaluationPriority, evaluationPriorityOf } from '../scheduler';
@@ -236,7 +236,7 @@ export class LlamaCppBackend {
   private chooseRequestThreads(): number {
     // HEARTH_ENGINE_FIXED_THREADS=1: always the ceiling, for benchmarks that compare builds side by side at one
     // count on a machine whose load would otherwise make each side choose differently.
-    const threads = process.env.HEARTH_ENGINE_FIXED_THREADS === '1' ? this.threadCeiling : this.load.threadsFor(this.threadCeiling, undefined, toleratedLoad(this.backendInfo));
+    const threads = process.env.HEARTH_ENGINE_FIXED_THREADS === '1' ? this.threadCeiling : this.load.threadsFor(this.threadCeiling);
     if (this.llama && this.llama.maxThreads !== threads) {
       this.llama.maxThreads = threads;
       this.logger.debug(`threads: ${threads} of ${this.threadCeiling} (other processes busy ${this.load.lastLoad.toFixed(2)} cores)`);
@@ -251,7 +251,9 @@ export class LlamaCppBackend {
     return { accepted: p.validated, rejected: p.refuted };
   }
 
-  private speedFields(sequence: LlamaContextSequence, before: { accepted: number; rejected: number }, threads: number): { threads: number; lookupAccepted?: number; lookupRejected?: number } {
+  /** `started`: the threads a request started with; the record gets the count in effect at its end (it follows the load). */
+  private speedFields(sequence: LlamaContextSequence, before: { accepted: number; rejected: number }, started: number): { threads: number; lookupAccepted?: number; lookupRejected?: number } {
+    const threads = this.lastThreads || started;
     if (!this.lookupEnabled) return { threads };
     const after = LlamaCppBackend.predictions(sequence);
     const accepted = Math.max(0, after.accepted - before.accepted);
@@ -334,6 +336,11 @@ export class LlamaCppBackend {
     const threads = params.threads && params.threads > 0 ? params.threads : availableParallelism();
     this.threadCeiling = threads;
     this.llama.maxThreads = threads;
+    // A request keeps following the load: a program that starts spinning during a long answer costs a thread
+    // within a second, not at the next request (spinning OpenMP waits collapse when a thread is descheduled).
+    this.load.onSample = () => {
+      if (this.active > 0) this.chooseRequestThreads();
+    };
     this.load.start();
     this.load.sample();
     let model: LlamaModel;
