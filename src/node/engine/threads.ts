@@ -10,9 +10,9 @@ import { availableParallelism, getPriority, loadavg } from 'node:os';
  * `othersBusy` is in cores (1.0 = one core fully used by other processes). Half a core of other work already
  * costs a thread: the stall of a shared core is paid at every synchronisation, not in proportion to its use.
  * Measured on 2 cores, native build, benchDense, alternating rounds (bench/threadsProbe.ts, session 11,
- * bench/results/threads-probe-load-session11.txt): a program using 0.3 of a core: 2 spinning threads 22.8 tok/s,
- * 1 thread 19.1; 0.6 of a core: 1 thread 18.8, 2 threads 15.9 (sleeping waits 16.7); a core: 1 thread 15.9–18.3,
- * 2 threads 15.8 (sleeping waits) or 0.6 (spinning waits).
+ * bench/results/threads-probe-load-session11.txt, medians): a program using 0.3 of a core: 2 spinning threads
+ * 23.4 tok/s, 1 thread 19.5 (2 sleeping, as before session 11: 19.3); 0.6 of a core: 1 thread 19.7, 2 threads 17.6
+ * (sleeping 17.4); a whole core: 1 thread 18.2, 2 threads 0.8 (spinning) or 16.0 (sleeping).
  */
 export function chooseThreads(cores = availableParallelism(), othersBusy = loadavg()[0] ?? 0): number {
   const busy = Math.round(Math.max(0, othersBusy));
@@ -230,9 +230,9 @@ export function openmpWaits(env: NodeJS.ProcessEnv, threads: number, cores = ava
  * depth 427 (ms a token for `decodeBatch`, three runs each): spin 10,000 32.0–34.8, 300,000 29.6–30.7, 1,000,000
  * 28.5–28.9, 3,000,000 28.7–29.1, spin forever (`OMP_WAIT_POLICY=active`, which would hold a core while idle)
  * 28.5–28.9; `llama-bench` 28.7–29.1. Spinning threads collapse when a thread is descheduled (another program holding
- * a core: 0.6 tok/s), so the load-aware choice gives a thread up at half a core of other work (`chooseThreads`) and
+ * a core: 0.8 tok/s), so the load-aware choice gives a thread up at half a core of other work (`chooseThreads`) and
  * re-chooses every second during a request (`LoadMonitor.onSample`); below that, spinning won (0.3 of a core busy:
- * 22.8 tok/s against 18.6 for the sleeping waits). The prebuilt has no OpenMP and keeps libuv's 4 workers.
+ * 23.4 tok/s against 19.3 for the sleeping waits). The prebuilt has no OpenMP and keeps libuv's 4 workers.
  */
 export const NATIVE_OPENMP_ENV: Readonly<Record<string, string>> = { UV_THREADPOOL_SIZE: '1', GOMP_SPINCOUNT: '1000000' };
 
