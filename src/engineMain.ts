@@ -7,7 +7,9 @@
 import { buildIdOf } from './node/engine/buildId';
 import { EngineDaemon } from './node/engine/engineDaemon';
 import { EngineCore, EngineSession } from './node/engine/engineServer';
-import { findNativeBuild, readBackendChoice } from './node/engine/nativeBuild';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { engineBuildRoot, readBackendChoice } from './node/engine/nativeBuild';
 import { defaultRuntimeDir } from './node/engine/runtimeDir';
 import { nativeOpenmpEnv } from './node/engine/threads';
 import { stderrLogger } from './node/stderrLogger';
@@ -49,8 +51,17 @@ async function main(): Promise<void> {
  * prebuilt chosen later in the settings runs with them too (one libuv worker; it has no OpenMP).
  */
 function prepareNativeEnv(): void {
-  const found = findNativeBuild();
-  if (!('dir' in found) || readBackendChoice(found.dir)?.keep === 'prebuilt') return;
+  // Files only, no toolchain probes (`findNativeBuild` runs cmake and the compiler): the engine must start at once.
+  let root: string;
+  let dirs: string[];
+  try {
+    root = engineBuildRoot();
+    dirs = readdirSync(root);
+  } catch {
+    return;
+  }
+  const ready = dirs.some((d) => existsSync(join(root, d, 'ready.json')) && readBackendChoice(join(root, d))?.keep !== 'prebuilt');
+  if (!ready) return;
   const added = nativeOpenmpEnv(process.env);
   Object.assign(process.env, added);
   if (Object.keys(added).length) logger.info(`native build present: ${Object.entries(added).map(([k, v]) => `${k}=${v}`).join(' ')} for its OpenMP threads (set either in the editor's environment to override)`);
