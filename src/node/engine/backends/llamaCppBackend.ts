@@ -251,9 +251,9 @@ export class LlamaCppBackend {
     return { accepted: p.validated, rejected: p.refuted };
   }
 
-  /** `started`: the threads a request started with; the record gets the count in effect at its end (it follows the load). */
-  private speedFields(sequence: LlamaContextSequence, before: { accepted: number; rejected: number }, started: number): { threads: number; lookupAccepted?: number; lookupRejected?: number } {
-    const threads = this.lastThreads || started;
+  /** The record's threads: the count in effect when the request ended (it follows the load between batches). */
+  private speedFields(sequence: LlamaContextSequence, before: { accepted: number; rejected: number }): { threads: number; lookupAccepted?: number; lookupRejected?: number } {
+    const threads = this.lastThreads;
     if (!this.lookupEnabled) return { threads };
     const after = LlamaCppBackend.predictions(sequence);
     const accepted = Math.max(0, after.accepted - before.accepted);
@@ -721,7 +721,7 @@ export class LlamaCppBackend {
     const limit = new GenerationLimit(signal, params.timeLimitMs);
     const tokensBefore = sequence.tokenMeter.usedInputTokens;
     const outputBefore = sequence.tokenMeter.usedOutputTokens;
-    const threads = this.chooseRequestThreads();
+    this.chooseRequestThreads();
     const predictionsBefore = LlamaCppBackend.predictions(sequence);
     const paced = { largest: 0 };
     const result = (text: string) => ({
@@ -730,7 +730,7 @@ export class LlamaCppBackend {
       promptSource: plan.source,
       tokensReused: plan.reused,
       ...(paced.largest ? { prefillStepTokens: paced.largest } : {}),
-      ...this.speedFields(sequence, predictionsBefore, threads),
+      ...this.speedFields(sequence, predictionsBefore),
     });
     let text: string;
     let generating = false;
@@ -1168,15 +1168,15 @@ export class LlamaCppBackend {
   async chat(params: z.output<typeof ChatParams>, signal: AbortSignal, onText: (text: string) => void): Promise<ChatResult> {
     if (!this.model || !this.info || !this.mod) throw new Error('no model loaded');
     this.active++; // before the reader is stopped, as in `infill`
-    const { r, sequence, threads, before } = await (async () => {
+    const { r, sequence, before } = await (async () => {
       await this.stopReading();
       const sequence = this.slotFor('chat', undefined).sequence;
-      const threads = this.chooseRequestThreads();
+      this.chooseRequestThreads();
       const before = LlamaCppBackend.predictions(sequence);
-      return { r: await generateChat({ mod: this.mod!, model: this.model!, sequence }, params, signal, onText), sequence, threads, before };
+      return { r: await generateChat({ mod: this.mod!, model: this.model!, sequence }, params, signal, onText), sequence, before };
     })().finally(() => this.active--);
-    const speed = this.speedFields(sequence, before, threads);
-    if (speed.lookupAccepted !== undefined) this.logger.debug(`chat: ${threads} threads, lookup ${speed.lookupAccepted} accepted / ${speed.lookupRejected} rejected`);
+    const speed = this.speedFields(sequence, before);
+    if (speed.lookupAccepted !== undefined) this.logger.debug(`chat: ${speed.threads} threads, lookup ${speed.lookupAccepted} accepted / ${speed.lookupRejected} rejected`);
     return { ...r, ...speed };
   }
 
