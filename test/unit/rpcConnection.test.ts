@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { RpcConnection, RpcError } from '../../src/node/engine/rpcConnection';
 import { nullLogger } from '../../src/common/logger';
@@ -40,5 +41,38 @@ describe('RpcConnection', () => {
     a.close(new Error('engine exited'));
     await assert.rejects(pending, /engine exited/);
     await assert.rejects(a.request('again', {}), /closed/);
+  });
+
+  it('fails requests on a socket the peer reset, without an uncaught error (the readline reading it too)', async () => {
+    // The engine exiting while a window restarts it (settings changed during a load): the socket's error reached the
+    // readline interface reading it, which threw it when nobody listened (uncaught EPIPE / ECONNRESET).
+    const server = createServer((peer) => peer.once('data', () => peer.resetAndDestroy()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const uncaught: unknown[] = [];
+    const record = (err: unknown) => uncaught.push(err);
+    const listeners = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', record);
+    try {
+      const { port } = server.address() as { port: number };
+      const socket = await new Promise<Socket>((resolve) => {
+        const s = createConnection(port, '127.0.0.1', () => resolve(s));
+      });
+      const c = new RpcConnection(socket, socket, nullLogger, false);
+      // As EngineClient: the socket's close ends the connection (its input's end does not).
+      socket.once('close', () => c.close(new Error('engine closed the connection')));
+      const first = c.request('loadModel', {}).then(() => 'answered', (e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 30));
+      const second = c.request('shutdown', {}).then(() => 'answered', (e: unknown) => e);
+      const failures = await Promise.all([first, second]);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(uncaught, []);
+      assert.ok(failures.every((f) => f instanceof Error), `every request fails: ${failures.map(String).join('; ')}`);
+      assert.ok(c.isClosed);
+    } finally {
+      process.removeListener('uncaughtException', record);
+      for (const l of listeners) process.on('uncaughtException', l);
+      server.close();
+    }
   });
 });

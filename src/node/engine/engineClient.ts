@@ -279,7 +279,9 @@ export class EngineClient {
     });
     const connection = new RpcConnection(child.stdout!, child.stdin!, this.logger, false);
     this.recentLog.length = 0;
-    createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (line) => {
+    const stderrLines = createInterface({ input: child.stderr!, crlfDelay: Infinity });
+    stderrLines.on('error', () => undefined); // the process's exit says what happened
+    stderrLines.on('line', (line) => {
       this.recentLog.push(line);
       if (this.recentLog.length > 20) this.recentLog.shift();
       this.forwardLogLine(line);

@@ -58,6 +58,9 @@ export class RpcConnection {
   ) {
     const lines = createInterface({ input, crlfDelay: Infinity });
     lines.on('line', (line) => this.onLine(line));
+    // readline passes its input's errors on as its own 'error' event, thrown when nobody listens: on a socket the
+    // engine closed during a write (EPIPE) or reset (ECONNRESET), that was an uncaught error in the extension host.
+    lines.on('error', (err) => this.close(err));
     if (closeOnInputEnd) lines.on('close', () => this.close(new Error('connection closed')));
     output.on('error', (err) => this.close(err));
   }
