@@ -16,6 +16,10 @@
  *    p95 ÷ alone: the focused window's priority). Then more documents than live sequences: the prompt cache's
  *    restore and size. The engine's resident memory with three windows typing ÷ one window typing into its
  *    document (`three_windows_rss_ratio`; goal: three ≤ 1.1× one, plus the cache budget), and llama-server's.
+ *  - the switching and windows rows run on the engine as this user has it (the native build where one was built
+ *    into the per-user folder, else the prebuilt; the line before them says which), and where that is the
+ *    prebuilt, again on the native build for this machine (`.hearth-build/`, built or reused as bench:engine-speed
+ *    does; `HEARTH_BENCH_NATIVE=0` skips it): `switch_ratio_native`, `three_windows_p95_ratio_native`.
  *  - memory: the engine's resident memory with 1 client vs 3 clients on short prompts; goal ≤ 1.05×.
  *  - anchor: the same switching and windows workload against `llama-server -np 3` (built for this machine from the
  *    llama.cpp source node-llama-cpp ships, see llamaCppTools.ts, or HEARTH_LLAMA_SERVER), /infill with
@@ -34,6 +38,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LlamaCompletion, LlamaContextSequence, LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { EngineClient } from '../src/node/engine/engineClient';
+import { buildNativeEngine } from '../src/node/engine/nativeBuild';
 import { benchModel, median, printMachine, printResult, repoRoot, round } from './benchUtil';
 import { buildLlamaCppTools } from './llamaCppTools';
 import { mulberry32 } from '../src/common/random';
@@ -445,11 +450,14 @@ function rssCheck(rss: { one: number; three: number }, cacheBytes: number, budge
  * sequences, so the first ones go to the host-memory prompt cache and come back from it (restore time ÷ cold,
  * cache size).
  */
-async function sideBySide(path: string, model: LlamaModel, coldMs: number | undefined) {
+async function sideBySide(path: string, model: LlamaModel, coldMs: number | undefined, build?: { root: string; label: string }) {
   const runtimeDir = mkdtempSync(join(tmpdir(), 'hearth-bench-side-'));
-  const env = engineLog ? { HEARTH_LOG_LEVEL: 'debug' } : undefined;
-  const clients = [0, 1, 2].map((i) => new EngineClient({ enginePath, runtimeDir, idleExitMs: 5000, clientName: `window-${i}`, ...(env ? { env } : {}) }));
+  const env = { ...(engineLog ? { HEARTH_LOG_LEVEL: 'debug' } : {}), ...(build ? { HEARTH_ENGINE_BUILD_DIR: build.root } : {}) };
+  const clients = [0, 1, 2].map((i) => new EngineClient({ enginePath, runtimeDir, idleExitMs: 5000, clientName: `window-${i}`, env }));
   for (const c of clients) await c.loadModel({ path, threads, contextSize: 2048 });
+  const label = build ? `hearth (${build.label})` : 'hearth';
+  const loaded = (await clients[0]!.status()).engineBackend;
+  console.log(`# ${label}: the engine loaded the ${loaded?.kind === 'native' ? 'native build' : 'prebuilt backend'}${loaded ? ` (${loaded.flags}${loaded.note ? `; ${loaded.note}` : ''})` : ''}`);
   const docsText = [0, 1, 2].map((i) => codeText(model, 1500, i * 1700));
   const complete: Complete = async (client, doc, focused) => {
     const { prefix, suffix } = doc.request();
@@ -460,7 +468,7 @@ async function sideBySide(path: string, model: LlamaModel, coldMs: number | unde
     return { ms: ttft, note: `${doc.id} ${r.promptSource ?? '?'}, ${r.tokensReused ?? 0} reused, ${r.tokensEvaluated} evaluated${r.prefillStepTokens && r.tokensEvaluated > r.prefillStepTokens ? ` in steps of ${r.prefillStepTokens}` : ''}, engine first token ${r.timeToFirstTokenMs?.toFixed(0) ?? '-'} ms, ${r.threads ?? '?'} threads` };
   };
   const rss = async () => (await clients[0]!.status()).rssBytes;
-  const w = await timed('hearth switching and three windows', () => workload('hearth', complete, docsText, true, rss));
+  const w = await timed(`${label} switching and three windows`, () => workload(label, complete, docsText, true, rss));
 
   // More documents than live sequences: the oldest go to the prompt cache; going back restores them.
   const before = await clients[0]!.status();
@@ -495,7 +503,7 @@ async function sideBySide(path: string, model: LlamaModel, coldMs: number | unde
   for (const c of clients) await c.dispose();
   if (engineLog && existsSync(join(runtimeDir, 'engine.log'))) copyFileSync(join(runtimeDir, 'engine.log'), engineLog);
   rmSync(runtimeDir, { recursive: true, force: true });
-  return { ...w, restoreRatio: coldMs === undefined ? undefined : restoreMs / coldMs, cacheMb: (cache?.bytes ?? 0) / 1e6, restored: back.promptSource === 'restored', rssRatio: rssLine?.ratio };
+  return { ...w, backend: loaded?.kind, restoreRatio: coldMs === undefined ? undefined : restoreMs / coldMs, cacheMb: (cache?.bytes ?? 0) / 1e6, restored: back.promptSource === 'restored', rssRatio: rssLine?.ratio };
 }
 
 /** The llama-server binary: HEARTH_LLAMA_SERVER, else built from node-llama-cpp's llama.cpp source (bench/llamaCppTools.ts). */
@@ -578,6 +586,25 @@ async function llamaServerAnchor(path: string, model: LlamaModel): Promise<Recor
   }
 }
 
+/**
+ * The switching and windows rows again on the native build for this machine (built into `.hearth-build/` as
+ * bench:engine-speed builds it, or reused), where the engine as this user has it loads the prebuilt: the backend
+ * "Hearth: Build Engine for This Machine" gives, whose decode is ~25 % faster here. `HEARTH_BENCH_NATIVE=0` skips it.
+ */
+async function nativeSide(path: string, model: LlamaModel, coldMs: number | undefined) {
+  if (process.env.HEARTH_BENCH_NATIVE === '0') {
+    console.log('# native build side skipped: HEARTH_BENCH_NATIVE=0');
+    return undefined;
+  }
+  const root = resolve(repoRoot, '.hearth-build');
+  const built = await timed('native build (or reuse)', () => buildNativeEngine({ root, log: (line) => console.log(`# ${line}`), jobs: availableParallelism() }));
+  if (!built.ok) {
+    console.log(`# native build side skipped: ${built.reason}`);
+    return undefined;
+  }
+  return sideBySide(path, model, coldMs, { root, label: 'native build' });
+}
+
 async function memory(path: string) {
   const runtimeDir = mkdtempSync(join(tmpdir(), 'hearth-bench-mem-'));
   const clients = [0, 1, 2].map((i) => new EngineClient({ enginePath, runtimeDir, idleExitMs: 5000, clientName: `bench-${i}` }));
@@ -619,6 +646,7 @@ async function main() {
   await dense.client.restart();
   await dense.client.dispose();
   const side = await sideBySide(dense.path, dense.model, edits?.warm.coldMs);
+  const native = side.backend === 'native' ? undefined : await nativeSide(dense.path, dense.model, edits?.warm.coldMs);
   if (!quick && !onlyReuse && !onlyWindows) {
     const moe = await timed('MoE overhead', () => overhead('benchMoe', 12, 256));
     rows.push({ prefill: moe.row.prefillEngine / moe.row.prefillDirect, decode: moe.row.decodeEngine / moe.row.decodeDirect });
@@ -645,6 +673,8 @@ async function main() {
     ...(side.rssRatio !== undefined ? { three_windows_rss_ratio: round(side.rssRatio) } : {}),
     cache_rss_mb: round(side.cacheMb, 1),
     ...(edits ? { warm_edit_ratio: round(edits.warm.ratio, 4) } : {}),
+    ...(side.backend ? { backend: side.backend } : {}),
+    ...(native ? { switch_ratio_native: round(native.switchRatio), three_windows_p95_ratio_native: round(native.threeRatio), ...(native.focusedRatio !== undefined ? { focused_window_p95_ratio_native: round(native.focusedRatio) } : {}) } : {}),
   });
 }
 
