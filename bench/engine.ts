@@ -589,7 +589,7 @@ async function llamaServerAnchor(path: string, model: LlamaModel): Promise<Recor
 /**
  * The switching and windows rows again on the native build for this machine (built into `.hearth-build/` as
  * bench:engine-speed builds it, or reused), where the engine as this user has it loads the prebuilt: the backend
- * "Hearth: Build Engine for This Machine" gives, whose decode is ~25 % faster here. `HEARTH_BENCH_NATIVE=0` skips it.
+ * "Hearth: Build Engine for This Machine" gives (its decode measured 15-25 % faster than the prebuilt here). `HEARTH_BENCH_NATIVE=0` skips it.
  */
 async function nativeSide(path: string, model: LlamaModel, coldMs: number | undefined) {
   if (process.env.HEARTH_BENCH_NATIVE === '0') {
