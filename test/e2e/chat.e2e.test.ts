@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import type { BrowserContext, FrameLocator, Page } from 'playwright-core';
 import { diagnostics, e2eModel, installVsix, launchBrowser, repoRoot, startCodeServer, writeUserSettings, type CodeServer } from '../../scripts/codeServer';
 import { echoPlaceholders, startFakeProvider, type FakeProvider } from '../fixtures/cloud/fakeProviders';
-import { note, openFile, reviewFrame, skipUnlessUiAvailable, vsixPath } from './workbench';
+import { note, openFile, reviewFrame, runCommand, skipUnlessUiAvailable, vsixPath } from './workbench';
 
 const root = repoRoot();
 const resultsDir = path.join(root, 'test-results');
@@ -31,24 +31,6 @@ const FILE = 'format.js';
 const TOKEN = ['ghp', '_', 'Qz7Lm2Xc9Vb4Nr8Ks1Hd6Fg3Je5Yu0Wa2Tp7'].join('');
 const QUESTION = `Write a JavaScript function that doubles a number. My GitHub token is ${TOKEN}`;
 const KEY = 'sk-e2e-chat-key-0004';
-
-async function runCommand(page: Page, title: string): Promise<void> {
-  // On a loaded machine, or just after a reload, the palette can open late or list commands late: try again.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await page.keyboard.press('F1');
-      await page.locator('.quick-input-widget input').waitFor({ timeout: 20_000 });
-      await page.keyboard.type(title);
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 20_000 });
-      await page.keyboard.press('Enter');
-      return;
-    } catch (err) {
-      if (attempt >= 3) throw err;
-      note(`"${title}" could not be run from the command palette (attempt ${attempt}); trying again`);
-      await page.keyboard.press('Escape');
-    }
-  }
-}
 
 /** The chat view's page: the webview's outer frame, then VS Code's inner "active-frame". */
 function chatFrame(page: Page): FrameLocator {

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { EDITOR_SETTINGS, ENGINE, GHOST, note, skipUnlessUiAvailable, stableGhostText, openFile, typeAtEnd, vsixPath, waitForStatus } from './workbench';
+import { EDITOR_SETTINGS, ENGINE, GHOST, note, openFile, runCommand, skipUnlessUiAvailable, stableGhostText, typeAtEnd, vsixPath, waitForStatus } from './workbench';
 import { runCompletion } from '../../src/common/completion/completionPipeline';
 import { EngineClient } from '../../src/node/engine/engineClient';
 import {
@@ -369,11 +369,7 @@ describe('Hearth in a real VS Code (code-server + chromium)', function () {
 
       // The error reached the user as a notification naming Hearth (read from the notification center, which
       // also works where toasts are hidden).
-      await page.keyboard.press('F1');
-      await page.locator('.quick-input-widget input').waitFor();
-      await page.keyboard.type('Notifications: Show Notifications');
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Show Notifications' }).first().waitFor({ timeout: 10_000 });
-      await page.keyboard.press('Enter');
+      await runCommand(page, 'Notifications: Show Notifications');
       const message = page.locator('.notifications-center .notification-list-item', { hasText: 'Hearth' }).first();
       await message.waitFor({ timeout: 10_000 });
       note(`notification: ${((await message.textContent()) ?? '').slice(0, 160)}`);

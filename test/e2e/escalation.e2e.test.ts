@@ -27,7 +27,7 @@ import {
   type CodeServer,
 } from '../../scripts/codeServer';
 import { startFakeProvider, type FakeProvider } from '../fixtures/cloud/fakeProviders';
-import { note, openFile, reviewFrame, skipUnlessUiAvailable, vsixPath } from './workbench';
+import { note, openFile, reviewFrame, runCommand, skipUnlessUiAvailable, visibleNotifications, vsixPath } from './workbench';
 
 const root = repoRoot();
 const resultsDir = path.join(root, 'test-results');
@@ -40,14 +40,6 @@ const QUESTION = 'Is it safe to keep this token here?';
 const ENV_FILE = '.env.production';
 const LINK = 'settings.txt';
 const ENV_SECRET = ['Abc', '9xQ', '77zz'].join('');
-
-async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  await page.locator('.quick-input-widget input').waitFor();
-  await page.keyboard.type(title);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 20_000 });
-  await page.keyboard.press('Enter');
-}
 
 /** Waits for the quick input to show `title`, types `text` and confirms. */
 async function answerInput(page: Page, title: RegExp, text: string): Promise<void> {
@@ -157,7 +149,12 @@ describe('Escalate to Frontier in a real VS Code (code-server + chromium)', func
     await openFile(page, LINK);
     await runCommand(page, 'Hearth: Escalate to Frontier');
     const toast = page.locator('.notification-list-item', { hasText: 'escalation blocked' }).first();
-    await toast.waitFor({ timeout: 30_000 });
+    await toast.waitFor({ timeout: 30_000 }).catch(async (err: unknown) => {
+      // Say what the screen showed instead: another notification, a question box, or nothing.
+      const asked = await page.locator('.quick-input-widget .quick-input-title').allTextContents().catch(() => []);
+      note(`no refusal on screen; notifications: ${await visibleNotifications(page)}; quick input: ${asked.join(' | ') || 'none'}; active tab: ${(await page.locator('.tab.active').first().textContent().catch(() => null)) ?? 'none'}`);
+      throw err;
+    });
     const text = ((await toast.textContent()) ?? '').replace(/\s+/g, ' ');
     note(`refusal: ${text}`);
     assert.match(text, /src\/settings\.txt leads to \.env\.production, which matches neverSend pattern/);

@@ -70,6 +70,35 @@ export async function waitForStatus(page: Page, states: RegExp, timeout: number)
 }
 
 /**
+ * Runs a command from the command palette (F1). Enter waits until the focused row is the command: typing fast on a
+ * loaded machine, the list can still show the recently used commands when the row appears further down, and Enter
+ * then runs the wrong one. The palette can also open or list late after a reload: three tries at most.
+ */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ timeout: 20_000 });
+      await input.fill(`>${title}`);
+      await page.locator('.quick-input-widget .monaco-list-row.focused', { hasText: title }).first().waitFor({ timeout: 20_000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      note(`"${title}" could not be run from the command palette (attempt ${attempt}); trying again`);
+      await page.keyboard.press('Escape');
+    }
+  }
+}
+
+/** The texts of the notifications on screen (toasts), for a test's note when the one it waits for is not there. */
+export async function visibleNotifications(page: Page): Promise<string> {
+  const texts = await page.locator('.notification-toast .notification-list-item').allTextContents().catch(() => []);
+  return texts.length ? texts.map((t) => `"${t.replace(/\s+/g, ' ').trim()}"`).join(', ') : 'none';
+}
+
+/**
  * Opens a workspace file through Quick Open. On a loaded machine the workbench sometimes drops the pick (the list
  * was still filling when Enter came): the tab is then awaited again after a fresh Quick Open, three times at most.
  */
