@@ -10,7 +10,7 @@ const watch = process.argv.includes('--watch');
 // Native addons and editor-provided modules are never bundled: node-llama-cpp ships per-platform binaries,
 // openvino-node is optional and may be absent, `vscode` is provided by the extension host; `typescript` (a
 // devDependency) is loaded on first use by the battery's parse check, which is skipped where it is absent.
-const external = ['vscode', 'node-llama-cpp', 'openvino-node', 'mocha', 'playwright-core', '@vscode/test-electron', 'eslint', 'typescript'];
+const external = ['vscode', 'node-llama-cpp', 'openvino-node', 'mocha', 'playwright-core', '@vscode/test-electron', 'eslint', 'typescript', '@vscode/vsce'];
 
 const common = {
   bundle: true,
