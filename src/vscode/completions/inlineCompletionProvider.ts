@@ -194,7 +194,11 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     const id = ++this.seq;
     const where = `${vscode.workspace.asRelativePath(document.uri, false)}:${position.line + 1}:${position.character + 1}`;
     const none = (reason: string, extra: Record<string, unknown> = {}): undefined => {
-      this.logger.debug(`completion #${id} ${where}: no suggestion: ${reason}`);
+      // What ended a pause with nothing on screen goes to the log at the default level (one line per pause, so the
+      // user can see why); a request a newer keystroke superseded, or one made while completions are off or paused,
+      // only at debug (one per keystroke).
+      const quiet = /^(debounced|cancelled by a newer keystroke|completions are off|paused)/.test(reason);
+      this.logger[quiet ? 'debug' : 'info'](`completion #${id} ${where}: no suggestion: ${reason}`);
       this.trace({ id, where, kind: 'none', reason, engineRequests: this.service.stats.engineRequests, ...extra });
       return undefined;
     };
