@@ -10,6 +10,15 @@ import { EngineClient, EngineExitedError } from '../../src/node/engine/engineCli
 import { runCompletion } from '../../src/common/completion/completionPipeline';
 import { makeModel, tinyDense } from '../fixtures/gguf/makeModel';
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const enginePath = resolve(__dirname, '../../../dist/engine.js');
 
 describe('engine process (node-llama-cpp, generated model)', function () {
@@ -128,6 +137,25 @@ describe('engine process (node-llama-cpp, generated model)', function () {
       return true;
     });
     rmSync(huge);
+  });
+
+  it('restarts the shared engine from a window that has not used it yet (after "Build Engine": the new binary loads)', async () => {
+    const first = await client.loadModel({ path: modelPath, contextSize: 512 });
+    assert.ok(first);
+    const pid = (await client.status()).pid;
+    // A second window on the same engine that never sent a request: its restart used to do nothing.
+    const other = new EngineClient({ enginePath, runtimeDir: client.runtimeDir, idleExitMs: 500 });
+    try {
+      assert.equal(other.pid, undefined);
+      await other.restart();
+      const gone = Date.now() + 10_000;
+      while (alive(pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(alive(pid), false, `engine pid ${pid} still runs after the restart`);
+      await client.loadModel({ path: modelPath, contextSize: 512 });
+      assert.notEqual((await client.status()).pid, pid);
+    } finally {
+      await other.dispose();
+    }
   });
 
   it('fails a request clearly when the engine is killed, and the next request restarts it', async () => {

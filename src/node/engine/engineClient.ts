@@ -160,7 +160,10 @@ export class EngineClient {
 
   /** Stops the engine (for every client of a shared one); the next request starts a new one. */
   async restart(): Promise<void> {
-    const current = this.current;
+    // A window that has not asked the shared engine anything yet holds no connection, but the engine may be running
+    // for other windows (with an engine binary or settings this restart is meant to change): connect to stop it.
+    const live = this.current && !this.current.connection.isClosed ? this.current : undefined;
+    const current = live ?? (this.options.mode === 'private' ? undefined : await this.tryConnect(runtimePaths(this.runtimeDir)));
     if (!current) return;
     const exited = new Promise<void>((resolve) => {
       if (current.connection.isClosed) resolve();
