@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { buildFimInput, windowsForContext } from '../../src/common/completion/fimInput';
+import { buildFimInput, windowsForContext, withSelectedItem } from '../../src/common/completion/fimInput';
 
 describe('buildFimInput', () => {
   it('splits at the cursor and reports the rest of the line', () => {
@@ -51,9 +51,52 @@ describe('buildFimInput', () => {
     assert.ok(whole.prefix.length <= 3000 && whole.prefix.length > 3000 - 1024 - 40);
   });
 
+  it('anchors it too when the caller passes exactly the window (the editor slices the document at the cursor less the window)', () => {
+    // Session 13: the editor's slice started exactly maxPrefixChars back, so the window start moved with every
+    // keystroke (mid-line) and the engine evaluated the whole prompt again on each one in any long file.
+    const doc = Array.from({ length: 400 }, (_, i) => `  const value${i} = compute(${i});`).join('\n');
+    const opts = { maxPrefixChars: 3000, maxSuffixChars: 100, anchorChars: 1024 };
+    const asTheEditorDoes = (offset: number) => {
+      const base = Math.max(0, offset - opts.maxPrefixChars);
+      return buildFimInput(doc.slice(base, offset + opts.maxSuffixChars), offset - base, opts, base);
+    };
+    const starts = new Set<number>();
+    for (let offset = 6100; offset < 6200; offset++) {
+      const fim = asTheEditorDoes(offset);
+      starts.add(offset - fim.prefix.length);
+      assert.equal(fim.prefix, buildFimInput(doc, offset, opts).prefix);
+    }
+    assert.equal(starts.size, 1);
+    const start = [...starts][0]!;
+    assert.equal(doc[start - 1], '\n', 'the window starts on a line');
+  });
+
+  it('keeps three quarters of a small window (a small context)', () => {
+    const doc = 'x'.repeat(40) + '\n' + Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\n');
+    const opts = { maxPrefixChars: 400, maxSuffixChars: 50, anchorChars: 1024 };
+    for (let offset = 500; offset < 900; offset += 7) assert.ok(buildFimInput(doc, offset, opts).prefix.length >= 400 - 100 - 10, `offset ${offset}`);
+  });
+
   it('sizes the windows to the loaded context', () => {
     const w = windowsForContext(2048, 48);
     assert.ok(w.maxPrefixChars + w.maxSuffixChars <= (2048 - 48 - 64) * 3);
     assert.equal(windowsForContext(1 << 16, 48).maxPrefixChars, 6000);
+  });
+});
+
+describe('withSelectedItem (the suggest widget has an item selected)', () => {
+  it('puts the item in place of the word it replaces, the cursor after it', () => {
+    const text = 'return items.re\n}\n';
+    const offset = text.indexOf('\n');
+    const r = withSelectedItem(text, offset, text.indexOf('re\n'), 'reduce');
+    assert.equal(r.text, 'return items.reduce\n}\n');
+    assert.equal(r.text.slice(0, r.offset), 'return items.reduce');
+    assert.equal(r.text.slice(r.offset), '\n}\n');
+  });
+
+  it('inserts at the cursor when the item replaces nothing, and never reaches past the cursor', () => {
+    const text = 'items.\nnext';
+    assert.deepEqual(withSelectedItem(text, 6, 6, 'at'), { text: 'items.at\nnext', offset: 8 });
+    assert.deepEqual(withSelectedItem(text, 6, 9, 'at'), { text: 'items.at\nnext', offset: 8 });
   });
 });

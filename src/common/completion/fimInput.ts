@@ -44,12 +44,16 @@ export function windowsForContext(contextTokens: number, maxTokens: number, base
 export function buildFimInput(text: string, offset: number, options: FimWindowOptions = defaultFimWindows, base = 0): FimInput {
   const at = Math.max(0, Math.min(offset, text.length));
   let prefixStart = Math.max(0, at - options.maxPrefixChars);
-  const anchor = options.anchorChars ?? 0;
-  if (prefixStart > 0 && anchor > 0) {
+  // At most a quarter of the window, so a small window (a small context) keeps three quarters of its text.
+  const anchor = Math.min(options.anchorChars ?? 0, Math.floor(options.maxPrefixChars / 4));
+  // The window is cut where the document goes on before it: before `text` (`base` > 0, the caller passed exactly
+  // the window, as the editor does) or inside it.
+  const cut = base + prefixStart > 0;
+  if (cut && anchor > 0) {
     // Round the start up to the anchor grid (the window shrinks by less than `anchor`, never grows past the max).
     prefixStart = Math.min(at, Math.ceil((base + prefixStart) / anchor) * anchor - base);
   }
-  if (prefixStart > 0) {
+  if (cut) {
     const nl = text.indexOf('\n', prefixStart);
     prefixStart = nl >= 0 && nl < at ? nl + 1 : prefixStart;
   }
@@ -64,4 +68,15 @@ export function buildFimInput(text: string, offset: number, options: FimWindowOp
     suffix: text.slice(at, suffixEnd),
     lineSuffix: text.slice(at, lineEnd < 0 ? text.length : lineEnd),
   };
+}
+
+/**
+ * The text a completion is asked for while the editor's suggest widget has an item selected: `text` (a window of
+ * the document, the cursor at `offset`) with the item's text in place of what it replaces (from `replaceFrom`, an
+ * offset in `text`, to the cursor), the cursor after it. VS Code then shows ghost text only where it extends that
+ * item, so the model has to continue the item, not the typed word.
+ */
+export function withSelectedItem(text: string, offset: number, replaceFrom: number, itemText: string): { text: string; offset: number } {
+  const from = Math.max(0, Math.min(replaceFrom, offset));
+  return { text: text.slice(0, from) + itemText + text.slice(offset), offset: from + itemText.length };
 }

@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { CompletionService, type CompletionOutcome, type CompletionSettings, type CompletionStats, type Verdict, WARM_IDLE_MS } from '../../common/completion/completionPipeline';
-import { windowsForContext, type FimWindowOptions } from '../../common/completion/fimInput';
+import { windowsForContext, withSelectedItem, type FimWindowOptions } from '../../common/completion/fimInput';
 import type { FimOverride } from '../../common/completion/fimTemplates';
 import { RepoContext } from './repoContext';
 import { OutcomeTracker, type DocumentEdit, type SettledSuggestion, type ShownSuggestion } from '../../common/completion/outcomeTracker';
@@ -188,7 +188,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   async provideInlineCompletionItems(
     document: vscode.TextDocument,
     position: vscode.Position,
-    _context: vscode.InlineCompletionContext,
+    context: vscode.InlineCompletionContext,
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const id = ++this.seq;
@@ -216,8 +216,13 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     if (!model) return none('no model: none configured, or it failed to load (see the error above)');
     if (token.isCancellationRequested) return none(loading ? 'cancelled by a newer keystroke while the model was loading' : 'cancelled by a newer keystroke');
 
-    const { doc, settings } = this.requestFor(document, position, model);
-    const offset = document.offsetAt(position);
+    // With the suggest widget open on an item, the model continues that item (VS Code shows only ghost text that
+    // extends it): the item goes into the prompt, and the suggestion replaces the word with the item plus its text.
+    const selected = context.selectedCompletionInfo;
+    const { doc, settings } = this.requestFor(document, position, model, selected);
+    const lead = selected?.text ?? '';
+    const replaceFrom = selected ? selected.range.start : position;
+    const offset = document.offsetAt(replaceFrom);
     const abort = new AbortController();
     const sub = token.onCancellationRequested(() => abort.abort());
     const startedAt = new Date().toISOString();
@@ -258,10 +263,10 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       const ledgerResult: InfillResult = result ?? { text: verdict.text, tokensEvaluated: 0, tokensOut: 0, timeToFirstTokenMs: ms, totalMs: ms, stopReason: 'eos' };
       const items: vscode.InlineCompletionItem[] = [];
       for (const [i, suggestion] of [verdict.text, ...verdict.alternatives].entries()) {
-        const shown: Shown = { documentId: document.uri.toString(), offset, text: suggestion, uri: document.uri, model, result: ledgerResult, startedAt, confidence: i === 0 ? verdict.confidence : null, source: verdict.source, routedBy: routed?.route ? routed.reason : undefined };
+        const shown: Shown = { documentId: document.uri.toString(), offset, text: lead + suggestion, uri: document.uri, model, result: ledgerResult, startedAt, confidence: i === 0 ? verdict.confidence : null, source: verdict.source, routedBy: routed?.route ? routed.reason : undefined };
         // Typing through keeps the suggestion first shown pending (one outcome for it, not one per keystroke).
-        if (i === 0 && !(verdict.source === 'typeThrough' && this.tracker.continues(shown.documentId, offset, suggestion))) this.tracker.shown(shown);
-        const item = new vscode.InlineCompletionItem(suggestion, new vscode.Range(position, position));
+        if (i === 0 && !(verdict.source === 'typeThrough' && this.tracker.continues(shown.documentId, offset, shown.text))) this.tracker.shown(shown);
+        const item = new vscode.InlineCompletionItem(shown.text, new vscode.Range(replaceFrom, position));
         item.command = { command: acceptedCommand, title: 'Accept Hearth suggestion', arguments: [shown] };
         items.push(item);
       }
@@ -284,15 +289,16 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
    * The document windows and settings of a request at `position`: only the windows the request needs are read (not
    * the whole document), with the repository context when it is on (see RepoContext.forRequest).
    */
-  private requestFor(document: vscode.TextDocument, position: vscode.Position, model: ModelInfo): { doc: { text: string; offset: number; documentId: string; base: number }; settings: CompletionSettings & { windows: FimWindowOptions } } {
+  private requestFor(document: vscode.TextDocument, position: vscode.Position, model: ModelInfo, selected?: vscode.SelectedCompletionInfo): { doc: { text: string; offset: number; documentId: string; base: number }; settings: CompletionSettings & { windows: FimWindowOptions } } {
     const settings = this.settings(model);
     const windows = settings.windows;
     const offset = document.offsetAt(position);
     const start = document.positionAt(Math.max(0, offset - windows.maxPrefixChars));
     const end = document.positionAt(offset + windows.maxSuffixChars);
-    const text = document.getText(new vscode.Range(start, end));
     const base = document.offsetAt(start);
-    const doc = { text, offset: offset - base, documentId: document.uri.toString(), base };
+    const window = { text: document.getText(new vscode.Range(start, end)), offset: offset - base };
+    const { text, offset: at } = selected ? withSelectedItem(window.text, window.offset, document.offsetAt(selected.range.start) - base, selected.text) : window;
+    const doc = { text, offset: at, documentId: document.uri.toString(), base };
     if (getSetting(Settings.completionContextChunks) > 0) {
       const around = text.slice(Math.max(0, doc.offset - 2000), doc.offset + 500);
       const rc = this.repo.forRequest(document, model, windows.maxPrefixChars + windows.maxSuffixChars, around, getSetting(Settings.completionFimTemplates) as Record<string, FimOverride>);
