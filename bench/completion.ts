@@ -31,7 +31,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from
 import { availableParallelism, tmpdir, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CompletionService, WARM_IDLE_MS, type Verdict } from '../src/common/completion/completionPipeline';
-import { buildFimInput, windowsForContext } from '../src/common/completion/fimInput';
+import { buildFimInput, documentWindow, windowsForContext } from '../src/common/completion/fimInput';
 import { stopStrings } from '../src/common/completion/postProcess';
 import { Settings } from '../src/common/settings';
 import { EngineClient } from '../src/node/engine/engineClient';
@@ -73,13 +73,17 @@ interface Trace {
   keys: Key[];
 }
 
-const SOURCES: Array<{ file: string; language: string }> = [
+/** `after`: the typed lines start at least this many characters into the file. */
+const SOURCES: Array<{ file: string; language: string; after?: number }> = [
   { file: 'sample-workspace/src/inventory.ts', language: 'typescript' },
   { file: 'sample-workspace/src/format.js', language: 'javascript' },
   { file: 'sample-workspace/scripts/report.py', language: 'python' },
   { file: 'src/node/processAlive.ts', language: 'typescript' },
   { file: 'models/train/model.py', language: 'python' },
   { file: 'scripts/setup-code-server.sh', language: 'shellscript' },
+  // Deep in a long file: the editor then passes a window cut from the document, whose start must not move while
+  // the user types (session 13: it did, and every keystroke evaluated the whole prompt again).
+  { file: 'src/node/engine/backends/llamaCppBackend.ts', language: 'typescript', after: 30_000 },
 ];
 
 /** Writes bench/traces/typing.json: for each source, two consecutive code lines typed back (seeded). */
@@ -91,7 +95,9 @@ function record(): void {
     const text = readFileSync(resolve(repoRoot, src.file), 'utf8').replace(/\r\n/g, '\n');
     const lines = text.split('\n');
     // Lines with some code on them, away from the file's ends.
-    const candidates = lines.map((_l, i) => i).filter((i) => i > 3 && i < lines.length - 3 && lines[i]!.trim().length > 12 && lines[i + 1]!.trim().length > 6 && !lines[i]!.trim().startsWith('#!'));
+    const offsets: number[] = [];
+    lines.reduce((at, l) => (offsets.push(at), at + l.length + 1), 0);
+    const candidates = lines.map((_l, i) => i).filter((i) => i > 3 && i < lines.length - 3 && offsets[i]! >= (src.after ?? 0) && lines[i]!.trim().length > 12 && lines[i + 1]!.trim().length > 6 && !lines[i]!.trim().startsWith('#!'));
     const i = candidates[Math.floor(rand() * candidates.length)]!;
     const lineStart = lines.slice(0, i).join('\n').length + (i > 0 ? 1 : 0);
     const indent = /^\s*/.exec(lines[i]!)![0].length;
@@ -171,12 +177,17 @@ async function replayHearth(client: EngineClient, traces: Trace[], contextSize: 
   let cancelled = 0;
   const reasons = new Map<string, number>();
   const evaluated: number[] = [];
+  /** Per trace: its answers' times and tokens evaluated (a long file's trace shows what the editor's window costs). */
+  const perTrace = new Map<string, { ms: number[]; evaluated: number[]; keys: number }>();
   for (const t of traces) {
+    const mine = { ms: [] as number[], evaluated: [] as number[], keys: t.keys.length };
+    perTrace.set(t.file, mine);
     let doc = initialDoc(t);
     let at = t.start;
     let current: AbortController | undefined = new AbortController();
     const opened = current;
-    const warmTimer = setTimeout(() => void service.warm({ text: doc, offset: at, documentId: t.file }, settings, opened.signal).catch(() => undefined), WARM_IDLE_MS);
+    const opening = documentWindow(at, doc.length, settings.windows);
+    const warmTimer = setTimeout(() => void service.warm({ text: doc.slice(opening.start, opening.end), offset: at - opening.start, base: opening.start, documentId: t.file }, settings, opened.signal).catch(() => undefined), WARM_IDLE_MS);
     await sleep(OPEN_PAUSE_MS);
     clearTimeout(warmTimer);
     let pending: Promise<void> = Promise.resolve();
@@ -187,7 +198,9 @@ async function replayHearth(client: EngineClient, traces: Trace[], contextSize: 
       ({ doc, at } = typeKey(doc, at, key.k));
       const abort = new AbortController();
       current = abort;
-      const snapshot = { text: doc, offset: at, documentId: t.file };
+      // What the editor passes: the windows around the cursor, cut from the document (see documentWindow).
+      const cut = documentWindow(at, doc.length, settings.windows);
+      const snapshot = { text: doc.slice(cut.start, cut.end), offset: at - cut.start, base: cut.start, documentId: t.file };
       pending = (async () => {
         const debounce = service.control.debounceMs(0);
         await sleep(debounce);
@@ -205,6 +218,8 @@ async function replayHearth(client: EngineClient, traces: Trace[], contextSize: 
         // A request that never needed an answer (too much code right of the cursor) is not a time to suggestion.
         if (verdict.kind === 'none' && verdict.reason.startsWith('pointless')) return;
         answers.push({ ms, verdict });
+        mine.ms.push(ms);
+        if (verdict.result) mine.evaluated.push(verdict.result.tokensEvaluated);
         if (verbose) console.log(`  ${t.file}: ${ms.toFixed(0)} ms after a ${debounce} ms debounce; ${describe({ ms, verdict })}`);
         // As the provider does: prepare the state after acceptance (cancelled by the next keystroke's request).
         if (verdict.kind === 'shown') void service.prefetch(snapshot, verdict.text, settings);
@@ -217,7 +232,7 @@ async function replayHearth(client: EngineClient, traces: Trace[], contextSize: 
     }
     await pending;
   }
-  return { service, answers, keystrokes, cancelled, reasons, evaluated };
+  return { service, answers, keystrokes, cancelled, reasons, evaluated, perTrace };
 }
 
 /** One recorded key on the document: backspace deletes left of the cursor, anything else is typed at it. */
@@ -320,6 +335,7 @@ async function main(): Promise<void> {
     console.log(`\n## Hearth pipeline (real-time replay, load ${loadavg()[0]!.toFixed(2)})`);
     console.log(`keystrokes ${h.keystrokes}; answered ${h.answers.length}, cancelled by the next keystroke ${h.cancelled}`);
     console.log(`time to suggestion: p50 ${pct(hearthMs, 50).toFixed(1)} ms, p95 ${pct(hearthMs, 95).toFixed(1)} ms`);
+    for (const [file, r] of h.perTrace) console.log(`  ${file}: ${r.keys} keys, ${r.ms.length} answered, time to suggestion p50 ${pct(r.ms, 50).toFixed(0)} ms, tokens evaluated per answer: median ${median(r.evaluated.length ? r.evaluated : [0])}, max ${Math.max(0, ...r.evaluated)}`);
     console.log(`engine requests ${s.engineRequests} (prefetches ${s.prefetches}, idle warm-ups ${s.warms}); tokens evaluated per engine request: median ${median(h.evaluated.length ? h.evaluated : [0])}, mean ${(h.evaluated.reduce((a, b) => a + b, 0) / Math.max(1, h.evaluated.length)).toFixed(1)}`);
     console.log(`cache hits ${s.cacheHits} (${((s.cacheHits / Math.max(1, s.requests)) * 100).toFixed(1)}% of requests), type-through hits ${s.typeThroughHits} (${((s.typeThroughHits / Math.max(1, s.requests)) * 100).toFixed(1)}%)`);
     console.log(`suggestions shown per 100 keystrokes: ${((shown / Math.max(1, h.keystrokes)) * 100).toFixed(1)}; gated ${s.gated}, pointless ${s.pointless}, empty ${s.empty}`);

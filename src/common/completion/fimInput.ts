@@ -37,6 +37,15 @@ export function windowsForContext(contextTokens: number, maxTokens: number, base
 }
 
 /**
+ * The part of a document the editor passes for a completion at `offset` (a document of `length` characters): the
+ * prefix window before the cursor and the suffix window after it, as `[start, end)`; `start` is the `base` to give
+ * {@link buildFimInput}, which anchors the prefix inside it. Benchmarks replay typing through the same cut.
+ */
+export function documentWindow(offset: number, length: number, options: FimWindowOptions): { start: number; end: number } {
+  return { start: Math.max(0, offset - options.maxPrefixChars), end: Math.min(length, offset + options.maxSuffixChars) };
+}
+
+/**
  * Cuts the prefix and suffix windows from `text` at `offset`. A cut window starts (prefix) or ends (suffix) on
  * a line boundary, so the model never sees half a line at the edge of its context. `base` is the document offset
  * of `text[0]` (when `text` is a slice of the document), so the prefix start is anchored in document terms.

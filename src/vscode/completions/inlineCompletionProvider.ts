@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { CompletionService, type CompletionOutcome, type CompletionSettings, type CompletionStats, type Verdict, WARM_IDLE_MS } from '../../common/completion/completionPipeline';
-import { windowsForContext, withSelectedItem, type FimWindowOptions } from '../../common/completion/fimInput';
+import { documentWindow, windowsForContext, withSelectedItem, type FimWindowOptions } from '../../common/completion/fimInput';
 import type { FimOverride } from '../../common/completion/fimTemplates';
 import { RepoContext } from './repoContext';
 import { OutcomeTracker, type DocumentEdit, type SettledSuggestion, type ShownSuggestion } from '../../common/completion/outcomeTracker';
@@ -293,10 +293,10 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     const settings = this.settings(model);
     const windows = settings.windows;
     const offset = document.offsetAt(position);
-    const start = document.positionAt(Math.max(0, offset - windows.maxPrefixChars));
-    const end = document.positionAt(offset + windows.maxSuffixChars);
+    const cut = documentWindow(offset, Number.MAX_SAFE_INTEGER, windows);
+    const start = document.positionAt(cut.start);
     const base = document.offsetAt(start);
-    const window = { text: document.getText(new vscode.Range(start, end)), offset: offset - base };
+    const window = { text: document.getText(new vscode.Range(start, document.positionAt(cut.end))), offset: offset - base };
     const { text, offset: at } = selected ? withSelectedItem(window.text, window.offset, document.offsetAt(selected.range.start) - base, selected.text) : window;
     const doc = { text, offset: at, documentId: document.uri.toString(), base };
     if (getSetting(Settings.completionContextChunks) > 0) {
