@@ -143,6 +143,26 @@ describe('GenerationControl', () => {
     assert.equal(typist.debounceMs(0), 90, 'prefills do not push the debounce to its maximum');
   });
 
+  it('measures the prefill speed from long prompts and says whether a re-read of a whole prompt is affordable', () => {
+    const g = new GenerationControl();
+    assert.equal(g.affordsPrefill(1600, 1000), false, 'unknown speed: no (a slow model would re-read its whole prompt)');
+    // A keystroke says nothing of prefill; a 1,500-token read in 15 s does (~100 tok/s: a 1.5B model on two cores).
+    g.observe({ totalMs: 60, timeToFirstTokenMs: 50, tokensOut: 1, stopReason: 'maxTokens', tokensEvaluated: 1 });
+    assert.equal(g.measured.prefillTokensPerSecond, undefined);
+    g.observe({ totalMs: 15_500, timeToFirstTokenMs: 15_000, tokensOut: 4, stopReason: 'eos', tokensEvaluated: 1500 });
+    assert.equal(Math.round(g.measured.prefillTokensPerSecond!), 100);
+    assert.equal(g.affordsPrefill(1600, 1000), false);
+    assert.equal(g.affordsPrefill(80, 1000), true);
+    // A prompt read until a keystroke cancelled it counts too (a session's first requests on a slow model).
+    const first = new GenerationControl();
+    first.observe({ totalMs: 3000, timeToFirstTokenMs: null, tokensOut: 0, stopReason: 'cancelled', tokensEvaluated: 256 });
+    assert.equal(first.affordsPrefill(1600, 1000), false);
+    // The shipped tiny model reads ~300 tokens in 30 ms: a refresh is cheap.
+    const tiny = new GenerationControl();
+    tiny.observe({ totalMs: 40, timeToFirstTokenMs: 30, tokensOut: 3, stopReason: 'eos', tokensEvaluated: 300 });
+    assert.equal(tiny.affordsPrefill(1600, 1000), true);
+  });
+
   it('caps tokens by the measured decode speed: a slow machine gets fewer', () => {
     const g = new GenerationControl();
     assert.equal(g.caps({ maxTokens: 48, timeLimitMs: 3000 }, false).maxTokens, 48);

@@ -214,7 +214,10 @@ export class CompletionService {
     if (this.cache.get(input.prefix, input.suffix) || pointlessHere(input)) return undefined;
     this.stats.warms++;
     // No time cap: the suggestion's cap would stop a long prompt part-read, and the next keystroke would pay the rest.
-    return this.engine.infill({ ...infillParams(input, doc, settings), maxTokens: 1, beamWidth: 1, timeLimitMs: undefined }, { signal });
+    const result = await this.engine.infill({ ...infillParams(input, doc, settings), maxTokens: 1, beamWidth: 1, timeLimitMs: undefined }, { signal });
+    // What a warm-up read measures the prefill speed (not a keystroke's latency: it ran while the user was idle).
+    this.control.observePrefill(result.tokensEvaluated, result.timeToFirstTokenMs ?? result.totalMs);
+    return result;
   }
 
   private gate(confidence: number | null, settings: CompletionSettings): string | undefined {

@@ -36,6 +36,8 @@ export class GenerationControl {
   private lastTtft: number | undefined;
   /** Time to first token of keystroke-sized requests (EWMA, ms): what the debounce follows. */
   private keystroke: number | undefined;
+  /** Prompt tokens evaluated per second by requests that read a long prompt (EWMA). */
+  private prefill: number | undefined;
 
   /**
    * Feeds one engine request. A cancelled one says nothing of latency (it stopped early), but its decode rate is as
@@ -44,9 +46,13 @@ export class GenerationControl {
    */
   observe(result: Pick<InfillResult, 'totalMs' | 'timeToFirstTokenMs' | 'tokensOut' | 'stopReason' | 'tokensEvaluated'>): void {
     const cancelled = result.stopReason === 'cancelled';
+    // A long prompt read until a keystroke cancelled it (or the time cap cut it) measures the prefill too: the
+    // first requests of a session on a slow model end that way, long before any answer comes.
+    if (result.timeToFirstTokenMs === null) this.observePrefill(result.tokensEvaluated, result.totalMs);
     if (result.timeToFirstTokenMs !== null) {
       this.lastTtft = result.timeToFirstTokenMs;
       if (result.tokensEvaluated <= KEYSTROKE_TOKENS) this.keystroke = ewma(this.keystroke, result.timeToFirstTokenMs);
+      else this.observePrefill(result.tokensEvaluated, result.timeToFirstTokenMs);
     }
     if (cancelled && (result.timeToFirstTokenMs === null || result.tokensOut < 2)) return;
     if (!cancelled) this.latency = ewma(this.latency, result.totalMs);
@@ -59,9 +65,23 @@ export class GenerationControl {
     if (result.tokensOut >= 2 && rateMs > 0) this.decode = ewma(this.decode, (tokens / rateMs) * 1000);
   }
 
-  /** Measured engine latency (EWMA, ms) and decode speed (tokens/s), when known. */
-  get measured(): { latencyMs: number | undefined; tokensPerSecond: number | undefined; lastTtftMs: number | undefined } {
-    return { latencyMs: this.latency, tokensPerSecond: this.decode, lastTtftMs: this.lastTtft };
+  /** A prompt read of `tokens` tokens that took `ms` (a warm-up's, or a request's until its first token or its end). */
+  observePrefill(tokens: number, ms: number): void {
+    if (tokens > KEYSTROKE_TOKENS && ms > 0) this.prefill = ewma(this.prefill, (tokens / ms) * 1000);
+  }
+
+  /** Measured engine latency (EWMA, ms), decode and prefill speed (tokens/s), when known. */
+  get measured(): { latencyMs: number | undefined; tokensPerSecond: number | undefined; prefillTokensPerSecond: number | undefined; lastTtftMs: number | undefined } {
+    return { latencyMs: this.latency, tokensPerSecond: this.decode, prefillTokensPerSecond: this.prefill, lastTtftMs: this.lastTtft };
+  }
+
+  /**
+   * Whether evaluating `tokens` prompt tokens again would take at most `budgetMs` at the measured prefill speed
+   * (unknown speed: no; the first warm-up or long read measures it). What a change at the top of the prompt costs
+   * (the engine re-reads all that follows).
+   */
+  affordsPrefill(tokens: number, budgetMs: number): boolean {
+    return this.prefill !== undefined && (tokens / this.prefill) * 1000 <= budgetMs;
   }
 
   /**

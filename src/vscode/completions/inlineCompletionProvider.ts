@@ -47,6 +47,8 @@ interface Shown extends ShownSuggestion {
   routedBy?: RoutingReason;
 }
 
+/** Longest re-read of a whole prompt the repository context's refresh may cost (see RepoContext.forRequest). */
+const CONTEXT_REFRESH_BUDGET_MS = 1000;
 export const acceptedCommand = 'hearth.completionAccepted';
 /** When accepted text's survival is measured; the ledger record is written after the last. */
 const SURVIVAL_CHECKS_MS = survivalChecks(process.env.HEARTH_SURVIVAL_CHECKS_MS);
@@ -301,7 +303,10 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     const doc = { text, offset: at, documentId: document.uri.toString(), base };
     if (getSetting(Settings.completionContextChunks) > 0) {
       const around = text.slice(Math.max(0, doc.offset - 2000), doc.offset + 500);
-      const rc = this.repo.forRequest(document, model, windows.maxPrefixChars + windows.maxSuffixChars, around, getSetting(Settings.completionFimTemplates) as Record<string, FimOverride>);
+      const windowChars = windows.maxPrefixChars + windows.maxSuffixChars;
+      // ~3 characters a token; a new context is worth a re-read of the prompt only where that takes a second or less.
+      const refreshAffordable = this.service.control.affordsPrefill(windowChars / 3, CONTEXT_REFRESH_BUDGET_MS);
+      const rc = this.repo.forRequest(document, model, windowChars, around, getSetting(Settings.completionFimTemplates) as Record<string, FimOverride>, refreshAffordable);
       Object.assign(settings, { context: rc.context, fim: rc.fim });
     }
     return { doc, settings };

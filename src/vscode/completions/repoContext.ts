@@ -8,6 +8,8 @@ import type { InfillParams, ModelInfo } from '../../common/protocol/engineProtoc
 const DEFINITION_BUDGET_MS = 80;
 /** The context placed in the prompt changes only after this much quiet, so typing reuses the evaluated prompt. */
 const REFRESH_IDLE_MS = 1500;
+/** Documents whose last context is remembered (going back to one keeps its prompt's start, so its state is reused). */
+const REMEMBERED_DOCUMENTS = 64;
 /** Share of the window budget (characters) repository context may take. */
 const CONTEXT_SHARE = 0.3;
 const MAX_FILE_CHARS = 1_000_000;
@@ -24,6 +26,8 @@ export class RepoContext implements vscode.Disposable {
   readonly ring = new ContextRing(16);
   private readonly disposables: vscode.Disposable[] = [];
   private published: { key: string; text: string } = { key: '', text: '' };
+  /** The context each document's prompt last started with (least recently used out). */
+  private readonly perDocument = new Map<string, { key: string; text: string }>();
   private lastRequestAt = 0;
   private lastClipboard = '';
   private lastEditLine = new Map<string, number>();
@@ -94,10 +98,13 @@ export class RepoContext implements vscode.Disposable {
   }
 
   /**
-   * The context text for a request and the FIM override: refreshed from the ring after a pause or when the file
-   * changes; otherwise the same text as before (so the prompt's start, and the engine's reuse, hold).
+   * The context text for a request and the FIM override. A new document gets it from the ring. Otherwise it is the
+   * text that document's prompt last started with (so the prompt's start, and the engine's reuse of the document's
+   * evaluated state, hold — also when the user comes back to it from another file), refreshed from the ring after
+   * a pause only when `refreshAffordable` (re-reading the whole prompt is cheap on this machine: a change at the top
+   * of the prompt makes the engine evaluate everything after it again, ~20 s for a 1.5B model on two cores).
    */
-  forRequest(document: vscode.TextDocument, model: ModelInfo, windowChars: number, cursorText: string, overrides: Record<string, FimOverride>): { context: string | undefined; fim: InfillParams['fim'] | undefined; template: FimTemplate } {
+  forRequest(document: vscode.TextDocument, model: ModelInfo, windowChars: number, cursorText: string, overrides: Record<string, FimOverride>, refreshAffordable = true): { context: string | undefined; fim: InfillParams['fim'] | undefined; template: FimTemplate } {
     const detected = (model.fimFamily ?? 'generic') as FimFamily;
     const template = templateFor(detected, model.path, model.name, overrides);
     // A template from settings other than the detected one: the engine is told its tokens.
@@ -107,12 +114,20 @@ export class RepoContext implements vscode.Disposable {
     this.lastRequestAt = now;
     const path = vscode.workspace.asRelativePath(document.uri, false);
     const key = `${path}\u0000${template.family}\u0000${this.ring.version}`;
-    if (this.published.key !== key && (idle || !this.published.key.startsWith(`${path}\u0000`))) {
+    const docKey = `${document.uri.toString()}\u0000${template.family}`;
+    const previous = this.perDocument.get(docKey);
+    if (!previous || (previous.key !== key && idle && refreshAffordable)) {
       const chunks = this.ring.select(path, cursorText, Math.floor(windowChars * CONTEXT_SHARE));
       const repo = vscode.workspace.getWorkspaceFolder(document.uri)?.name ?? 'workspace';
       this.published = { key, text: contextText(template, chunks, { path, repo, comment: LINE_COMMENT[document.languageId] ?? '//' }) };
       this.logger.debug(`repository context for ${path}: ${chunks.length} chunks (${chunks.map((c) => `${c.kind} ${c.path}`).join(', ') || 'none'}), ${this.published.text.length} characters, ${template.family} format`);
+    } else {
+      if (previous.key !== key && idle) this.logger.debug(`repository context for ${path}: kept (refreshing it would have the engine read the whole prompt again, slow on this machine)`);
+      this.published = previous;
     }
+    this.perDocument.delete(docKey);
+    this.perDocument.set(docKey, this.published);
+    if (this.perDocument.size > REMEMBERED_DOCUMENTS) this.perDocument.delete(this.perDocument.keys().next().value!);
     return { context: this.published.text || undefined, fim, template };
   }
 
