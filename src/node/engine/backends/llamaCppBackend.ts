@@ -965,7 +965,9 @@ export class LlamaCppBackend {
             ? 'model changed since the document was last evaluated'
             : previous !== documentId
               ? `evicted: its sequence went to another document${cache && cache.budgetBytes > 0 ? ' and no cached state shares its prefix' : ' (prompt cache off)'}`
-              : 'the prompt changed before most of it (window moved or text edited near the top)';
+              : live > 0 && live === slot.sequence.contextTokens.length
+                ? `only its first ${live} of ${tokens.length} tokens were read before (a read stopped by a newer keystroke or the time cap, or much text added)`
+                : 'the prompt changed before most of it (window moved or text edited near the top)';
       return this.counted(priority, documentId, { slot, source: 'full', reused: live, held: slot.sequence.contextTokens.length, reason }, tokens.length);
     } catch (err) {
       slot.busy = false;
