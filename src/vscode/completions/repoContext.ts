@@ -25,7 +25,6 @@ const LINE_COMMENT: Record<string, string> = { python: '#', shellscript: '#', ru
 export class RepoContext implements vscode.Disposable {
   readonly ring = new ContextRing(16);
   private readonly disposables: vscode.Disposable[] = [];
-  private published: { key: string; text: string } = { key: '', text: '' };
   /** The context each document's prompt last started with (least recently used out). */
   private readonly perDocument = new Map<string, { key: string; text: string }>();
   private lastRequestAt = 0;
@@ -115,20 +114,19 @@ export class RepoContext implements vscode.Disposable {
     const path = vscode.workspace.asRelativePath(document.uri, false);
     const key = `${path}\u0000${template.family}\u0000${this.ring.version}`;
     const docKey = `${document.uri.toString()}\u0000${template.family}`;
-    const previous = this.perDocument.get(docKey);
-    if (!previous || (previous.key !== key && idle && refreshAffordable)) {
+    let published = this.perDocument.get(docKey);
+    if (!published || (published.key !== key && idle && refreshAffordable)) {
       const chunks = this.ring.select(path, cursorText, Math.floor(windowChars * CONTEXT_SHARE));
       const repo = vscode.workspace.getWorkspaceFolder(document.uri)?.name ?? 'workspace';
-      this.published = { key, text: contextText(template, chunks, { path, repo, comment: LINE_COMMENT[document.languageId] ?? '//' }) };
-      this.logger.debug(`repository context for ${path}: ${chunks.length} chunks (${chunks.map((c) => `${c.kind} ${c.path}`).join(', ') || 'none'}), ${this.published.text.length} characters, ${template.family} format`);
-    } else {
-      if (previous.key !== key && idle) this.logger.debug(`repository context for ${path}: kept (refreshing it would have the engine read the whole prompt again, slow on this machine)`);
-      this.published = previous;
+      published = { key, text: contextText(template, chunks, { path, repo, comment: LINE_COMMENT[document.languageId] ?? '//' }) };
+      this.logger.debug(`repository context for ${path}: ${chunks.length} chunks (${chunks.map((c) => `${c.kind} ${c.path}`).join(', ') || 'none'}), ${published.text.length} characters, ${template.family} format`);
+    } else if (published.key !== key && idle) {
+      this.logger.debug(`repository context for ${path}: kept (refreshing it would have the engine read the whole prompt again, slow on this machine)`);
     }
     this.perDocument.delete(docKey);
-    this.perDocument.set(docKey, this.published);
+    this.perDocument.set(docKey, published);
     if (this.perDocument.size > REMEMBERED_DOCUMENTS) this.perDocument.delete(this.perDocument.keys().next().value!);
-    return { context: this.published.text || undefined, fim, template };
+    return { context: published.text || undefined, fim, template };
   }
 
   dispose(): void {
