@@ -30,8 +30,8 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { availableParallelism, tmpdir, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { CompletionService, WARM_IDLE_MS, type Verdict } from '../src/common/completion/completionPipeline';
-import { buildFimInput, documentWindow, windowsForContext } from '../src/common/completion/fimInput';
+import { CompletionService, WARM_IDLE_MS, type CompletionDocument, type Verdict } from '../src/common/completion/completionPipeline';
+import { buildFimInput, documentWindow, windowsForContext, type FimWindowOptions } from '../src/common/completion/fimInput';
 import { stopStrings } from '../src/common/completion/postProcess';
 import { Settings } from '../src/common/settings';
 import { EngineClient } from '../src/node/engine/engineClient';
@@ -168,6 +168,12 @@ function pct(xs: number[], p: number): number {
 
 interface Answer { ms: number; verdict: Verdict }
 
+/** What the editor passes for the cursor at `at`: the windows around it, cut from the document (see documentWindow). */
+function asTheEditorSends(doc: string, at: number, documentId: string, windows: FimWindowOptions): CompletionDocument {
+  const cut = documentWindow(at, doc.length, windows);
+  return { text: doc.slice(cut.start, cut.end), offset: at - cut.start, base: cut.start, documentId };
+}
+
 async function replayHearth(client: EngineClient, traces: Trace[], contextSize: number) {
   const service = new CompletionService(client);
   // The editor's defaults: the confidence gate on, the engine's choice of beams.
@@ -186,8 +192,7 @@ async function replayHearth(client: EngineClient, traces: Trace[], contextSize: 
     let at = t.start;
     let current: AbortController | undefined = new AbortController();
     const opened = current;
-    const opening = documentWindow(at, doc.length, settings.windows);
-    const warmTimer = setTimeout(() => void service.warm({ text: doc.slice(opening.start, opening.end), offset: at - opening.start, base: opening.start, documentId: t.file }, settings, opened.signal).catch(() => undefined), WARM_IDLE_MS);
+    const warmTimer = setTimeout(() => void service.warm(asTheEditorSends(doc, at, t.file, settings.windows), settings, opened.signal).catch(() => undefined), WARM_IDLE_MS);
     await sleep(OPEN_PAUSE_MS);
     clearTimeout(warmTimer);
     let pending: Promise<void> = Promise.resolve();
@@ -198,9 +203,7 @@ async function replayHearth(client: EngineClient, traces: Trace[], contextSize: 
       ({ doc, at } = typeKey(doc, at, key.k));
       const abort = new AbortController();
       current = abort;
-      // What the editor passes: the windows around the cursor, cut from the document (see documentWindow).
-      const cut = documentWindow(at, doc.length, settings.windows);
-      const snapshot = { text: doc.slice(cut.start, cut.end), offset: at - cut.start, base: cut.start, documentId: t.file };
+      const snapshot = asTheEditorSends(doc, at, t.file, settings.windows);
       pending = (async () => {
         const debounce = service.control.debounceMs(0);
         await sleep(debounce);

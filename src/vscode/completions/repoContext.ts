@@ -26,7 +26,7 @@ export class RepoContext implements vscode.Disposable {
   readonly ring = new ContextRing(16);
   private readonly disposables: vscode.Disposable[] = [];
   /** The context each document's prompt last started with (least recently used out). */
-  private readonly perDocument = new Map<string, { key: string; text: string }>();
+  private readonly perDocument = new Map<string, { ringVersion: number; text: string }>();
   private lastRequestAt = 0;
   private lastClipboard = '';
   private lastEditLine = new Map<string, number>();
@@ -103,7 +103,7 @@ export class RepoContext implements vscode.Disposable {
    * a pause only when `refreshAffordable` (re-reading the whole prompt is cheap on this machine: a change at the top
    * of the prompt makes the engine evaluate everything after it again, ~20 s for a 1.5B model on two cores).
    */
-  forRequest(document: vscode.TextDocument, model: ModelInfo, windowChars: number, cursorText: string, overrides: Record<string, FimOverride>, refreshAffordable = true): { context: string | undefined; fim: InfillParams['fim'] | undefined; template: FimTemplate } {
+  forRequest(document: vscode.TextDocument, model: ModelInfo, windowChars: number, cursorText: string, overrides: Record<string, FimOverride>, refreshAffordable: boolean): { context: string | undefined; fim: InfillParams['fim'] | undefined; template: FimTemplate } {
     const detected = (model.fimFamily ?? 'generic') as FimFamily;
     const template = templateFor(detected, model.path, model.name, overrides);
     // A template from settings other than the detected one: the engine is told its tokens.
@@ -112,15 +112,15 @@ export class RepoContext implements vscode.Disposable {
     const idle = now - this.lastRequestAt >= REFRESH_IDLE_MS;
     this.lastRequestAt = now;
     const path = vscode.workspace.asRelativePath(document.uri, false);
-    const key = `${path}\u0000${template.family}\u0000${this.ring.version}`;
     const docKey = `${document.uri.toString()}\u0000${template.family}`;
     let published = this.perDocument.get(docKey);
-    if (!published || (published.key !== key && idle && refreshAffordable)) {
+    const stale = published !== undefined && published.ringVersion !== this.ring.version && idle;
+    if (!published || (stale && refreshAffordable)) {
       const chunks = this.ring.select(path, cursorText, Math.floor(windowChars * CONTEXT_SHARE));
       const repo = vscode.workspace.getWorkspaceFolder(document.uri)?.name ?? 'workspace';
-      published = { key, text: contextText(template, chunks, { path, repo, comment: LINE_COMMENT[document.languageId] ?? '//' }) };
+      published = { ringVersion: this.ring.version, text: contextText(template, chunks, { path, repo, comment: LINE_COMMENT[document.languageId] ?? '//' }) };
       this.logger.debug(`repository context for ${path}: ${chunks.length} chunks (${chunks.map((c) => `${c.kind} ${c.path}`).join(', ') || 'none'}), ${published.text.length} characters, ${template.family} format`);
-    } else if (published.key !== key && idle) {
+    } else if (stale) {
       this.logger.debug(`repository context for ${path}: kept (refreshing it would have the engine read the whole prompt again, slow on this machine)`);
     }
     this.perDocument.delete(docKey);
