@@ -151,6 +151,8 @@ describe('engine process (node-llama-cpp, generated model)', function () {
       const gone = Date.now() + 10_000;
       while (alive(pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
       assert.equal(alive(pid), false, `engine pid ${pid} still runs after the restart`);
+      // The first client learns of the closed socket in its next turns of the event loop (not at the instant the pid goes).
+      await new Promise((r) => setTimeout(r, 100));
       await client.loadModel({ path: modelPath, contextSize: 512 });
       assert.notEqual((await client.status()).pid, pid);
     } finally {

@@ -67,7 +67,11 @@ interface Connected {
   pid: number;
   /** Closes our end; for a private engine, also stops the process. */
   close(): Promise<void>;
+  /** The socket closed: no new request goes here, even while `onLost` waits to learn whether the process exited. */
+  socketClosed?: boolean;
 }
+
+const usable = (c: Connected | undefined): c is Connected => c !== undefined && !c.socketClosed && !c.connection.isClosed;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -162,7 +166,7 @@ export class EngineClient {
   async restart(): Promise<void> {
     // A window that has not asked the shared engine anything yet holds no connection, but the engine may be running
     // for other windows (with an engine binary or settings this restart is meant to change): connect to stop it.
-    const live = this.current && !this.current.connection.isClosed ? this.current : undefined;
+    const live = usable(this.current) ? this.current : undefined;
     const current = live ?? (this.options.mode === 'private' ? undefined : await this.tryConnect(runtimePaths(this.runtimeDir)));
     if (!current) return;
     const exited = new Promise<void>((resolve) => {
@@ -221,7 +225,7 @@ export class EngineClient {
 
   private async ensureConnected(needModel: boolean): Promise<Connected> {
     if (this.disposed) throw new Error('The Hearth engine client was disposed');
-    if (this.current && !this.current.connection.isClosed) return this.current;
+    if (usable(this.current)) return this.current;
     this.starting ??= this.connect(needModel).finally(() => {
       this.starting = undefined;
     });
@@ -383,7 +387,10 @@ export class EngineClient {
       },
     };
     socket.on('error', () => undefined);
-    socket.once('close', () => void waitForExit(info.pid, 500).then((exited) => this.onLost(connected, exited ? 'exited' : 'closed the connection')));
+    socket.once('close', () => {
+      connected.socketClosed = true;
+      void waitForExit(info.pid, 500).then((exited) => this.onLost(connected, exited ? 'exited' : 'closed the connection'));
+    });
     try {
       const hello = await this.call(connection, 'hello', { token: info.token, client: this.options.clientName ?? `pid ${process.pid}`, protocolVersion: PROTOCOL_VERSION });
       const wanted = buildIdOf(this.options.enginePath);
