@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { chunkAround, ContextRing, likeness } from '../../src/common/completion/contextRing';
+import { chunkAround, ContextRing, contextRefresh, likeness } from '../../src/common/completion/contextRing';
 
 const code = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `const ${tag}${i} = compute${tag}(${i});`).join('\n');
 
@@ -39,5 +39,19 @@ describe('ContextRing', () => {
     assert.equal(c.split('\n').length, 10);
     assert.ok(c.includes('line 100'));
     assert.ok(chunkAround(text, 0, 10).startsWith('line 0'));
+  });
+
+  it('gives a document a new context only where the re-read it causes is cheap on this machine (contextRefresh)', () => {
+    const slow = { whole: false, context: false };
+    const base = { known: true, ringChanged: true, windowMoved: false, idle: true, affordable: slow };
+    assert.equal(contextRefresh({ ...base, known: false }), 'new', 'a document seen for the first time');
+    assert.equal(contextRefresh(base), 'keep', 'slow machine: the document keeps its prompt start (and state)');
+    assert.equal(contextRefresh({ ...base, windowMoved: true }), 'keep', 'slow machine: even the context alone is too long to read again');
+    assert.equal(contextRefresh({ ...base, affordable: { whole: true, context: true } }), 'new', 'fast machine, after a pause');
+    assert.equal(contextRefresh({ ...base, affordable: { whole: true, context: true }, idle: false }), 'keep', 'while typing in the same window, never');
+    const middling = { whole: false, context: true };
+    assert.equal(contextRefresh({ ...base, affordable: middling }), 'keep', 'a whole prompt is too long to read again');
+    assert.equal(contextRefresh({ ...base, affordable: middling, windowMoved: true, idle: false }), 'new', 'the window moved: its prompt is read again anyway, the context adds little');
+    assert.equal(contextRefresh({ ...base, affordable: middling, windowMoved: true, ringChanged: false }), 'keep', 'nothing new to say');
   });
 });

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { buildFimInput, windowsForContext, withSelectedItem } from '../../src/common/completion/fimInput';
+import { anchoredWindowStart, buildFimInput, windowsForContext, withSelectedItem } from '../../src/common/completion/fimInput';
 
 describe('buildFimInput', () => {
   it('splits at the cursor and reports the rest of the line', () => {
@@ -69,6 +69,22 @@ describe('buildFimInput', () => {
     assert.equal(starts.size, 1);
     const start = [...starts][0]!;
     assert.equal(doc[start - 1], '\n', 'the window starts on a line');
+  });
+
+  it("names the anchored window start: fixed while the prompt's start holds, moved when the prompt is read again", () => {
+    const doc = Array.from({ length: 400 }, (_, i) => `  const value${i} = compute(${i});`).join('\n');
+    const opts = { maxPrefixChars: 3000, maxSuffixChars: 100, anchorChars: 1024 };
+    const promptStart = (offset: number) => offset - buildFimInput(doc, offset, opts).prefix.length;
+    let moves = 0;
+    for (let offset = 3000; offset < 9000; offset += 7) {
+      const sameWindow = anchoredWindowStart(offset, opts) === anchoredWindowStart(offset + 7, opts);
+      const samePrompt = promptStart(offset) === promptStart(offset + 7);
+      assert.equal(sameWindow, samePrompt, `at ${offset}`);
+      if (!sameWindow) moves++;
+    }
+    assert.ok(moves >= 7 && moves <= 9, `${moves} moves in 6,000 characters on a 750-character grid (a quarter of the window)`);
+    assert.equal(anchoredWindowStart(2000, opts), 0, 'the whole prefix fits: no cut');
+    assert.equal(anchoredWindowStart(5000, { ...opts, anchorChars: 0 }), 2000, 'no anchoring: exactly the window back');
   });
 
   it('keeps three quarters of a small window (a small context)', () => {

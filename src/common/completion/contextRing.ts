@@ -89,3 +89,16 @@ export class ContextRing {
     return out.reverse();
   }
 }
+
+/**
+ * Whether a document's request takes a new repository context from the ring ('new'), or keeps the one its prompt
+ * last started with ('keep'), so the engine reuses the document's evaluated state. A document seen before gets a
+ * new one only when the ring changed since and the re-read it causes is cheap on this machine: where the engine
+ * reads the window again anyway (its anchored start moved), only the context's tokens are extra
+ * (`affordable.context`); otherwise, after a pause, the whole prompt (`affordable.whole`).
+ */
+export function contextRefresh(s: { known: boolean; ringChanged: boolean; windowMoved: boolean; idle: boolean; affordable: { whole: boolean; context: boolean } }): 'new' | 'keep' {
+  if (!s.known) return 'new';
+  if (!s.ringChanged) return 'keep';
+  return (s.windowMoved && s.affordable.context) || (s.idle && s.affordable.whole) ? 'new' : 'keep';
+}

@@ -46,6 +46,20 @@ export function documentWindow(offset: number, length: number, options: FimWindo
 }
 
 /**
+ * Where the prefix window of a request at document offset `offset` starts, on the anchor grid (before
+ * `buildFimInput` moves it to a line start): it stays put while the user types within one grid step, and where it
+ * moves the engine reads the window again.
+ */
+export function anchoredWindowStart(offset: number, options: FimWindowOptions): number {
+  const start = Math.max(0, offset - options.maxPrefixChars);
+  const anchor = anchorOf(options);
+  return start > 0 && anchor > 0 ? Math.min(offset, Math.ceil(start / anchor) * anchor) : start;
+}
+
+/** The anchor grid: at most a quarter of the window, so a small window (a small context) keeps three quarters of its text. */
+const anchorOf = (options: FimWindowOptions) => Math.min(options.anchorChars ?? 0, Math.floor(options.maxPrefixChars / 4));
+
+/**
  * Cuts the prefix and suffix windows from `text` at `offset`. A cut window starts (prefix) or ends (suffix) on
  * a line boundary, so the model never sees half a line at the edge of its context. `base` is the document offset
  * of `text[0]` (when `text` is a slice of the document), so the prefix start is anchored in document terms.
@@ -53,8 +67,7 @@ export function documentWindow(offset: number, length: number, options: FimWindo
 export function buildFimInput(text: string, offset: number, options: FimWindowOptions = defaultFimWindows, base = 0): FimInput {
   const at = Math.max(0, Math.min(offset, text.length));
   let prefixStart = Math.max(0, at - options.maxPrefixChars);
-  // At most a quarter of the window, so a small window (a small context) keeps three quarters of its text.
-  const anchor = Math.min(options.anchorChars ?? 0, Math.floor(options.maxPrefixChars / 4));
+  const anchor = anchorOf(options);
   // The window is cut where the document goes on before it: before `text` (`base` > 0, the caller passed exactly
   // the window, as the editor does) or inside it.
   const cut = base + prefixStart > 0;

@@ -1,9 +1,9 @@
 import { appendFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { CompletionService, type CompletionOutcome, type CompletionSettings, type CompletionStats, type Verdict, WARM_IDLE_MS } from '../../common/completion/completionPipeline';
-import { documentWindow, windowsForContext, withSelectedItem, type FimWindowOptions } from '../../common/completion/fimInput';
+import { anchoredWindowStart, documentWindow, windowsForContext, withSelectedItem, type FimWindowOptions } from '../../common/completion/fimInput';
 import type { FimOverride } from '../../common/completion/fimTemplates';
-import { RepoContext } from './repoContext';
+import { CONTEXT_SHARE, RepoContext } from './repoContext';
 import { OutcomeTracker, type DocumentEdit, type SettledSuggestion, type ShownSuggestion } from '../../common/completion/outcomeTracker';
 import { survival, SurvivalTracker, type TrackedRange } from '../../common/completion/survivalTracker';
 import type { Outcome, RoutingReason } from '../../common/ledger/ledgerEnums';
@@ -47,7 +47,7 @@ interface Shown extends ShownSuggestion {
   routedBy?: RoutingReason;
 }
 
-/** Longest re-read of a whole prompt the repository context's refresh may cost (see RepoContext.forRequest). */
+/** Longest re-read a refresh of the repository context may cause (see RepoContext.forRequest). */
 const CONTEXT_REFRESH_BUDGET_MS = 1000;
 export const acceptedCommand = 'hearth.completionAccepted';
 /** When accepted text's survival is measured; the ledger record is written after the last. */
@@ -304,9 +304,13 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     if (getSetting(Settings.completionContextChunks) > 0) {
       const around = text.slice(Math.max(0, doc.offset - 2000), doc.offset + 500);
       const windowChars = windows.maxPrefixChars + windows.maxSuffixChars;
-      // ~3 characters a token; a new context is worth a re-read of the prompt only where that takes a second or less.
-      const refreshAffordable = this.service.control.affordsPrefill(windowChars / 3, CONTEXT_REFRESH_BUDGET_MS);
-      const rc = this.repo.forRequest(document, model, windowChars, around, getSetting(Settings.completionFimTemplates) as Record<string, FimOverride>, refreshAffordable);
+      // ~3 characters a token; a new context is worth the re-read it causes only where that takes a second or less:
+      // the whole prompt, or the context alone (at most CONTEXT_SHARE of the window) where the window moved.
+      const affordable = (chars: number) => this.service.control.affordsPrefill(chars / 3, CONTEXT_REFRESH_BUDGET_MS);
+      const rc = this.repo.forRequest(document, model, { chars: windowChars, start: anchoredWindowStart(offset, windows) }, around, getSetting(Settings.completionFimTemplates) as Record<string, FimOverride>, {
+        whole: affordable(windowChars),
+        context: affordable(windowChars * CONTEXT_SHARE),
+      });
       Object.assign(settings, { context: rc.context, fim: rc.fim });
     }
     return { doc, settings };
