@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { CompletionService, type CompletionOutcome, type CompletionSettings, type CompletionStats, type Verdict, WARM_IDLE_MS } from '../../common/completion/completionPipeline';
 import { anchoredWindowStart, documentWindow, windowsForContext, withSelectedItem, type FimWindowOptions } from '../../common/completion/fimInput';
 import type { FimOverride } from '../../common/completion/fimTemplates';
-import { CONTEXT_SHARE, RepoContext } from './repoContext';
+import { RepoContext } from './repoContext';
 import { OutcomeTracker, type DocumentEdit, type SettledSuggestion, type ShownSuggestion } from '../../common/completion/outcomeTracker';
 import { survival, SurvivalTracker, type TrackedRange } from '../../common/completion/survivalTracker';
 import type { Outcome, RoutingReason } from '../../common/ledger/ledgerEnums';
@@ -304,13 +304,9 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     if (getSetting(Settings.completionContextChunks) > 0) {
       const around = text.slice(Math.max(0, doc.offset - 2000), doc.offset + 500);
       const windowChars = windows.maxPrefixChars + windows.maxSuffixChars;
-      // ~3 characters a token; a new context is worth the re-read it causes only where that takes a second or less:
-      // the whole prompt, or the context alone (at most CONTEXT_SHARE of the window) where the window moved.
-      const affordable = (chars: number) => this.service.control.affordsPrefill(chars / 3, CONTEXT_REFRESH_BUDGET_MS);
-      const rc = this.repo.forRequest(document, model, { chars: windowChars, start: anchoredWindowStart(offset, windows) }, around, getSetting(Settings.completionFimTemplates) as Record<string, FimOverride>, {
-        whole: affordable(windowChars),
-        context: affordable(windowChars * CONTEXT_SHARE),
-      });
+      // ~3 characters a token; a new context is worth the re-read it causes only where that takes a second or less.
+      const affords = (chars: number) => this.service.control.affordsPrefill(chars / 3, CONTEXT_REFRESH_BUDGET_MS);
+      const rc = this.repo.forRequest(document, model, { chars: windowChars, start: anchoredWindowStart(offset, windows) }, around, getSetting(Settings.completionFimTemplates) as Record<string, FimOverride>, affords);
       Object.assign(settings, { context: rc.context, fim: rc.fim });
     }
     return { doc, settings };

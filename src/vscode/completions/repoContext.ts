@@ -11,7 +11,7 @@ const REFRESH_IDLE_MS = 1500;
 /** Documents whose last context is remembered (going back to one keeps its prompt's start, so its state is reused). */
 const REMEMBERED_DOCUMENTS = 64;
 /** Share of the window budget (characters) repository context may take. */
-export const CONTEXT_SHARE = 0.3;
+const CONTEXT_SHARE = 0.3;
 const MAX_FILE_CHARS = 1_000_000;
 
 const LINE_COMMENT: Record<string, string> = { python: '#', shellscript: '#', ruby: '#', perl: '#', r: '#', yaml: '#', toml: '#', dockerfile: '#', makefile: '#', powershell: '#', lua: '--', sql: '--', haskell: '--' };
@@ -100,12 +100,12 @@ export class RepoContext implements vscode.Disposable {
    * The context text for a request and the FIM override. A new document gets it from the ring. Otherwise it is the
    * text that document's prompt last started with (so the prompt's start, and the engine's reuse of the document's
    * evaluated state, hold — also when the user comes back to it from another file), refreshed from the ring only
-   * where the re-read that causes is cheap on this machine (`affordable`; a change at the top of the prompt makes the
+   * where the re-read that causes is cheap on this machine (`affords(chars)`; a change at the top of the prompt makes the
    * engine evaluate everything after it again, ~20 s for a 1.5B model on two cores): the context alone where the
    * window's anchored start (`window.start`) moved, so the window is read again anyway; the whole prompt otherwise,
    * after a pause. See `contextRefresh`.
    */
-  forRequest(document: vscode.TextDocument, model: ModelInfo, window: { chars: number; start: number }, cursorText: string, overrides: Record<string, FimOverride>, affordable: { whole: boolean; context: boolean }): { context: string | undefined; fim: InfillParams['fim'] | undefined; template: FimTemplate } {
+  forRequest(document: vscode.TextDocument, model: ModelInfo, window: { chars: number; start: number }, cursorText: string, overrides: Record<string, FimOverride>, affords: (chars: number) => boolean): { context: string | undefined; fim: InfillParams['fim'] | undefined; template: FimTemplate } {
     const detected = (model.fimFamily ?? 'generic') as FimFamily;
     const template = templateFor(detected, model.path, model.name, overrides);
     // A template from settings other than the detected one: the engine is told its tokens.
@@ -118,14 +118,16 @@ export class RepoContext implements vscode.Disposable {
     let published = this.perDocument.get(docKey);
     const ringChanged = published !== undefined && published.ringVersion !== this.ring.version;
     const windowMoved = published !== undefined && published.windowStart !== window.start;
-    if (contextRefresh({ known: published !== undefined, ringChanged, windowMoved, idle, affordable }) === 'new') {
-      const chunks = this.ring.select(path, cursorText, Math.floor(window.chars * CONTEXT_SHARE));
+    const contextChars = Math.floor(window.chars * CONTEXT_SHARE);
+    const affordable = { whole: ringChanged && affords(window.chars), context: ringChanged && affords(contextChars) };
+    if (published && contextRefresh({ known: true, ringChanged, windowMoved, idle, affordable }) === 'keep') {
+      if (ringChanged && (idle || windowMoved)) this.logger.debug(`repository context for ${path}: kept (a new one would have the engine read ${windowMoved ? 'it' : 'the whole prompt'} again, slow on this machine)`);
+      published.windowStart = window.start;
+    } else {
+      const chunks = this.ring.select(path, cursorText, contextChars);
       const repo = vscode.workspace.getWorkspaceFolder(document.uri)?.name ?? 'workspace';
       published = { ringVersion: this.ring.version, windowStart: window.start, text: contextText(template, chunks, { path, repo, comment: LINE_COMMENT[document.languageId] ?? '//' }) };
       this.logger.debug(`repository context for ${path}: ${chunks.length} chunks (${chunks.map((c) => `${c.kind} ${c.path}`).join(', ') || 'none'}), ${published.text.length} characters, ${template.family} format${ringChanged ? (windowMoved ? ' (the window moved: it is read again anyway)' : ' (after a pause)') : ''}`);
-    } else {
-      if (ringChanged && (idle || windowMoved)) this.logger.debug(`repository context for ${path}: kept (a new one would have the engine read ${windowMoved ? 'it' : 'the whole prompt'} again, slow on this machine)`);
-      published = { ...published!, windowStart: window.start };
     }
     this.perDocument.delete(docKey);
     this.perDocument.set(docKey, published);
